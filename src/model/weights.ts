@@ -1,0 +1,63 @@
+/**
+ * The weights of a Llama-architecture model (Llama 2 as in llama2.c), independent of the file
+ * format they came from. Every linear weight is a {@link Matrix} `[out, in]` (`y = W x`).
+ *
+ * @module
+ */
+import type { Matrix } from "../tensor/matrix.ts";
+
+/** Hyper-parameters of a Llama model (llama2.c's `Config`, plus the two constants it hard-codes). */
+export interface LlamaConfig {
+  dim: number;
+  hiddenDim: number;
+  nLayers: number;
+  nHeads: number;
+  nKvHeads: number;
+  vocabSize: number;
+  seqLen: number;
+  /** RMSNorm epsilon (llama2.c: 1e-5). */
+  normEps: number;
+  /** RoPE base (llama2.c: 10000). */
+  ropeTheta: number;
+  /** True when the classifier is the token embedding (llama2.c's shared_classifier). */
+  sharedClassifier: boolean;
+}
+
+/** One decoder block. Names follow llama2.c; HF names are in `src/io/hf_llama.ts`. */
+export interface LlamaBlock {
+  /** RMSNorm weight before attention, `Float32Array(dim)`. */
+  rmsAtt: Float32Array;
+  /** `[dim, dim]` (HF `q_proj`). Rows in llama2.c's adjacent-pair RoPE order. */
+  wq: Matrix;
+  /** `[kvDim, dim]` (HF `k_proj`). Rows in llama2.c's adjacent-pair RoPE order. */
+  wk: Matrix;
+  /** `[kvDim, dim]` (HF `v_proj`). */
+  wv: Matrix;
+  /** `[dim, dim]` (HF `o_proj`). */
+  wo: Matrix;
+  /** RMSNorm weight before the MLP, `Float32Array(dim)`. */
+  rmsFfn: Float32Array;
+  /** `[hidden, dim]` (HF `gate_proj`). */
+  w1: Matrix;
+  /** `[dim, hidden]` (HF `down_proj`). */
+  w2: Matrix;
+  /** `[hidden, dim]` (HF `up_proj`). */
+  w3: Matrix;
+}
+
+/** A whole model. */
+export interface LlamaWeights {
+  config: LlamaConfig;
+  /** `[vocab, dim]`. */
+  tokenEmbedding: Matrix;
+  blocks: LlamaBlock[];
+  /** Final RMSNorm weight, `Float32Array(dim)`. */
+  rmsFinal: Float32Array;
+  /** `[vocab, dim]`; the same object as `tokenEmbedding` when `config.sharedClassifier`. */
+  classifier: Matrix;
+}
+
+/** The names of the prunable linear layers of a block, in the order their inputs appear. */
+export const LINEAR_NAMES = ["wq", "wk", "wv", "wo", "w1", "w3", "w2"] as const;
+/** One of {@link LINEAR_NAMES}. */
+export type LinearName = typeof LINEAR_NAMES[number];
