@@ -107,3 +107,86 @@ export function gramAccumulateReference(g: Float64Array, x: Matrix): void {
     }
   }
 }
+
+/**
+ * `C = A B`. A `[m, k]`, B `[k, n]`, C `[m, n]`. Row-at-a-time i-k-j order with a float64 row
+ * accumulator: B is streamed row by row (contiguous), so this is cache-friendly without tiling.
+ * (The tiled, multi-core version is the job of the speed work; this one is the fallback.)
+ *
+ * @param a Left factor `[m, k]`.
+ * @param b Right factor `[k, n]`.
+ * @returns The product `[m, n]`; equal to {@link matmulReference} up to rounding.
+ * @throws {TypeError} If `a.cols !== b.rows`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fromRows } from "../tensor/matrix.ts";
+ * import { matmul } from "./matmul.ts";
+ * assert.deepEqual(Array.from(matmul(fromRows([[1, 2], [3, 4]]), fromRows([[1, 0], [0, 1]])).data), [1, 2, 3, 4]);
+ * ```
+ */
+export function matmul(a: Matrix, b: Matrix): Matrix {
+  checkInner("A B", a, b, a.cols, b.rows);
+  const m = a.rows, k = a.cols, n = b.cols, A = a.data, B = b.data;
+  const out = new Float32Array(m * n);
+  const acc = new Float64Array(n);
+  for (let i = 0; i < m; i++) {
+    acc.fill(0);
+    for (let p = 0; p < k; p++) {
+      const aip = A[i * k + p];
+      if (aip === 0) continue;
+      const off = p * n;
+      for (let j = 0; j < n; j++) acc[j] += aip * B[off + j];
+    }
+    out.set(acc, i * n);
+  }
+  return { data: out, rows: m, cols: n };
+}
+
+/**
+ * `C = A B^T`. A `[m, k]`, B `[n, k]`, C `[m, n]`: every entry is a dot product of two contiguous
+ * rows. Four rows of B are dotted with one row of A per pass, so each A value is loaded once per
+ * four outputs.
+ *
+ * @param a Left factor `[m, k]`.
+ * @param b Right factor, transposed, `[n, k]`.
+ * @returns The product `[m, n]`; equal to {@link matmulTransBReference} up to rounding.
+ * @throws {TypeError} If `a.cols !== b.cols`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fromRows } from "../tensor/matrix.ts";
+ * import { matmulTransB } from "./matmul.ts";
+ * assert.deepEqual(Array.from(matmulTransB(fromRows([[1, 2]]), fromRows([[3, 4], [5, 6]])).data), [11, 17]);
+ * ```
+ */
+export function matmulTransB(a: Matrix, b: Matrix): Matrix {
+  checkInner("A B^T", a, b, a.cols, b.cols);
+  const m = a.rows, k = a.cols, n = b.rows, A = a.data, B = b.data;
+  const out = new Float32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    const ai = i * k;
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const b0 = j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let p = 0; p < k; p++) {
+        const x = A[ai + p];
+        s0 += x * B[b0 + p];
+        s1 += x * B[b1 + p];
+        s2 += x * B[b2 + p];
+        s3 += x * B[b3 + p];
+      }
+      out[i * n + j] = s0;
+      out[i * n + j + 1] = s1;
+      out[i * n + j + 2] = s2;
+      out[i * n + j + 3] = s3;
+    }
+    for (; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += A[ai + p] * B[j * k + p];
+      out[i * n + j] = s;
+    }
+  }
+  return { data: out, rows: m, cols: n };
+}
