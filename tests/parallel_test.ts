@@ -3,7 +3,11 @@ import { matmul, matmulTransB } from "../src/linalg/matmul.ts";
 import { createRng, randn } from "../src/tensor/rng.ts";
 import { cloneMatrix, matrix } from "../src/tensor/matrix.ts";
 import { createPool, isShared, type Pool, splitRange, toShared } from "../src/parallel/pool.ts";
-import { matmulParallel, matmulTransBParallel, ROW_ALIGN } from "../src/parallel/matmul_parallel.ts";
+import {
+  matmulParallel,
+  matmulTransBParallel,
+  ROW_ALIGN,
+} from "../src/parallel/matmul_parallel.ts";
 
 /** A task module written inline, so the tests need no fixture file. */
 const TASKS = "data:text/javascript," + encodeURIComponent(`
@@ -51,23 +55,41 @@ Deno.test("pool: runs exported functions of a module and shares SharedArrayBuffe
 
 Deno.test("pool: errors keep their class and message; the pool keeps working after them", async () => {
   await withPool(1, async (pool) => {
-    await assert.rejects(pool.run(TASKS, "throwRange", [42]), { name: "RangeError", message: "value out of range: 42" });
+    await assert.rejects(pool.run(TASKS, "throwRange", [42]), {
+      name: "RangeError",
+      message: "value out of range: 42",
+    });
     const typeError = await pool.run(TASKS, "throwType").catch((e) => e);
     assert.ok(typeError instanceof TypeError);
-    await assert.rejects(pool.run(TASKS, "throwCustom"), { name: "NotPositiveDefiniteError", message: "custom" });
-    await assert.rejects(pool.run(TASKS, "missing"), { name: "TypeError", message: /no exported function "missing"/ });
-    await assert.rejects(pool.run(TASKS, "returnFunction"), /could not be cloned|DataCloneError|clone/i);
+    await assert.rejects(pool.run(TASKS, "throwCustom"), {
+      name: "NotPositiveDefiniteError",
+      message: "custom",
+    });
+    await assert.rejects(pool.run(TASKS, "missing"), {
+      name: "TypeError",
+      message: /no exported function "missing"/,
+    });
+    await assert.rejects(
+      pool.run(TASKS, "returnFunction"),
+      /could not be cloned|DataCloneError|clone/i,
+    );
     await assert.rejects(pool.run(TASKS, "add", [() => 1, 2]), /clone/i); // args cannot be cloned
     assert.equal(await pool.run(TASKS, "add", [1, 1]), 2);
     // A library function's own error type also crosses over.
     const splitUrl = new URL("../src/parallel/pool.ts", import.meta.url);
-    await assert.rejects(pool.run(splitUrl, "splitRange", [5, 0]), { name: "RangeError", message: /parts must be/ });
+    await assert.rejects(pool.run(splitUrl, "splitRange", [5, 0]), {
+      name: "RangeError",
+      message: /parts must be/,
+    });
   });
 });
 
 Deno.test("pool: map returns results in input order, with at most size tasks at once", async () => {
   await withPool(2, async (pool) => {
-    const out = await pool.map(TASKS, "wait", [[60, "a"], [5, "b"], [30, "c"], [0, "d"], [10, "e"]]);
+    const out = await pool.map(TASKS, "wait", [[60, "a"], [5, "b"], [30, "c"], [0, "d"], [
+      10,
+      "e",
+    ]]);
     assert.deepEqual(out, ["a", "b", "c", "d", "e"]);
     const counter = new Int32Array(new SharedArrayBuffer(8));
     const delays = [20, 5, 15, 1, 10, 3, 8];
@@ -103,7 +125,10 @@ Deno.test("pool: idle workers stop by themselves, and restart on the next task",
 });
 
 Deno.test("pool: bad options throw TypeError or RangeError naming the value", () => {
-  assert.throws(() => createPool({ size: 0 }), { name: "RangeError", message: /size must be an integer >= 1, got 0/ });
+  assert.throws(() => createPool({ size: 0 }), {
+    name: "RangeError",
+    message: /size must be an integer >= 1, got 0/,
+  });
   assert.throws(() => createPool({ size: 1.5 }), { name: "RangeError", message: /got 1.5/ });
   assert.throws(() => createPool({ size: "2" as unknown as number }), { name: "TypeError" });
   assert.throws(() => createPool({ idleTimeoutMs: -1 }), { name: "RangeError", message: /got -1/ });
@@ -130,7 +155,11 @@ Deno.test("splitRange: covers [0, total) with aligned, balanced, non-empty range
 
 // Shapes chosen so both workers get rows, row counts are not multiples of the tile alignment, and
 // k and n are odd.
-const SHAPES = [[2 * ROW_ALIGN + 3, 37, 29], [67, 129, 71], [ROW_ALIGN + 1, 1, 5], [5 * ROW_ALIGN, 9, 1]];
+const SHAPES = [[2 * ROW_ALIGN + 3, 37, 29], [67, 129, 71], [ROW_ALIGN + 1, 1, 5], [
+  5 * ROW_ALIGN,
+  9,
+  1,
+]];
 
 Deno.test("matmulParallel and matmulTransBParallel equal the single-thread kernels bitwise", async () => {
   const rng = createRng(11);
@@ -173,7 +202,15 @@ Deno.test("parallel matmul without a pool, or with one worker, runs in-process w
 
 Deno.test("parallel matmul rejects bad shapes with a TypeError naming them", async () => {
   const a = matrix(3, 4), b = matrix(5, 2);
-  await assert.rejects(matmulParallel(undefined, a, b), { name: "TypeError", message: /A \[3, 4\] and B \[5, 2\]/ });
-  await assert.rejects(matmulTransBParallel(undefined, a, b), { name: "TypeError", message: /inner dimensions differ/ });
-  await assert.rejects(matmulParallel(undefined, { data: [1], rows: 1, cols: 1 } as never, b), { name: "TypeError" });
+  await assert.rejects(matmulParallel(undefined, a, b), {
+    name: "TypeError",
+    message: /A \[3, 4\] and B \[5, 2\]/,
+  });
+  await assert.rejects(matmulTransBParallel(undefined, a, b), {
+    name: "TypeError",
+    message: /inner dimensions differ/,
+  });
+  await assert.rejects(matmulParallel(undefined, { data: [1], rows: 1, cols: 1 } as never, b), {
+    name: "TypeError",
+  });
 });

@@ -40,7 +40,11 @@ type Kernel = (a: Matrix, b: Matrix) => Matrix;
 
 /** Rows `[rowStart, rowEnd)` of `a` as a matrix sharing `a.data` (no copy). */
 function rowBlock(a: Matrix, rowStart: number, rowEnd: number): Matrix {
-  return { data: a.data.subarray(rowStart * a.cols, rowEnd * a.cols), rows: rowEnd - rowStart, cols: a.cols };
+  return {
+    data: a.data.subarray(rowStart * a.cols, rowEnd * a.cols),
+    rows: rowEnd - rowStart,
+    cols: a.cols,
+  };
 }
 
 /**
@@ -63,7 +67,13 @@ function rowBlock(a: Matrix, rowStart: number, rowEnd: number): Matrix {
  * assert.deepEqual(Array.from(out), [0, 0, 3, 4]);
  * ```
  */
-export function matmulRowsTask(a: Matrix, b: Matrix, out: Float32Array, rowStart: number, rowEnd: number): void {
+export function matmulRowsTask(
+  a: Matrix,
+  b: Matrix,
+  out: Float32Array,
+  rowStart: number,
+  rowEnd: number,
+): void {
   out.set(matmul(rowBlock(a, rowStart, rowEnd), b).data, rowStart * b.cols);
 }
 

@@ -41,7 +41,11 @@ export interface Pool {
    * Runs `exportName(...args)` from the module at `moduleUrl` in a worker.
    * Rejects with the task's error (same class and message), or if the pool is closed.
    */
-  run<T = unknown>(moduleUrl: string | URL, exportName: string, args?: readonly unknown[]): Promise<T>;
+  run<T = unknown>(
+    moduleUrl: string | URL,
+    exportName: string,
+    args?: readonly unknown[],
+  ): Promise<T>;
   /** Runs one task per entry of `argsList` (at most `size` at once); results in the same order. */
   map<T = unknown>(
     moduleUrl: string | URL,
@@ -112,14 +116,27 @@ class WorkerPool implements Pool {
     this.#slots = Array.from({ length: size }, () => ({}));
   }
 
-  run<T = unknown>(moduleUrl: string | URL, exportName: string, args: readonly unknown[] = []): Promise<T> {
+  run<T = unknown>(
+    moduleUrl: string | URL,
+    exportName: string,
+    args: readonly unknown[] = [],
+  ): Promise<T> {
     if (this.#closed) {
-      return Promise.reject(new Error(`Cannot run ${exportName} from ${moduleUrl}: the pool is closed`));
+      return Promise.reject(
+        new Error(`Cannot run ${exportName} from ${moduleUrl}: the pool is closed`),
+      );
     }
     return new Promise<T>((resolve, reject) => {
       const id = this.#nextId++;
       const url = String(moduleUrl);
-      this.#queue.push({ id, moduleUrl: url, exportName, args, resolve: resolve as (v: unknown) => void, reject });
+      this.#queue.push({
+        id,
+        moduleUrl: url,
+        exportName,
+        args,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+      });
       this.#dispatch();
     });
   }
@@ -243,12 +260,16 @@ class WorkerPool implements Pool {
 export function createPool(options: PoolOptions = {}): Pool {
   const size = options.size ?? defaultPoolSize();
   const idleTimeoutMs = options.idleTimeoutMs ?? 1000;
-  if (typeof size !== "number") throw new TypeError(`Cannot create pool: size must be a number, got ${typeof size}`);
+  if (typeof size !== "number") {
+    throw new TypeError(`Cannot create pool: size must be a number, got ${typeof size}`);
+  }
   if (!Number.isInteger(size) || size < 1) {
     throw new RangeError(`Cannot create pool: size must be an integer >= 1, got ${size}`);
   }
   if (typeof idleTimeoutMs !== "number") {
-    throw new TypeError(`Cannot create pool: idleTimeoutMs must be a number, got ${typeof idleTimeoutMs}`);
+    throw new TypeError(
+      `Cannot create pool: idleTimeoutMs must be a number, got ${typeof idleTimeoutMs}`,
+    );
   }
   if (!(idleTimeoutMs >= 0)) {
     throw new RangeError(`Cannot create pool: idleTimeoutMs must be >= 0, got ${idleTimeoutMs}`);
@@ -322,7 +343,9 @@ export function isShared(array: ArrayBufferView): boolean {
  */
 export function sharedFloat32(n: number): Float32Array {
   if (!Number.isInteger(n) || n < 0) {
-    throw new RangeError(`Cannot allocate shared Float32Array: length must be a non-negative integer, got ${n}`);
+    throw new RangeError(
+      `Cannot allocate shared Float32Array: length must be a non-negative integer, got ${n}`,
+    );
   }
   if (!sharedMemoryAvailable()) {
     throw new TypeError(
@@ -378,9 +401,17 @@ export function toShared(m: Matrix): Matrix {
  * ```
  */
 export function splitRange(total: number, parts: number, align = 1): Array<[number, number]> {
-  for (const [name, value, min] of [["total", total, 0], ["parts", parts, 1], ["align", align, 1]] as const) {
+  for (
+    const [name, value, min] of [["total", total, 0], ["parts", parts, 1], [
+      "align",
+      align,
+      1,
+    ]] as const
+  ) {
     if (!Number.isInteger(value) || value < min) {
-      throw new RangeError(`Cannot split range: ${name} must be an integer >= ${min}, got ${value}`);
+      throw new RangeError(
+        `Cannot split range: ${name} must be an integer >= ${min}, got ${value}`,
+      );
     }
   }
   const blocks = Math.ceil(total / align);
