@@ -27,7 +27,7 @@ export {
   splitRange,
   toShared,
 } from "./src/parallel/pool.ts";
-export type { Pool, PoolOptions } from "./src/parallel/pool.ts";
+export type { MapOptions, Pool, PoolOptions } from "./src/parallel/pool.ts";
 export {
   MIN_PARALLEL_FLOPS,
   matmulParallel,

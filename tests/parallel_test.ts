@@ -93,7 +93,11 @@ Deno.test("pool: map returns results in input order, with at most size tasks at 
     assert.deepEqual(out, ["a", "b", "c", "d", "e"]);
     const counter = new Int32Array(new SharedArrayBuffer(8));
     const delays = [20, 5, 15, 1, 10, 3, 8];
-    assert.deepEqual(await pool.map(TASKS, "track", delays.map((ms) => [counter, ms])), delays);
+    const progress: string[] = [];
+    const onProgress = (done: number, total: number) => progress.push(`${done}/${total}`);
+    const args = delays.map((ms) => [counter, ms]);
+    assert.deepEqual(await pool.map(TASKS, "track", args, { onProgress }), delays);
+    assert.deepEqual(progress, ["1/7", "2/7", "3/7", "4/7", "5/7", "6/7", "7/7"]);
     assert.deepEqual(Array.from(counter), [0, 2]); // two ran at once, never more
     // The module is imported once per worker: its call counter keeps counting (fresh imports
     // would answer 1 every time, summing to 4; two workers sharing 4 calls give at least 6).

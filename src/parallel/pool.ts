@@ -13,6 +13,14 @@
  * - An error thrown by a task rejects its promise with an error of the same class (`TypeError`,
  *   `RangeError`, ... ; other names become an `Error` with that `name`) and the same message.
  *
+ * Writing a task (for row-parallel scoring, forward passes over calibration windows, one pruning
+ * layer per worker, ...): export a plain function from a module, give its absolute URL
+ * (`new URL("./my_tasks.ts", import.meta.url)` or `import.meta.url` of that module itself), take
+ * shared inputs plus the part of the work to do (e.g. a row range from {@link splitRange}), write
+ * big results into a shared output, return small ones. Module-level state persists between tasks
+ * on the same worker (a cache may help) but is lost when idle workers stop: never rely on it for
+ * correctness. `src/parallel/matmul_parallel.ts` is the worked example.
+ *
  * Lifetime: workers are started on first use. When the pool has been idle for `idleTimeoutMs`
  * they are stopped (and restarted on the next task), so a pool that is never closed cannot keep a
  * process alive forever. Still, call {@link Pool.close} when done (or `using pool = createPool()`).
@@ -33,6 +41,12 @@ export interface PoolOptions {
   idleTimeoutMs?: number;
 }
 
+/** Options for {@link Pool.map}. */
+export interface MapOptions {
+  /** Called with the number of finished tasks and the total, after each task that succeeds. */
+  onProgress?: (done: number, total: number) => void;
+}
+
 /** A worker pool made by {@link createPool}. */
 export interface Pool {
   /** Number of workers, i.e. the most tasks that run at once. */
@@ -46,11 +60,16 @@ export interface Pool {
     exportName: string,
     args?: readonly unknown[],
   ): Promise<T>;
-  /** Runs one task per entry of `argsList` (at most `size` at once); results in the same order. */
+  /**
+   * Runs one task per entry of `argsList` (at most `size` at once); results in the same order.
+   * Rejects with the first error (the other tasks still run to the end); `onProgress(done, total)`
+   * is called after each task that succeeds.
+   */
   map<T = unknown>(
     moduleUrl: string | URL,
     exportName: string,
     argsList: readonly (readonly unknown[])[],
+    options?: MapOptions,
   ): Promise<T[]>;
   /** Stops all workers; queued and running tasks reject. Calling it again does nothing. */
   close(): void;
@@ -145,8 +164,15 @@ class WorkerPool implements Pool {
     moduleUrl: string | URL,
     exportName: string,
     argsList: readonly (readonly unknown[])[],
+    options: MapOptions = {},
   ): Promise<T[]> {
-    return Promise.all(argsList.map((args) => this.run<T>(moduleUrl, exportName, args)));
+    let done = 0;
+    const runOne = async (args: readonly unknown[]) => {
+      const value = await this.run<T>(moduleUrl, exportName, args);
+      options.onProgress?.(++done, argsList.length);
+      return value;
+    };
+    return Promise.all(argsList.map(runOne));
   }
 
   close(): void {
