@@ -167,18 +167,14 @@ function checkOperands(op: string, a: Matrix, b: Matrix, ak: number, bk: number)
  * }
  * ```
  */
-export function matmulParallel(
+export async function matmulParallel(
   pool: Pool | undefined,
   a: Matrix,
   b: Matrix,
   options: ParallelMatmulOptions = {},
 ): Promise<Matrix> {
-  try {
-    checkOperands("A B", a, b, a?.cols, b?.rows);
-  } catch (e) {
-    return Promise.reject(e);
-  }
-  return rowParallel(pool, matmul, "matmulRowsTask", a, b, b.cols, options);
+  checkOperands("A B", a, b, a?.cols, b?.rows); // async function: a throw here is a rejection
+  return await rowParallel(pool, matmul, "matmulRowsTask", a, b, b.cols, options);
 }
 
 /**
@@ -200,16 +196,12 @@ export function matmulParallel(
  * assert.deepEqual(Array.from(y.data), [11, 17]);
  * ```
  */
-export function matmulTransBParallel(
+export async function matmulTransBParallel(
   pool: Pool | undefined,
   a: Matrix,
   b: Matrix,
   options: ParallelMatmulOptions = {},
 ): Promise<Matrix> {
-  try {
-    checkOperands("A B^T", a, b, a?.cols, b?.cols);
-  } catch (e) {
-    return Promise.reject(e);
-  }
-  return rowParallel(pool, matmulTransB, "matmulTransBRowsTask", a, b, b.rows, options);
+  checkOperands("A B^T", a, b, a?.cols, b?.cols); // async function: a throw here is a rejection
+  return await rowParallel(pool, matmulTransB, "matmulTransBRowsTask", a, b, b.rows, options);
 }
