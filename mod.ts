@@ -50,3 +50,14 @@ export {
 } from "./src/io/half.ts";
 export { findDuplicateKey } from "./src/io/json_duplicates.ts";
 export type { DuplicateKey } from "./src/io/json_duplicates.ts";
+export {
+  hfLlamaConfigJson,
+  hfLlamaTensorSpecs,
+  llamaFromHf,
+  llamaFromHfReader,
+  llamaToHf,
+  parseHfLlamaConfig,
+  permuteForHfRope,
+  unpermuteFromHfRope,
+} from "./src/io/hf_llama.ts";
+export type { HfTensorFile, HfTensorSpec, LlamaToHfOptions } from "./src/io/hf_llama.ts";
