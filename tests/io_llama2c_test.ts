@@ -12,7 +12,9 @@ function parameterCount(w: LlamaWeights): number {
   if (!w.config.sharedClassifier) n += w.classifier.data.length;
   for (const b of w.blocks) {
     n += b.rmsAtt.length + b.rmsFfn.length;
-    for (const name of ["wq", "wk", "wv", "wo", "w1", "w2", "w3"] as const) n += b[name].data.length;
+    for (const name of ["wq", "wk", "wv", "wo", "w1", "w2", "w3"] as const) {
+      n += b[name].data.length;
+    }
   }
   return n;
 }
@@ -29,15 +31,22 @@ function assertSameWeights(a: LlamaWeights, b: LlamaWeights): void {
 function writeVersion1(w: LlamaWeights): Uint8Array {
   const c = w.config, b = w.blocks;
   const arrays = [
-    ...b.map((x) => x.rmsAtt), ...b.map((x) => x.rmsFfn), w.rmsFinal, w.tokenEmbedding.data,
-    ...(["wq", "wk", "wv", "wo", "w1", "w2", "w3"] as const).flatMap((n) => b.map((x) => x[n].data)),
+    ...b.map((x) => x.rmsAtt),
+    ...b.map((x) => x.rmsFfn),
+    w.rmsFinal,
+    w.tokenEmbedding.data,
+    ...(["wq", "wk", "wv", "wo", "w1", "w2", "w3"] as const).flatMap((n) =>
+      b.map((x) => x[n].data)
+    ),
     ...(c.sharedClassifier ? [] : [w.classifier.data]),
   ];
   const floats = arrays.reduce((s, a) => s + a.length, 0);
   const out = new Uint8Array(256 + 4 * floats), view = new DataView(out.buffer);
   view.setUint32(0, LLAMA2C_MAGIC, true);
   view.setInt32(4, 1, true);
-  [c.dim, c.hiddenDim, c.nLayers, c.nHeads, c.nKvHeads, c.vocabSize, c.seqLen].forEach((v, i) => view.setInt32(8 + 4 * i, v, true));
+  [c.dim, c.hiddenDim, c.nLayers, c.nHeads, c.nKvHeads, c.vocabSize, c.seqLen].forEach((v, i) =>
+    view.setInt32(8 + 4 * i, v, true)
+  );
   view.setUint8(36, c.sharedClassifier ? 1 : 0);
   let offset = 256;
   for (const a of arrays) for (const v of a) view.setFloat32((offset += 4) - 4, v, true);
@@ -55,13 +64,27 @@ Deno.test("llama2c: stories260K loads with the README's shapes", () => {
   assert.equal(bytes.length, 1_056_540);
   const w = readLlama2c(bytes);
   assert.deepEqual(w.config, {
-    dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512,
-    normEps: 1e-5, ropeTheta: 10000, sharedClassifier: true,
+    dim: 64,
+    hiddenDim: 172,
+    nLayers: 5,
+    nHeads: 8,
+    nKvHeads: 4,
+    vocabSize: 512,
+    seqLen: 512,
+    normEps: 1e-5,
+    ropeTheta: 10000,
+    sharedClassifier: true,
   });
   assert.equal(w.blocks.length, 5);
   const b = w.blocks[4];
   assert.deepEqual([b.wq.rows, b.wq.cols, b.wk.rows, b.wv.rows, b.wo.cols], [64, 64, 32, 32, 64]);
-  assert.deepEqual([b.w1.rows, b.w1.cols, b.w2.rows, b.w2.cols, b.w3.rows], [172, 64, 64, 172, 172]);
+  assert.deepEqual([b.w1.rows, b.w1.cols, b.w2.rows, b.w2.cols, b.w3.rows], [
+    172,
+    64,
+    64,
+    172,
+    172,
+  ]);
   assert.equal(w.classifier, w.tokenEmbedding);
   assert.equal(parameterCount(w), 260_032);
 });
@@ -69,10 +92,24 @@ Deno.test("llama2c: stories260K loads with the README's shapes", () => {
 Deno.test("llama2c: llama4m loads with the README's shapes", () => {
   const w = readLlama2c(Deno.readFileSync(LLAMA4M));
   const c = w.config;
-  assert.deepEqual([c.dim, c.hiddenDim, c.nLayers, c.nHeads, c.nKvHeads, c.vocabSize, c.seqLen], [256, 704, 6, 8, 4, 512, 256]);
+  assert.deepEqual([c.dim, c.hiddenDim, c.nLayers, c.nHeads, c.nKvHeads, c.vocabSize, c.seqLen], [
+    256,
+    704,
+    6,
+    8,
+    4,
+    512,
+    256,
+  ]);
   const b = w.blocks[0];
-  assert.deepEqual([[b.wq.rows, b.wq.cols], [b.wk.rows, b.wk.cols], [b.w1.rows, b.w1.cols], [b.w2.rows, b.w2.cols]], [
-    [256, 256], [128, 256], [704, 256], [256, 704],
+  assert.deepEqual([[b.wq.rows, b.wq.cols], [b.wk.rows, b.wk.cols], [b.w1.rows, b.w1.cols], [
+    b.w2.rows,
+    b.w2.cols,
+  ]], [
+    [256, 256],
+    [128, 256],
+    [704, 256],
+    [256, 704],
   ]);
   assert.ok(c.sharedClassifier);
   assert.equal(parameterCount(w), 4_558_080);
@@ -97,7 +134,8 @@ Deno.test("llama2c: legacy round trip, shared and unshared classifier, with and 
     const bytes = writeLlama2c(w);
     assert.equal(new DataView(bytes.buffer).getInt32(20, true), sharedClassifier ? 16 : -16);
     assertSameWeights(readLlama2c(bytes), w);
-    const rope = 4 * ropeTables(w.config).real.length * 2, end = 28 + 4 * (parameterCount(w) - (sharedClassifier ? 0 : 128));
+    const rope = 4 * ropeTables(w.config).real.length * 2,
+      end = 28 + 4 * (parameterCount(w) - (sharedClassifier ? 0 : 128));
     const noRope = new Uint8Array([...bytes.subarray(0, end), ...bytes.subarray(end + rope)]);
     assertSameWeights(readLlama2c(noRope), w);
   }
@@ -128,38 +166,91 @@ Deno.test("llama2c: every bad legacy header is a RangeError naming the value", (
   const names = ["dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"];
   names.forEach((name, field) => {
     if (field !== 5) {
-      assert.throws(() => readLlama2c(withHeader(good, field, -3)), { name: "RangeError", message: new RegExp(`${name} must be positive, got -3`) });
+      assert.throws(() => readLlama2c(withHeader(good, field, -3)), {
+        name: "RangeError",
+        message: new RegExp(`${name} must be positive, got -3`),
+      });
     }
-    assert.throws(() => readLlama2c(withHeader(good, field, 0)), { name: "RangeError", message: new RegExp(`${name} must be positive, got 0`) });
+    assert.throws(() => readLlama2c(withHeader(good, field, 0)), {
+      name: "RangeError",
+      message: new RegExp(`${name} must be positive, got 0`),
+    });
   });
-  assert.throws(() => readLlama2c(withHeader(good, 3, 3)), { name: "RangeError", message: /dim 8 is not divisible by n_heads 3/ });
-  assert.throws(() => readLlama2c(withHeader(good, 4, 3)), { name: "RangeError", message: /n_heads 4 is not divisible by n_kv_heads 3/ });
-  assert.throws(() => readLlama2c(withHeader(good, 3, 8)), { name: "RangeError", message: /head size 1 must be even/ });
-  assert.throws(() => readLlama2c(good.subarray(0, 20)), { name: "RangeError", message: /20 bytes is shorter than the 28-byte header/ });
+  assert.throws(() => readLlama2c(withHeader(good, 3, 3)), {
+    name: "RangeError",
+    message: /dim 8 is not divisible by n_heads 3/,
+  });
+  assert.throws(() => readLlama2c(withHeader(good, 4, 3)), {
+    name: "RangeError",
+    message: /n_heads 4 is not divisible by n_kv_heads 3/,
+  });
+  assert.throws(() => readLlama2c(withHeader(good, 3, 8)), {
+    name: "RangeError",
+    message: /head size 1 must be even/,
+  });
+  assert.throws(() => readLlama2c(good.subarray(0, 20)), {
+    name: "RangeError",
+    message: /20 bytes is shorter than the 28-byte header/,
+  });
   for (const length of [good.length - 4, good.length + 4, 100]) {
     const bad = new Uint8Array(length);
     bad.set(good.subarray(0, Math.min(length, good.length)));
-    assert.throws(() => readLlama2c(bad), { name: "RangeError", message: new RegExp(`file has ${length} bytes, the header implies \\d+ or \\d+ \\(with RoPE tables\\)`) });
+    assert.throws(() => readLlama2c(bad), {
+      name: "RangeError",
+      message: new RegExp(
+        `file has ${length} bytes, the header implies \\d+ or \\d+ \\(with RoPE tables\\)`,
+      ),
+    });
   }
-  assert.throws(() => readLlama2c(withHeader(good, 1, 9)), { name: "RangeError", message: /file has \d+ bytes/ });
-  assert.throws(() => readLlama2c([1, 2, 3] as unknown as Uint8Array), { name: "TypeError", message: /expected a Uint8Array, got Array/ });
+  assert.throws(() => readLlama2c(withHeader(good, 1, 9)), {
+    name: "RangeError",
+    message: /file has \d+ bytes/,
+  });
+  assert.throws(() => readLlama2c([1, 2, 3] as unknown as Uint8Array), {
+    name: "TypeError",
+    message: /expected a Uint8Array, got Array/,
+  });
 });
 
 Deno.test("llama2c: every bad ak42 header is a RangeError naming the value", () => {
   const good = writeVersion1(tinyLlama({ seed: 9 }));
-  assert.throws(() => readLlama2c(withHeader(good, 1, 2)), { name: "RangeError", message: /ak42 version 2 is not supported/ });
-  assert.throws(() => readLlama2c(withHeader(good, 5 + 2, -16)), { name: "RangeError", message: /vocab_size must be positive, got -16/ });
-  assert.throws(() => readLlama2c(withHeader(good, 2, 0)), { name: "RangeError", message: /dim must be positive, got 0/ });
+  assert.throws(() => readLlama2c(withHeader(good, 1, 2)), {
+    name: "RangeError",
+    message: /ak42 version 2 is not supported/,
+  });
+  assert.throws(() => readLlama2c(withHeader(good, 5 + 2, -16)), {
+    name: "RangeError",
+    message: /vocab_size must be positive, got -16/,
+  });
+  assert.throws(() => readLlama2c(withHeader(good, 2, 0)), {
+    name: "RangeError",
+    message: /dim must be positive, got 0/,
+  });
   const flag = good.slice();
   flag[36] = 2;
-  assert.throws(() => readLlama2c(flag), { name: "RangeError", message: /shared_classifier flag is 2/ });
-  assert.throws(() => readLlama2c(good.subarray(0, 200)), { name: "RangeError", message: /200 bytes is shorter than the 256-byte ak42 header/ });
-  assert.throws(() => readLlama2c(good.subarray(0, good.length - 4)), { name: "RangeError", message: new RegExp(`file has ${good.length - 4} bytes, the header implies ${good.length}$`) });
+  assert.throws(() => readLlama2c(flag), {
+    name: "RangeError",
+    message: /shared_classifier flag is 2/,
+  });
+  assert.throws(() => readLlama2c(good.subarray(0, 200)), {
+    name: "RangeError",
+    message: /200 bytes is shorter than the 256-byte ak42 header/,
+  });
+  assert.throws(() => readLlama2c(good.subarray(0, good.length - 4)), {
+    name: "RangeError",
+    message: new RegExp(`file has ${good.length - 4} bytes, the header implies ${good.length}$`),
+  });
 });
 
 Deno.test("llama2c: the writer rejects weights that do not match their config", () => {
   const w = tinyLlama({ seed: 10 });
   const bad = { ...w, blocks: [{ ...w.blocks[0], wk: w.blocks[0].wq }, w.blocks[1]] };
-  assert.throws(() => writeLlama2c(bad), { name: "TypeError", message: /blocks\[0\]\.wk has 64 values, expected 32/ });
-  assert.throws(() => writeLlama2c({ ...w, config: { ...w.config, nKvHeads: 3 } }), { name: "RangeError", message: /not divisible by n_kv_heads 3/ });
+  assert.throws(() => writeLlama2c(bad), {
+    name: "TypeError",
+    message: /blocks\[0\]\.wk has 64 values, expected 32/,
+  });
+  assert.throws(() => writeLlama2c({ ...w, config: { ...w.config, nKvHeads: 3 } }), {
+    name: "RangeError",
+    message: /not divisible by n_kv_heads 3/,
+  });
 });

@@ -21,7 +21,11 @@ function tokenizerFile(maxTokenLength: number, entries: [number, string][]): Uin
   const parts: number[] = [...new Uint8Array(new Int32Array([maxTokenLength]).buffer)];
   for (const [score, s] of entries) {
     const bytes = new TextEncoder().encode(s);
-    parts.push(...new Uint8Array(new Float32Array([score]).buffer), ...new Uint8Array(new Int32Array([bytes.length]).buffer), ...bytes);
+    parts.push(
+      ...new Uint8Array(new Float32Array([score]).buffer),
+      ...new Uint8Array(new Int32Array([bytes.length]).buffer),
+      ...bytes,
+    );
   }
   return new Uint8Array(parts);
 }
@@ -31,7 +35,10 @@ Deno.test("tokenizer: tok512 reproduces the README's 171 ids of the first TinySt
   const story = text.split("\n\n").slice(0, 2).join("\n\n");
   assert.equal(tok512.pieces.length, 512);
   assert.deepEqual(Array.from(encode(tok512, story, { bos: true, eos: false })), STORY_IDS);
-  assert.deepEqual(Array.from(encodeReference(tok512, story, { bos: true, eos: false })), STORY_IDS);
+  assert.deepEqual(
+    Array.from(encodeReference(tok512, story, { bos: true, eos: false })),
+    STORY_IDS,
+  );
   assert.equal(decode(tok512, STORY_IDS), story);
 });
 
@@ -46,11 +53,34 @@ Deno.test("tokenizer: both real vocabularies are split-safe (no token has a spac
 function snippets(seed: number, count: number): string[] {
   const rng = createRng(seed);
   const sources = [Deno.readTextFileSync(TINYSTORIES), Deno.readTextFileSync(WIKI)];
-  const alphabet = [" ", " ", "  ", "\n", "a", "e", "the", "The", ".", ",", "'", "é", "ő", "日本", "😀", "\t", "-", "1", "x", "\u00a0"];
+  const alphabet = [
+    " ",
+    " ",
+    "  ",
+    "\n",
+    "a",
+    "e",
+    "the",
+    "The",
+    ".",
+    ",",
+    "'",
+    "é",
+    "ő",
+    "日本",
+    "😀",
+    "\t",
+    "-",
+    "1",
+    "x",
+    "\u00a0",
+  ];
   const out: string[] = [];
   for (let i = 0; i < count; i++) {
     if (i % 3 === 2) {
-      out.push(Array.from({ length: 1 + rng.int(40) }, () => alphabet[rng.int(alphabet.length)]).join(""));
+      out.push(
+        Array.from({ length: 1 + rng.int(40) }, () => alphabet[rng.int(alphabet.length)]).join(""),
+      );
     } else {
       const src = sources[i % 2], start = rng.int(src.length - 400);
       out.push(src.slice(start, start + 1 + rng.int(300)));
@@ -62,8 +92,13 @@ function snippets(seed: number, count: number): string[] {
 function assertSplitEqualsLiteral(tok: Tokenizer, texts: string[]): void {
   for (const [i, text] of texts.entries()) {
     for (const bos of [true, false]) {
-      const fast = encode(tok, text, { bos, eos: !bos }), literal = encodeReference(tok, text, { bos, eos: !bos });
-      assert.deepEqual(Array.from(fast), Array.from(literal), `snippet ${i}: ${JSON.stringify(text)}`);
+      const fast = encode(tok, text, { bos, eos: !bos }),
+        literal = encodeReference(tok, text, { bos, eos: !bos });
+      assert.deepEqual(
+        Array.from(fast),
+        Array.from(literal),
+        `snippet ${i}: ${JSON.stringify(text)}`,
+      );
     }
   }
 }
@@ -77,7 +112,19 @@ Deno.test("tokenizer: split-and-cache encoding equals the literal run.c loop on 
 });
 
 Deno.test("tokenizer: a vocabulary with a space after a non-space is not split (still equals the literal loop)", () => {
-  const tok = readTokenizer(tokenizerFile(5, [[0, "<unk>"], [0, "<s>"], [0, "</s>"], [0, " "], [0, "a"], [0, "b"], [5, "a b"], [1, " a"], [2, "a "]]));
+  const tok = readTokenizer(
+    tokenizerFile(5, [
+      [0, "<unk>"],
+      [0, "<s>"],
+      [0, "</s>"],
+      [0, " "],
+      [0, "a"],
+      [0, "b"],
+      [5, "a b"],
+      [1, " a"],
+      [2, "a "],
+    ]),
+  );
   assert.equal(tok.splitSafe, false);
   const ids = encode(tok, "a b", { bos: false, eos: false });
   // literal: " ", "a", " ", "b" -> "a " (2) beats " a" (1) -> " ", "a ", "b" -> "a b" (5) -> " ", "a b".
@@ -88,7 +135,12 @@ Deno.test("tokenizer: a vocabulary with a space after a non-space is not split (
 
 Deno.test("tokenizer: Llama 2 vocabulary encodes known ids and round-trips real text", () => {
   // "Hello world" -> BOS, "▁Hello", "▁world" in the public Llama 2 SentencePiece model.
-  assert.deepEqual(Array.from(encode(llama2, "Hello world", { bos: true, eos: true })), [1, 15043, 3186, 2]);
+  assert.deepEqual(Array.from(encode(llama2, "Hello world", { bos: true, eos: true })), [
+    1,
+    15043,
+    3186,
+    2,
+  ]);
   const wiki = Deno.readTextFileSync(WIKI).slice(0, 60_000);
   const stories = Deno.readTextFileSync(TINYSTORIES).slice(0, 60_000);
   for (const text of [wiki, stories, "naïve café 日本語 😀 tab\there"]) {
@@ -106,24 +158,51 @@ Deno.test("tokenizer: byte fallback for characters not in the vocabulary, and ba
   assert.deepEqual(Array.from(encode(tok512, "", { bos: true, eos: true })), [1, 2]);
   assert.equal(decode(tok512, [403]), " Once"); // leading space kept when not after BOS
   assert.equal(decode(tok512, [1, 403]), "Once");
-  assert.throws(() => decode(tok512, [512]), { name: "RangeError", message: /id 512 at index 0 is outside \[0, 512\)/ });
-  assert.throws(() => encode(tok512, 5 as unknown as string, { bos: true, eos: false }), { name: "TypeError", message: /expected a string, got number/ });
+  assert.throws(() => decode(tok512, [512]), {
+    name: "RangeError",
+    message: /id 512 at index 0 is outside \[0, 512\)/,
+  });
+  assert.throws(() => encode(tok512, 5 as unknown as string, { bos: true, eos: false }), {
+    name: "TypeError",
+    message: /expected a string, got number/,
+  });
 });
 
 Deno.test("tokenizer: truncated or inconsistent files are RangeErrors naming the value", () => {
   const good = tokenizerFile(3, [[0, "<unk>".slice(0, 3)], [-1, "ab"]]);
   assert.equal(readTokenizer(good).pieces.length, 2);
-  assert.throws(() => readTokenizer(good.subarray(0, 3)), { name: "RangeError", message: /3 bytes, need a 4-byte header/ });
-  assert.throws(() => readTokenizer(good.subarray(0, 4 + 8 + 3 + 5)), { name: "RangeError", message: /truncated header of token 1 at byte 15/ });
-  assert.throws(() => readTokenizer(good.subarray(0, good.length - 1)), { name: "RangeError", message: /token 1 of 2 bytes runs past the end/ });
+  assert.throws(() => readTokenizer(good.subarray(0, 3)), {
+    name: "RangeError",
+    message: /3 bytes, need a 4-byte header/,
+  });
+  assert.throws(() => readTokenizer(good.subarray(0, 4 + 8 + 3 + 5)), {
+    name: "RangeError",
+    message: /truncated header of token 1 at byte 15/,
+  });
+  assert.throws(() => readTokenizer(good.subarray(0, good.length - 1)), {
+    name: "RangeError",
+    message: /token 1 of 2 bytes runs past the end/,
+  });
   const negative = good.slice();
   new DataView(negative.buffer).setInt32(4 + 4, -2, true);
-  assert.throws(() => readTokenizer(negative), { name: "RangeError", message: /token 0 has length -2/ });
+  assert.throws(() => readTokenizer(negative), {
+    name: "RangeError",
+    message: /token 0 has length -2/,
+  });
   const tooLong = good.slice();
   new DataView(tooLong.buffer).setInt32(0, 2, true);
-  assert.throws(() => readTokenizer(tooLong), { name: "RangeError", message: /token 0 has length 3, expected 0\.\.2/ });
+  assert.throws(() => readTokenizer(tooLong), {
+    name: "RangeError",
+    message: /token 0 has length 3, expected 0\.\.2/,
+  });
   const zeroMax = good.slice();
   new DataView(zeroMax.buffer).setInt32(0, 0, true);
-  assert.throws(() => readTokenizer(zeroMax), { name: "RangeError", message: /max_token_length must be positive, got 0/ });
-  assert.throws(() => readTokenizer("abc" as unknown as Uint8Array), { name: "TypeError", message: /expected a Uint8Array, got string/ });
+  assert.throws(() => readTokenizer(zeroMax), {
+    name: "RangeError",
+    message: /max_token_length must be positive, got 0/,
+  });
+  assert.throws(() => readTokenizer("abc" as unknown as Uint8Array), {
+    name: "TypeError",
+    message: /expected a Uint8Array, got string/,
+  });
 });

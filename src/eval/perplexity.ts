@@ -82,18 +82,30 @@ export function tokenNll(row: ArrayLike<number>, target: number): number {
  * assert.ok(Math.abs(r.ppl - Math.exp(r.nll)) < 1e-9);
  * ```
  */
-export function perplexity(weights: LlamaWeights, ids: Int32Array, options: PerplexityOptions): PerplexityResult {
-  if (!(ids instanceof Int32Array)) throw new TypeError(`Cannot compute perplexity: ids must be an Int32Array`);
+export function perplexity(
+  weights: LlamaWeights,
+  ids: Int32Array,
+  options: PerplexityOptions,
+): PerplexityResult {
+  if (!(ids instanceof Int32Array)) {
+    throw new TypeError(`Cannot compute perplexity: ids must be an Int32Array`);
+  }
   const { seqlen, maxTokens = ids.length, onProgress } = options;
   if (!Number.isInteger(seqlen) || seqlen < 2) {
-    throw new RangeError(`Cannot compute perplexity: seqlen must be an integer >= 2, got ${seqlen}`);
+    throw new RangeError(
+      `Cannot compute perplexity: seqlen must be an integer >= 2, got ${seqlen}`,
+    );
   }
   if (!Number.isInteger(maxTokens) || maxTokens < 1) {
-    throw new RangeError(`Cannot compute perplexity: maxTokens must be a positive integer, got ${maxTokens}`);
+    throw new RangeError(
+      `Cannot compute perplexity: maxTokens must be a positive integer, got ${maxTokens}`,
+    );
   }
   const available = Math.min(ids.length, maxTokens), windows = Math.floor(available / seqlen);
   if (windows === 0) {
-    throw new RangeError(`Cannot compute perplexity: ${available} tokens do not fill one window of seqlen ${seqlen}`);
+    throw new RangeError(
+      `Cannot compute perplexity: ${available} tokens do not fill one window of seqlen ${seqlen}`,
+    );
   }
   const vocab = weights.config.vocabSize;
   let total = 0;

@@ -39,7 +39,9 @@ interface Header {
 
 function checkBytes(bytes: unknown): asserts bytes is Uint8Array {
   if (!(bytes instanceof Uint8Array)) {
-    const seen = bytes === null || typeof bytes !== "object" ? String(bytes) : bytes.constructor?.name;
+    const seen = bytes === null || typeof bytes !== "object"
+      ? String(bytes)
+      : bytes.constructor?.name;
     throw new TypeError(`Cannot read llama2.c checkpoint: expected a Uint8Array, got ${seen}`);
   }
 }
@@ -48,11 +50,17 @@ function checkBytes(bytes: unknown): asserts bytes is Uint8Array {
 function configFromInts(ints: number[], sharedClassifier: boolean): LlamaConfig {
   const names = ["dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"];
   ints.forEach((v, i) => {
-    if (v <= 0) throw new RangeError(`Cannot read llama2.c checkpoint: ${names[i]} must be positive, got ${v}`);
+    if (v <= 0) {
+      throw new RangeError(
+        `Cannot read llama2.c checkpoint: ${names[i]} must be positive, got ${v}`,
+      );
+    }
   });
   const [dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen] = ints;
   if (dim % nHeads !== 0) {
-    throw new RangeError(`Cannot read llama2.c checkpoint: dim ${dim} is not divisible by n_heads ${nHeads}`);
+    throw new RangeError(
+      `Cannot read llama2.c checkpoint: dim ${dim} is not divisible by n_heads ${nHeads}`,
+    );
   }
   if (nHeads % nKvHeads !== 0) {
     throw new RangeError(
@@ -60,11 +68,21 @@ function configFromInts(ints: number[], sharedClassifier: boolean): LlamaConfig 
     );
   }
   if ((dim / nHeads) % 2 !== 0) {
-    throw new RangeError(`Cannot read llama2.c checkpoint: head size ${dim / nHeads} must be even for RoPE`);
+    throw new RangeError(
+      `Cannot read llama2.c checkpoint: head size ${dim / nHeads} must be even for RoPE`,
+    );
   }
   return {
-    dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen,
-    normEps: 1e-5, ropeTheta: 10000, sharedClassifier,
+    dim,
+    hiddenDim,
+    nLayers,
+    nHeads,
+    nKvHeads,
+    vocabSize,
+    seqLen,
+    normEps: 1e-5,
+    ropeTheta: 10000,
+    sharedClassifier,
   };
 }
 
@@ -88,11 +106,17 @@ function readHeader(bytes: Uint8Array): Header {
   }
   const version = view.getInt32(4, true);
   if (version !== 1) {
-    throw new RangeError(`Cannot read llama2.c checkpoint: ak42 version ${version} is not supported (only 1)`);
+    throw new RangeError(
+      `Cannot read llama2.c checkpoint: ak42 version ${version} is not supported (only 1)`,
+    );
   }
   const ints = Array.from({ length: 7 }, (_, i) => view.getInt32(8 + 4 * i, true));
   const flag = view.getUint8(36);
-  if (flag > 1) throw new RangeError(`Cannot read llama2.c checkpoint: shared_classifier flag is ${flag}, expected 0 or 1`);
+  if (flag > 1) {
+    throw new RangeError(
+      `Cannot read llama2.c checkpoint: shared_classifier flag is ${flag}, expected 0 or 1`,
+    );
+  }
   return { config: configFromInts(ints, flag === 1), offset: V1_HEADER_BYTES, version: 1 };
 }
 
@@ -157,7 +181,9 @@ export function readLlama2c(bytes: Uint8Array): LlamaWeights {
   const weights = 4 * weightFloats(c), rope = 4 * ropeTableFloats(c);
   const hasRope = version === 0 && bytes.length === offset + weights + rope;
   if (!hasRope && bytes.length !== offset + weights) {
-    const expected = version === 0 ? `${offset + weights} or ${offset + weights + rope} (with RoPE tables)` : `${offset + weights}`;
+    const expected = version === 0
+      ? `${offset + weights} or ${offset + weights + rope} (with RoPE tables)`
+      : `${offset + weights}`;
     throw new RangeError(
       `Cannot read llama2.c checkpoint: file has ${bytes.length} bytes, the header implies ${expected}`,
     );
@@ -165,7 +191,12 @@ export function readLlama2c(bytes: Uint8Array): LlamaWeights {
   return version === 0 ? readLegacyBody(bytes, c, offset, hasRope) : readV1Body(bytes, c, offset);
 }
 
-function readLegacyBody(bytes: Uint8Array, c: LlamaConfig, offset: number, hasRope: boolean): LlamaWeights {
+function readLegacyBody(
+  bytes: Uint8Array,
+  c: LlamaConfig,
+  offset: number,
+  hasRope: boolean,
+): LlamaWeights {
   const f = floatCursor(bytes, offset);
   const kvDim = (c.dim * c.nKvHeads) / c.nHeads, L = c.nLayers;
   const perLayer = <T>(read: () => T): T[] => Array.from({ length: L }, read);
@@ -183,8 +214,15 @@ function readLegacyBody(bytes: Uint8Array, c: LlamaConfig, offset: number, hasRo
   if (hasRope) f.skip(ropeTableFloats(c)); // freq_cis_real, freq_cis_imag: recomputed by the model
   const classifier = c.sharedClassifier ? tokenEmbedding : f.matrix(c.vocabSize, c.dim);
   const blocks: LlamaBlock[] = wq.map((_, l) => ({
-    rmsAtt: rmsAtt[l], wq: wq[l], wk: wk[l], wv: wv[l], wo: wo[l],
-    rmsFfn: rmsFfn[l], w1: w1[l], w2: w2[l], w3: w3[l],
+    rmsAtt: rmsAtt[l],
+    wq: wq[l],
+    wk: wk[l],
+    wv: wv[l],
+    wo: wo[l],
+    rmsFfn: rmsFfn[l],
+    w1: w1[l],
+    w2: w2[l],
+    w3: w3[l],
   }));
   return { config: c, tokenEmbedding, blocks, rmsFinal, classifier };
 }
@@ -206,8 +244,15 @@ function readV1Body(bytes: Uint8Array, c: LlamaConfig, offset: number): LlamaWei
   const w3 = perLayer(() => f.matrix(c.hiddenDim, c.dim));
   const classifier = c.sharedClassifier ? tokenEmbedding : f.matrix(c.vocabSize, c.dim);
   const blocks: LlamaBlock[] = wq.map((_, l) => ({
-    rmsAtt: rmsAtt[l], wq: wq[l], wk: wk[l], wv: wv[l], wo: wo[l],
-    rmsFfn: rmsFfn[l], w1: w1[l], w2: w2[l], w3: w3[l],
+    rmsAtt: rmsAtt[l],
+    wq: wq[l],
+    wk: wk[l],
+    wv: wv[l],
+    wo: wo[l],
+    rmsFfn: rmsFfn[l],
+    w1: w1[l],
+    w2: w2[l],
+    w3: w3[l],
   }));
   return { config: c, tokenEmbedding, blocks, rmsFinal, classifier };
 }
@@ -231,7 +276,8 @@ export function ropeTables(
   config: Pick<LlamaConfig, "dim" | "nHeads" | "seqLen" | "ropeTheta">,
 ): { real: Float32Array; imag: Float32Array } {
   const half = config.dim / config.nHeads / 2;
-  const real = new Float32Array(config.seqLen * half), imag = new Float32Array(config.seqLen * half);
+  const real = new Float32Array(config.seqLen * half),
+    imag = new Float32Array(config.seqLen * half);
   for (let pos = 0; pos < config.seqLen; pos++) {
     for (let i = 0; i < half; i++) {
       const angle = pos * Math.pow(config.ropeTheta, -i / half); // theta^(-2i / headSize)
@@ -273,19 +319,31 @@ export function writeLlama2c(weights: LlamaWeights): Uint8Array {
   const floats = weightFloats(c) + ropeTableFloats(c);
   const out = new Uint8Array(LEGACY_HEADER_BYTES + 4 * floats);
   const view = new DataView(out.buffer);
-  const ints = [c.dim, c.hiddenDim, c.nLayers, c.nHeads, c.nKvHeads, c.sharedClassifier ? c.vocabSize : -c.vocabSize, c.seqLen];
+  const ints = [
+    c.dim,
+    c.hiddenDim,
+    c.nLayers,
+    c.nHeads,
+    c.nKvHeads,
+    c.sharedClassifier ? c.vocabSize : -c.vocabSize,
+    c.seqLen,
+  ];
   ints.forEach((v, i) => view.setInt32(4 * i, v, true));
   let offset = LEGACY_HEADER_BYTES;
   const put = (a: Float32Array, expected: number, name: string) => {
     if (a.length !== expected) {
-      throw new TypeError(`Cannot write llama2.c checkpoint: ${name} has ${a.length} values, expected ${expected}`);
+      throw new TypeError(
+        `Cannot write llama2.c checkpoint: ${name} has ${a.length} values, expected ${expected}`,
+      );
     }
     for (let i = 0; i < a.length; i++) view.setFloat32(offset + 4 * i, a[i], true);
     offset += 4 * a.length;
   };
   const b = weights.blocks, kvDim = (c.dim * c.nKvHeads) / c.nHeads;
   if (b.length !== c.nLayers) {
-    throw new TypeError(`Cannot write llama2.c checkpoint: ${b.length} blocks, config says ${c.nLayers}`);
+    throw new TypeError(
+      `Cannot write llama2.c checkpoint: ${b.length} blocks, config says ${c.nLayers}`,
+    );
   }
   const sizes = { wq: c.dim * c.dim, wk: kvDim * c.dim, wv: kvDim * c.dim, wo: c.dim * c.dim };
   const ffnSize = c.hiddenDim * c.dim;
@@ -295,7 +353,9 @@ export function writeLlama2c(weights: LlamaWeights): Uint8Array {
     b.forEach((x, l) => put(x[name].data, sizes[name], `blocks[${l}].${name}`));
   }
   b.forEach((x, l) => put(x.rmsFfn, c.dim, `blocks[${l}].rmsFfn`));
-  for (const name of ["w1", "w2", "w3"] as const) b.forEach((x, l) => put(x[name].data, ffnSize, `blocks[${l}].${name}`));
+  for (const name of ["w1", "w2", "w3"] as const) {
+    b.forEach((x, l) => put(x[name].data, ffnSize, `blocks[${l}].${name}`));
+  }
   put(weights.rmsFinal, c.dim, "rmsFinal");
   const rope = ropeTables(c);
   put(rope.real, rope.real.length, "freq_cis_real");

@@ -86,17 +86,23 @@ export function readTokenizer(bytes: Uint8Array): Tokenizer {
     throw new TypeError(`Cannot read tokenizer: expected a Uint8Array, got ${typeof bytes}`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < 4) throw new RangeError(`Cannot read tokenizer: ${bytes.length} bytes, need a 4-byte header`);
+  if (bytes.length < 4) {
+    throw new RangeError(`Cannot read tokenizer: ${bytes.length} bytes, need a 4-byte header`);
+  }
   const maxTokenLength = view.getInt32(0, true);
   if (maxTokenLength <= 0) {
-    throw new RangeError(`Cannot read tokenizer: max_token_length must be positive, got ${maxTokenLength}`);
+    throw new RangeError(
+      `Cannot read tokenizer: max_token_length must be positive, got ${maxTokenLength}`,
+    );
   }
   const pieces: Uint8Array[] = [], scoreList: number[] = [];
   let offset = 4;
   while (offset < bytes.length) {
     const id = pieces.length;
     if (offset + 8 > bytes.length) {
-      throw new RangeError(`Cannot read tokenizer: truncated header of token ${id} at byte ${offset}`);
+      throw new RangeError(
+        `Cannot read tokenizer: truncated header of token ${id} at byte ${offset}`,
+      );
     }
     const len = view.getInt32(offset + 4, true);
     if (len < 0 || len > maxTokenLength) {
@@ -105,7 +111,9 @@ export function readTokenizer(bytes: Uint8Array): Tokenizer {
       );
     }
     if (offset + 8 + len > bytes.length) {
-      throw new RangeError(`Cannot read tokenizer: token ${id} of ${len} bytes runs past the end (${bytes.length})`);
+      throw new RangeError(
+        `Cannot read tokenizer: token ${id} of ${len} bytes runs past the end (${bytes.length})`,
+      );
     }
     scoreList.push(view.getFloat32(offset, true));
     pieces.push(bytes.slice(offset + 8, offset + 8 + len));
@@ -132,7 +140,11 @@ function characterTokens(tok: Tokenizer, text: string): number[] {
       for (let j = i; j < end; j++) {
         const fallback = text.charCodeAt(j) + BYTE_FALLBACK_OFFSET;
         if (fallback >= tok.pieces.length) {
-          throw new RangeError(`Cannot encode byte ${text.charCodeAt(j)}: no byte-fallback token in a vocabulary of ${tok.pieces.length}`);
+          throw new RangeError(
+            `Cannot encode byte ${
+              text.charCodeAt(j)
+            }: no byte-fallback token in a vocabulary of ${tok.pieces.length}`,
+          );
         }
         ids.push(fallback);
       }
@@ -170,7 +182,9 @@ export interface EncodeOptions {
 }
 
 function utf8Binary(text: string): string {
-  if (typeof text !== "string") throw new TypeError(`Cannot encode: expected a string, got ${typeof text}`);
+  if (typeof text !== "string") {
+    throw new TypeError(`Cannot encode: expected a string, got ${typeof text}`);
+  }
   return bytesToBinary(new TextEncoder().encode(text));
 }
 
@@ -278,13 +292,17 @@ export function decode(tok: Tokenizer, ids: ArrayLike<number>): string {
   for (let n = 0; n < ids.length; n++) {
     const id = ids[n];
     if (!Number.isInteger(id) || id < 0 || id >= tok.pieces.length) {
-      throw new RangeError(`Cannot decode: id ${id} at index ${n} is outside [0, ${tok.pieces.length})`);
+      throw new RangeError(
+        `Cannot decode: id ${id} at index ${n} is outside [0, ${tok.pieces.length})`,
+      );
     }
     const piece = tok.pieces[id];
     if (id !== BOS_ID && id !== EOS_ID) {
       const byte = /^<0x([0-9A-Fa-f]{2})>$/.exec(bytesToBinary(piece));
       if (byte) out.push(parseInt(byte[1], 16));
-      else for (let i = previous === BOS_ID && piece[0] === SPACE ? 1 : 0; i < piece.length; i++) out.push(piece[i]);
+      else {for (let i = previous === BOS_ID && piece[0] === SPACE ? 1 : 0; i < piece.length; i++) {
+          out.push(piece[i]);
+        }}
     }
     previous = id;
   }

@@ -49,7 +49,9 @@ function checkTokens(weights: LlamaWeights, tokens: ArrayLike<number>): void {
   for (let t = 0; t < tokens.length; t++) {
     const id = tokens[t];
     if (!Number.isInteger(id) || id < 0 || id >= vocab) {
-      throw new RangeError(`Cannot run the model: token ${id} at position ${t} is outside [0, ${vocab})`);
+      throw new RangeError(
+        `Cannot run the model: token ${id} at position ${t} is outside [0, ${vocab})`,
+      );
     }
   }
 }
@@ -95,7 +97,9 @@ function causalAttention(q: Matrix, k: Matrix, v: Matrix, config: LlamaConfig): 
       let max = -Infinity;
       for (let j = 0; j <= t; j++) {
         let s = 0;
-        for (let i = 0; i < headSize; i++) s += q.data[t * dim + qo + i] * k.data[j * kvDim + kvo + i];
+        for (let i = 0; i < headSize; i++) {
+          s += q.data[t * dim + qo + i] * k.data[j * kvDim + kvo + i];
+        }
         scores[j] = s * scale;
         if (scores[j] > max) max = scores[j];
       }
@@ -116,18 +120,32 @@ function addInto(target: Matrix, delta: Matrix): Matrix {
   return target;
 }
 
-function checkBlock(config: LlamaConfig, block: LlamaBlock | undefined, layer: number): asserts block is LlamaBlock {
+function checkBlock(
+  config: LlamaConfig,
+  block: LlamaBlock | undefined,
+  layer: number,
+): asserts block is LlamaBlock {
   if (!Number.isInteger(layer) || layer < 0 || layer >= config.nLayers || block === undefined) {
     throw new RangeError(`Cannot run block ${layer}: the model has ${config.nLayers} layers`);
   }
-  const kvDim = (config.dim * config.nKvHeads) / config.nHeads, d = config.dim, f = config.hiddenDim;
+  const kvDim = (config.dim * config.nKvHeads) / config.nHeads,
+    d = config.dim,
+    f = config.hiddenDim;
   const shapes: [LinearName, number, number][] = [
-    ["wq", d, d], ["wk", kvDim, d], ["wv", kvDim, d], ["wo", d, d], ["w1", f, d], ["w3", f, d], ["w2", d, f],
+    ["wq", d, d],
+    ["wk", kvDim, d],
+    ["wv", kvDim, d],
+    ["wo", d, d],
+    ["w1", f, d],
+    ["w3", f, d],
+    ["w2", d, f],
   ];
   for (const [name, rows, cols] of shapes) {
     const w = block[name];
     if (w.rows !== rows || w.cols !== cols || w.data.length !== rows * cols) {
-      throw new TypeError(`Cannot run block ${layer}: ${name} is [${w.rows}, ${w.cols}], expected [${rows}, ${cols}]`);
+      throw new TypeError(
+        `Cannot run block ${layer}: ${name} is [${w.rows}, ${w.cols}], expected [${rows}, ${cols}]`,
+      );
     }
   }
 }
@@ -177,11 +195,18 @@ export function embed(weights: LlamaWeights, tokens: ArrayLike<number>): Matrix 
  * assert.deepEqual(seen, ["wq:2", "wk:2", "wv:2", "wo:2", "w1:2", "w3:2", "w2:2"]);
  * ```
  */
-export function blockForward(weights: LlamaWeights, layer: number, h: Matrix, hooks: ForwardHooks = {}): Matrix {
+export function blockForward(
+  weights: LlamaWeights,
+  layer: number,
+  h: Matrix,
+  hooks: ForwardHooks = {},
+): Matrix {
   const c = weights.config, block = weights.blocks[layer];
   checkBlock(c, block, layer);
   if (h.cols !== c.dim || h.data.length !== h.rows * h.cols) {
-    throw new TypeError(`Cannot run block ${layer}: hidden states are [${h.rows}, ${h.cols}], expected [T, ${c.dim}]`);
+    throw new TypeError(
+      `Cannot run block ${layer}: hidden states are [${h.rows}, ${h.cols}], expected [T, ${c.dim}]`,
+    );
   }
   const see = (name: LinearName, x: Matrix) => hooks.onLinearInput?.(layer, name, x);
   const headSize = c.dim / c.nHeads;
@@ -223,7 +248,9 @@ export function blockForward(weights: LlamaWeights, layer: number, h: Matrix, ho
  */
 export function logits(weights: LlamaWeights, h: Matrix): Matrix {
   if (h.cols !== weights.config.dim) {
-    throw new TypeError(`Cannot compute logits: hidden states are [${h.rows}, ${h.cols}], expected [T, ${weights.config.dim}]`);
+    throw new TypeError(
+      `Cannot compute logits: hidden states are [${h.rows}, ${h.cols}], expected [T, ${weights.config.dim}]`,
+    );
   }
   return matmulTransB(rmsNormRows(h, weights.rmsFinal, weights.config.normEps), weights.classifier);
 }
@@ -245,9 +272,15 @@ export function logits(weights: LlamaWeights, h: Matrix): Matrix {
  * assert.ok(allClose(forward(w, [1, 4, 9, 4]).data, forwardReference(w, [1, 4, 9, 4]).data, { atol: 1e-5, rtol: 1e-4 }).ok);
  * ```
  */
-export function forward(weights: LlamaWeights, tokens: ArrayLike<number>, hooks?: ForwardHooks): Matrix {
+export function forward(
+  weights: LlamaWeights,
+  tokens: ArrayLike<number>,
+  hooks?: ForwardHooks,
+): Matrix {
   let h = embed(weights, tokens);
-  for (let layer = 0; layer < weights.config.nLayers; layer++) h = blockForward(weights, layer, h, hooks);
+  for (let layer = 0; layer < weights.config.nLayers; layer++) {
+    h = blockForward(weights, layer, h, hooks);
+  }
   return logits(weights, h);
 }
 
@@ -301,7 +334,8 @@ export interface ReferenceDecoder {
 export function referenceDecoder(weights: LlamaWeights): ReferenceDecoder {
   const c = weights.config, dim = c.dim, headSize = dim / c.nHeads;
   const kvDim = (dim * c.nKvHeads) / c.nHeads, group = c.nHeads / c.nKvHeads;
-  const keys: Float32Array[][] = weights.blocks.map(() => []), values: Float32Array[][] = weights.blocks.map(() => []);
+  const keys: Float32Array[][] = weights.blocks.map(() => []),
+    values: Float32Array[][] = weights.blocks.map(() => []);
   let pos = 0;
   const next = (token: number): Float32Array => {
     checkTokens(weights, [token]);
@@ -346,7 +380,12 @@ export function referenceDecoder(weights: LlamaWeights): ReferenceDecoder {
     pos++;
     return matvec(weights.classifier, rmsNorm(x, weights.rmsFinal, c.normEps));
   };
-  return { next, get position() { return pos; } };
+  return {
+    next,
+    get position() {
+      return pos;
+    },
+  };
 }
 
 /**
@@ -391,16 +430,38 @@ export function forwardReference(weights: LlamaWeights, tokens: ArrayLike<number
 export function tinyLlama(options: Partial<LlamaConfig> & { seed: number }): LlamaWeights {
   const { seed, ...overrides } = options;
   const config: LlamaConfig = {
-    dim: 8, hiddenDim: 12, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 16, seqLen: 32,
-    normEps: 1e-5, ropeTheta: 10000, sharedClassifier: true, ...overrides,
+    dim: 8,
+    hiddenDim: 12,
+    nLayers: 2,
+    nHeads: 4,
+    nKvHeads: 2,
+    vocabSize: 16,
+    seqLen: 32,
+    normEps: 1e-5,
+    ropeTheta: 10000,
+    sharedClassifier: true,
+    ...overrides,
   };
-  const rng = createRng(seed), { dim, hiddenDim: f } = config, kvDim = (dim * config.nKvHeads) / config.nHeads;
-  const linear = (rows: number, cols: number): Matrix => ({ data: randn(rows * cols, rng, 1 / Math.sqrt(cols)), rows, cols });
+  const rng = createRng(seed),
+    { dim, hiddenDim: f } = config,
+    kvDim = (dim * config.nKvHeads) / config.nHeads;
+  const linear = (rows: number, cols: number): Matrix => ({
+    data: randn(rows * cols, rng, 1 / Math.sqrt(cols)),
+    rows,
+    cols,
+  });
   const gain = () => randn(dim, rng, 0.1).map((v) => 1 + v);
   const tokenEmbedding = linear(config.vocabSize, dim);
   const blocks = Array.from({ length: config.nLayers }, (): LlamaBlock => ({
-    rmsAtt: gain(), wq: linear(dim, dim), wk: linear(kvDim, dim), wv: linear(kvDim, dim), wo: linear(dim, dim),
-    rmsFfn: gain(), w1: linear(f, dim), w2: linear(dim, f), w3: linear(f, dim),
+    rmsAtt: gain(),
+    wq: linear(dim, dim),
+    wk: linear(kvDim, dim),
+    wv: linear(kvDim, dim),
+    wo: linear(dim, dim),
+    rmsFfn: gain(),
+    w1: linear(f, dim),
+    w2: linear(dim, f),
+    w3: linear(f, dim),
   }));
   const rmsFinal = gain();
   const classifier = config.sharedClassifier ? tokenEmbedding : linear(config.vocabSize, dim);
