@@ -122,9 +122,13 @@ function readHeader(bytes: Uint8Array): Header {
 
 /** Number of float32 values of the weights (no header, no RoPE tables), classifier included. */
 function weightFloats(c: LlamaConfig): number {
-  const kvDim = (c.dim * c.nKvHeads) / c.nHeads;
-  const perLayer = 2 * c.dim + 2 * c.dim * c.dim + 2 * kvDim * c.dim + 3 * c.dim * c.hiddenDim;
-  return c.vocabSize * c.dim * (c.sharedClassifier ? 1 : 2) + c.nLayers * perLayer + c.dim;
+  let floats = 0;
+  for (const section of LEGACY_ORDER) {
+    if (section === "rope" || (section === "classifier" && c.sharedClassifier)) continue;
+    const [rows, cols] = sectionShape(c, section);
+    floats += rows * cols * (MODEL_LEVEL.has(section) ? 1 : c.nLayers);
+  }
+  return floats;
 }
 
 /** Number of float32 values of the two legacy RoPE tables. */
@@ -188,73 +192,69 @@ export function readLlama2c(bytes: Uint8Array): LlamaWeights {
       `Cannot read llama2.c checkpoint: file has ${bytes.length} bytes, the header implies ${expected}`,
     );
   }
-  return version === 0 ? readLegacyBody(bytes, c, offset, hasRope) : readV1Body(bytes, c, offset);
+  return readBody(bytes, c, offset, version === 0 ? LEGACY_ORDER : V1_ORDER, hasRope);
 }
 
-function readLegacyBody(
+/** One array (or one array per layer) of a checkpoint body. */
+type Section = keyof LlamaBlock | "tokenEmbedding" | "rmsFinal" | "rope" | "classifier";
+const NORMS = new Set<Section>(["rmsAtt", "rmsFfn", "rmsFinal"]);
+const MODEL_LEVEL = new Set<Section>(["tokenEmbedding", "rmsFinal", "rope", "classifier"]);
+/** `legacy_export` (and run.c's reader) order. */
+// deno-fmt-ignore
+const LEGACY_ORDER: Section[] = [
+  "tokenEmbedding", "rmsAtt", "wq", "wk", "wv", "wo", "rmsFfn", "w1", "w2", "w3", "rmsFinal",
+  "rope", "classifier",
+];
+/** `version1_export` order: the norms first, then the embedding and the matrices. No RoPE tables. */
+// deno-fmt-ignore
+const V1_ORDER: Section[] = [
+  "rmsAtt", "rmsFfn", "rmsFinal", "tokenEmbedding", "wq", "wk", "wv", "wo", "w1", "w2", "w3",
+  "classifier",
+];
+
+/** `[rows, cols]` of one array of a section (norms: `[1, dim]`). */
+function sectionShape(c: LlamaConfig, section: Exclude<Section, "rope">): [number, number] {
+  const kvDim = (c.dim * c.nKvHeads) / c.nHeads;
+  if (NORMS.has(section)) return [1, c.dim];
+  if (section === "wk" || section === "wv") return [kvDim, c.dim];
+  if (section === "wq" || section === "wo") return [c.dim, c.dim];
+  if (section === "w1" || section === "w3") return [c.hiddenDim, c.dim];
+  if (section === "w2") return [c.dim, c.hiddenDim];
+  return [c.vocabSize, c.dim]; // tokenEmbedding, classifier
+}
+
+function readBody(
   bytes: Uint8Array,
   c: LlamaConfig,
   offset: number,
+  order: Section[],
   hasRope: boolean,
 ): LlamaWeights {
   const f = floatCursor(bytes, offset);
-  const kvDim = (c.dim * c.nKvHeads) / c.nHeads, L = c.nLayers;
-  const perLayer = <T>(read: () => T): T[] => Array.from({ length: L }, read);
-  const tokenEmbedding = f.matrix(c.vocabSize, c.dim);
-  const rmsAtt = perLayer(() => f.vector(c.dim));
-  const wq = perLayer(() => f.matrix(c.dim, c.dim));
-  const wk = perLayer(() => f.matrix(kvDim, c.dim));
-  const wv = perLayer(() => f.matrix(kvDim, c.dim));
-  const wo = perLayer(() => f.matrix(c.dim, c.dim));
-  const rmsFfn = perLayer(() => f.vector(c.dim));
-  const w1 = perLayer(() => f.matrix(c.hiddenDim, c.dim));
-  const w2 = perLayer(() => f.matrix(c.dim, c.hiddenDim));
-  const w3 = perLayer(() => f.matrix(c.hiddenDim, c.dim));
-  const rmsFinal = f.vector(c.dim);
-  if (hasRope) f.skip(ropeTableFloats(c)); // freq_cis_real, freq_cis_imag: recomputed by the model
-  const classifier = c.sharedClassifier ? tokenEmbedding : f.matrix(c.vocabSize, c.dim);
-  const blocks: LlamaBlock[] = wq.map((_, l) => ({
-    rmsAtt: rmsAtt[l],
-    wq: wq[l],
-    wk: wk[l],
-    wv: wv[l],
-    wo: wo[l],
-    rmsFfn: rmsFfn[l],
-    w1: w1[l],
-    w2: w2[l],
-    w3: w3[l],
-  }));
-  return { config: c, tokenEmbedding, blocks, rmsFinal, classifier };
-}
-
-function readV1Body(bytes: Uint8Array, c: LlamaConfig, offset: number): LlamaWeights {
-  const f = floatCursor(bytes, offset);
-  const kvDim = (c.dim * c.nKvHeads) / c.nHeads, L = c.nLayers;
-  const perLayer = <T>(read: () => T): T[] => Array.from({ length: L }, read);
-  const rmsAtt = perLayer(() => f.vector(c.dim));
-  const rmsFfn = perLayer(() => f.vector(c.dim));
-  const rmsFinal = f.vector(c.dim);
-  const tokenEmbedding = f.matrix(c.vocabSize, c.dim);
-  const wq = perLayer(() => f.matrix(c.dim, c.dim));
-  const wk = perLayer(() => f.matrix(kvDim, c.dim));
-  const wv = perLayer(() => f.matrix(kvDim, c.dim));
-  const wo = perLayer(() => f.matrix(c.dim, c.dim));
-  const w1 = perLayer(() => f.matrix(c.hiddenDim, c.dim));
-  const w2 = perLayer(() => f.matrix(c.dim, c.hiddenDim));
-  const w3 = perLayer(() => f.matrix(c.hiddenDim, c.dim));
-  const classifier = c.sharedClassifier ? tokenEmbedding : f.matrix(c.vocabSize, c.dim);
-  const blocks: LlamaBlock[] = wq.map((_, l) => ({
-    rmsAtt: rmsAtt[l],
-    wq: wq[l],
-    wk: wk[l],
-    wv: wv[l],
-    wo: wo[l],
-    rmsFfn: rmsFfn[l],
-    w1: w1[l],
-    w2: w2[l],
-    w3: w3[l],
-  }));
-  return { config: c, tokenEmbedding, blocks, rmsFinal, classifier };
+  const layers: Record<string, Matrix | Float32Array>[] = Array.from(
+    { length: c.nLayers },
+    () => ({}),
+  );
+  const model: Record<string, Matrix> = {};
+  for (const section of order) {
+    if (section === "rope") {
+      if (hasRope) f.skip(ropeTableFloats(c)); // freq_cis_real, freq_cis_imag: recomputed by the model
+    } else if (section === "classifier" && c.sharedClassifier) {
+      model.classifier = model.tokenEmbedding;
+    } else {
+      const [rows, cols] = sectionShape(c, section);
+      const read = () => NORMS.has(section) ? f.vector(cols) : f.matrix(rows, cols);
+      if (MODEL_LEVEL.has(section)) model[section] = f.matrix(rows, cols);
+      else for (const layer of layers) layer[section] = read();
+    }
+  }
+  return {
+    config: c,
+    tokenEmbedding: model.tokenEmbedding,
+    blocks: layers as unknown as LlamaBlock[],
+    rmsFinal: model.rmsFinal.data,
+    classifier: model.classifier,
+  };
 }
 
 /**
@@ -339,27 +339,33 @@ export function writeLlama2c(weights: LlamaWeights): Uint8Array {
     for (let i = 0; i < a.length; i++) view.setFloat32(offset + 4 * i, a[i], true);
     offset += 4 * a.length;
   };
-  const b = weights.blocks, kvDim = (c.dim * c.nKvHeads) / c.nHeads;
-  if (b.length !== c.nLayers) {
+  if (weights.blocks.length !== c.nLayers) {
     throw new TypeError(
-      `Cannot write llama2.c checkpoint: ${b.length} blocks, config says ${c.nLayers}`,
+      `Cannot write llama2.c checkpoint: ${weights.blocks.length} blocks, config says ${c.nLayers}`,
     );
   }
-  const sizes = { wq: c.dim * c.dim, wk: kvDim * c.dim, wv: kvDim * c.dim, wo: c.dim * c.dim };
-  const ffnSize = c.hiddenDim * c.dim;
-  put(weights.tokenEmbedding.data, c.vocabSize * c.dim, "tokenEmbedding");
-  b.forEach((x, l) => put(x.rmsAtt, c.dim, `blocks[${l}].rmsAtt`));
-  for (const name of ["wq", "wk", "wv", "wo"] as const) {
-    b.forEach((x, l) => put(x[name].data, sizes[name], `blocks[${l}].${name}`));
+  for (const section of LEGACY_ORDER) {
+    if (section === "rope") {
+      const rope = ropeTables(c);
+      put(rope.real, rope.real.length, "freq_cis_real");
+      put(rope.imag, rope.imag.length, "freq_cis_imag");
+      continue;
+    }
+    if (section === "classifier" && c.sharedClassifier) continue;
+    const [rows, cols] = sectionShape(c, section);
+    if (section === "rmsFinal") put(weights.rmsFinal, cols, section);
+    else if (MODEL_LEVEL.has(section)) {
+      put(weights[section as "classifier"].data, rows * cols, section);
+    } else {
+      weights.blocks.forEach((block, l) => {
+        const value = block[section as keyof LlamaBlock];
+        put(
+          value instanceof Float32Array ? value : value.data,
+          rows * cols,
+          `blocks[${l}].${section}`,
+        );
+      });
+    }
   }
-  b.forEach((x, l) => put(x.rmsFfn, c.dim, `blocks[${l}].rmsFfn`));
-  for (const name of ["w1", "w2", "w3"] as const) {
-    b.forEach((x, l) => put(x[name].data, ffnSize, `blocks[${l}].${name}`));
-  }
-  put(weights.rmsFinal, c.dim, "rmsFinal");
-  const rope = ropeTables(c);
-  put(rope.real, rope.real.length, "freq_cis_real");
-  put(rope.imag, rope.imag.length, "freq_cis_imag");
-  if (!c.sharedClassifier) put(weights.classifier.data, c.vocabSize * c.dim, "classifier");
   return out;
 }
