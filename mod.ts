@@ -80,3 +80,22 @@ export {
   unpermuteFromHfRope,
 } from "./src/io/hf_llama.ts";
 export type { HfTensorFile, HfTensorSpec, LlamaToHfOptions } from "./src/io/hf_llama.ts";
+
+// model helper (branch `model`): llama2.c checkpoints, tokenizer, Llama forward pass, perplexity
+export { LLAMA2C_MAGIC, readLlama2c, ropeTables, writeLlama2c } from "./src/io/llama2c.ts";
+export { BOS_ID, decode, encode, encodeReference, EOS_ID, readTokenizer } from "./src/io/tokenizer.ts";
+export type { EncodeOptions, Tokenizer } from "./src/io/tokenizer.ts";
+export { LINEAR_NAMES } from "./src/model/weights.ts";
+export type { LinearName, LlamaBlock, LlamaConfig, LlamaWeights } from "./src/model/weights.ts";
+export {
+  blockForward,
+  embed,
+  forward,
+  forwardReference,
+  logits,
+  referenceDecoder,
+  tinyLlama,
+} from "./src/model/llama.ts";
+export type { ForwardHooks, ReferenceDecoder } from "./src/model/llama.ts";
+export { perplexity, tokenNll } from "./src/eval/perplexity.ts";
+export type { PerplexityOptions, PerplexityResult } from "./src/eval/perplexity.ts";
