@@ -18,7 +18,16 @@ import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import type { ByteSource } from "../../src/io/safetensors.ts";
 
-/** Thrown when a write would replace an existing file without `force`, or an input file. */
+/**
+ * Thrown when a write would replace an existing file without `force`, or an input file.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UnsafeWriteError } from "./files.ts";
+ * assert.equal(new UnsafeWriteError("no").name, "UnsafeWriteError");
+ * ```
+ */
 export class UnsafeWriteError extends Error {
   /**
    * @param message What was refused and how to proceed.
