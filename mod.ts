@@ -16,3 +16,22 @@ export type { Rng } from "./src/tensor/rng.ts";
 // check: numeric comparison for tests and other backends
 export { allClose, assertAllClose } from "./src/check/all_close.ts";
 export type { AllCloseReport, Tolerance } from "./src/check/all_close.ts";
+
+// parallel: the worker pool and row-parallel matrix products (branch pool, issue 6)
+export {
+  createPool,
+  defaultPoolSize,
+  isShared,
+  sharedFloat32,
+  sharedMemoryAvailable,
+  splitRange,
+  toShared,
+} from "./src/parallel/pool.ts";
+export type { MapOptions, Pool, PoolOptions } from "./src/parallel/pool.ts";
+export {
+  MIN_PARALLEL_FLOPS,
+  matmulParallel,
+  matmulTransBParallel,
+  ROW_ALIGN,
+} from "./src/parallel/matmul_parallel.ts";
+export type { ParallelMatmulOptions } from "./src/parallel/matmul_parallel.ts";
