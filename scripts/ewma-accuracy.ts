@@ -167,7 +167,7 @@ async function ewmaAccuracy(argv: string[], io: CliIo): Promise<number> {
       io.stderr(`skipping ${label}: ${(e as Error).message}\n`);
     }
   }
-  process.stdout.write(`selectEwma (defaults) achieved-sparsity error per row, sparsities 0.3..0.7\n${formatTable(rows)}\n`);
+  io.stdout(`selectEwma (defaults) achieved-sparsity error per row, sparsities 0.3..0.7\n${formatTable(rows)}\n`);
   return 0;
 }
 

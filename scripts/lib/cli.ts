@@ -15,7 +15,9 @@ export class CliError extends Error {
 
 /** Where a script writes its messages; tests pass their own to capture them. */
 export interface CliIo {
-  /** Writes one chunk to stderr. */
+  /** Writes one chunk to stdout (results). */
+  stdout: (text: string) => void;
+  /** Writes one chunk to stderr (errors, progress). */
   stderr: (text: string) => void;
   /** Whether stderr is a terminal (progress bars are drawn only then). */
   isTTY: boolean;
@@ -23,6 +25,7 @@ export interface CliIo {
 
 /** The process's stderr. */
 export const PROCESS_IO: CliIo = {
+  stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
   isTTY: Boolean(process.stderr.isTTY),
 };
@@ -65,7 +68,7 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(ar
  * import assert from "node:assert/strict";
  * import { CliError, runCli } from "./cli.ts";
  * let err = "";
- * const io = { stderr: (t: string) => void (err += t), isTTY: false };
+ * const io = { stdout: () => {}, stderr: (t: string) => void (err += t), isTTY: false };
  * const code = await runCli(() => { throw new CliError("no --in given"); }, [], io);
  * assert.equal(code, 2);
  * assert.equal(err, "error: no --in given\n");
@@ -100,7 +103,7 @@ export async function runCli(
  * import assert from "node:assert/strict";
  * import { progressBar } from "./cli.ts";
  * let out = "";
- * const bar = progressBar({ stderr: (t) => void (out += t), isTTY: true });
+ * const bar = progressBar({ stdout: () => {}, stderr: (t) => void (out += t), isTTY: true });
  * bar(1, 2, "layer");
  * assert.ok(out.includes("1/2"));
  * ```
