@@ -35,3 +35,48 @@ export {
   ROW_ALIGN,
 } from "./src/parallel/matmul_parallel.ts";
 export type { ParallelMatmulOptions } from "./src/parallel/matmul_parallel.ts";
+
+// io (helper "io"): safetensors read/write/stream, half-precision conversion
+export {
+  openSafetensors,
+  parseSafetensorsHeader,
+  readSafetensors,
+  SAFETENSORS_DTYPE_BYTES,
+  SAFETENSORS_MAX_HEADER_BYTES,
+  safetensorsChunks,
+  writeSafetensors,
+} from "./src/io/safetensors.ts";
+export type {
+  ByteSource,
+  SafetensorsDtypeOut,
+  SafetensorsEntry,
+  SafetensorsFile,
+  SafetensorsHeader,
+  SafetensorsIndex,
+  SafetensorsReader,
+  SafetensorsReadOptions,
+  SafetensorsTensorInfo,
+} from "./src/io/safetensors.ts";
+export {
+  bf16BitsFromNumber,
+  bf16ToFloat32,
+  f16BitsFromNumber,
+  f16ToFloat32,
+  float32ToBf16,
+  float32ToF16,
+  numberFromBf16Bits,
+  numberFromF16Bits,
+} from "./src/io/half.ts";
+export { findDuplicateKey } from "./src/io/json_duplicates.ts";
+export type { DuplicateKey } from "./src/io/json_duplicates.ts";
+export {
+  hfLlamaConfigJson,
+  hfLlamaTensorSpecs,
+  llamaFromHf,
+  llamaFromHfReader,
+  llamaToHf,
+  parseHfLlamaConfig,
+  permuteForHfRope,
+  unpermuteFromHfRope,
+} from "./src/io/hf_llama.ts";
+export type { HfTensorFile, HfTensorSpec, LlamaToHfOptions } from "./src/io/hf_llama.ts";
