@@ -80,3 +80,37 @@ export {
   unpermuteFromHfRope,
 } from "./src/io/hf_llama.ts";
 export type { HfTensorFile, HfTensorSpec, LlamaToHfOptions } from "./src/io/hf_llama.ts";
+
+// core (branch core, issue 2): scores, selectors, masks and the method registry
+export { magnitudeScores, magnitudeScoresReference } from "./src/score/magnitude.ts";
+export {
+  checkColNorms,
+  columnNorms,
+  columnNormsReference,
+  wandaScores,
+  wandaScoresReference,
+} from "./src/score/wanda.ts";
+export {
+  SWIFTPRUNE_DEFAULT_EPS,
+  swiftPruneScores,
+  swiftPruneScoresReference,
+} from "./src/score/swiftprune.ts";
+export type { SwiftPruneCalibration, SwiftPruneOptions, XStat } from "./src/score/swiftprune.ts";
+export { checkSelection, selectBySort } from "./src/select/sort.ts";
+export { checkNM, nmMask, nmMaskReference } from "./src/select/nm.ts";
+export {
+  EWMA_DEFAULTS,
+  keyOf,
+  locateThreshold,
+  scoreBits,
+  scoreOfKey,
+  selectEwma,
+  selectEwmaTrace,
+} from "./src/select/ewma.ts";
+export type { EwmaOptions, EwmaSelection, EwmaTrace, ThresholdBracket } from "./src/select/ewma.ts";
+export { selectEwmaExact, selectSmallest } from "./src/select/ewma_exact.ts";
+export { buildMask, checkSparsity } from "./src/select/mask.ts";
+export type { MaskOptions, MaskResult } from "./src/select/mask.ts";
+export { applyMask, METHODS, methodNames } from "./src/prune/methods.ts";
+export type { MethodOptions, PruneMethod } from "./src/prune/methods.ts";
+export type { Group, LayerCalibration, PruneResult, SelectMode, Target } from "./src/prune/types.ts";

@@ -51,14 +51,23 @@ function accumulator(name: string) {
     add(scores: Float32Array, sparsity: number) {
       const n = scores.length, k = Math.floor(sparsity * n);
       const r = selectEwma(scores, k);
-      const err = (100 * Math.abs(r.pruned - k)) / n, trackerErr = (100 * Math.abs(r.trackerPruned - k)) / n;
+      const err = (100 * Math.abs(r.pruned - k)) / n,
+        trackerErr = (100 * Math.abs(r.trackerPruned - k)) / n;
       rows++, sizes.add(n), sum += err, trackerSum += trackerErr;
       worst = Math.max(worst, err), trackerWorst = Math.max(trackerWorst, trackerErr);
     },
     result(): AccuracyRow {
       const s = [...sizes].sort((a, b) => a - b);
       const sizeText = s.length > 3 ? `${s[0]}..${s[s.length - 1]}` : s.join(",");
-      return { name, rows, sizes: sizeText, worst, mean: sum / rows, trackerWorst, trackerMean: trackerSum / rows };
+      return {
+        name,
+        rows,
+        sizes: sizeText,
+        worst,
+        mean: sum / rows,
+        trackerWorst,
+        trackerMean: trackerSum / rows,
+      };
     },
   };
 }
@@ -99,16 +108,25 @@ export function syntheticAccuracy(
  */
 export function llama2cLinears(bytes: Uint8Array): { name: string; weight: Matrix }[] {
   const header = new DataView(bytes.buffer, bytes.byteOffset, 28);
-  const [dim, hidden, layers, heads, kvHeads, vocabSigned] = [0, 1, 2, 3, 4, 5].map((i) => header.getInt32(4 * i, true));
+  const [dim, hidden, layers, heads, kvHeads, vocabSigned] = [0, 1, 2, 3, 4, 5].map((i) =>
+    header.getInt32(4 * i, true)
+  );
   const vocab = Math.abs(vocabSigned), kvDim = (dim * kvHeads) / heads;
-  const floats = new Float32Array(bytes.slice(28, 28 + 4 * Math.floor((bytes.length - 28) / 4)).buffer);
+  const floats = new Float32Array(
+    bytes.slice(28, 28 + 4 * Math.floor((bytes.length - 28) / 4)).buffer,
+  );
   let offset = vocab * dim + layers * dim; // token embedding, rms_att
   const out: { name: string; weight: Matrix }[] = [];
   const take = (name: string, rows: number, cols: number) => {
     for (let l = 0; l < layers; l++) {
       const start = offset + l * rows * cols;
-      if (start + rows * cols > floats.length) throw new RangeError(`Cannot read ${name}: checkpoint is truncated`);
-      out.push({ name: `${l}.${name}`, weight: { data: floats.subarray(start, start + rows * cols), rows, cols } });
+      if (start + rows * cols > floats.length) {
+        throw new RangeError(`Cannot read ${name}: checkpoint is truncated`);
+      }
+      out.push({
+        name: `${l}.${name}`,
+        weight: { data: floats.subarray(start, start + rows * cols), rows, cols },
+      });
     }
     offset += layers * rows * cols;
   };
@@ -126,7 +144,11 @@ export function llama2cLinears(bytes: Uint8Array): { name: string; weight: Matri
  * @param sparsities Targets.
  * @returns One row.
  */
-export function realLayerAccuracy(name: string, bytes: Uint8Array, sparsities = [0.3, 0.5, 0.7]): AccuracyRow {
+export function realLayerAccuracy(
+  name: string,
+  bytes: Uint8Array,
+  sparsities = [0.3, 0.5, 0.7],
+): AccuracyRow {
   const acc = accumulator(name);
   for (const { weight } of llama2cLinears(bytes)) {
     const scores = magnitudeScores(weight);
@@ -145,29 +167,48 @@ export function realLayerAccuracy(name: string, bytes: Uint8Array, sparsities = 
  * @returns The table, one line per row plus a header.
  */
 export function formatTable(rows: AccuracyRow[]): string {
-  const head = "scores            rows  sizes        worst pp  mean pp  | tracker alone: worst pp  mean pp";
+  const head =
+    "scores            rows  sizes        worst pp  mean pp  | tracker alone: worst pp  mean pp";
   const lines = rows.map((r) =>
-    `${r.name.padEnd(16)} ${String(r.rows).padStart(5)}  ${r.sizes.padEnd(11)} ${r.worst.toFixed(3).padStart(8)} ${
-      r.mean.toFixed(4).padStart(8)
-    }  | ${r.trackerWorst.toFixed(2).padStart(23)} ${r.trackerMean.toFixed(2).padStart(8)}`
+    `${r.name.padEnd(16)} ${String(r.rows).padStart(5)}  ${r.sizes.padEnd(11)} ${
+      r.worst.toFixed(3).padStart(8)
+    } ${r.mean.toFixed(4).padStart(8)}  | ${r.trackerWorst.toFixed(2).padStart(23)} ${
+      r.trackerMean.toFixed(2).padStart(8)
+    }`
   );
   return [head, ...lines].join("\n");
 }
 
 async function ewmaAccuracy(argv: string[], io: CliIo): Promise<number> {
-  const flags = parseFlags(argv, { seeds: { type: "string", default: "20" }, models: { type: "string" } });
+  const flags = parseFlags(argv, {
+    seeds: { type: "string", default: "20" },
+    models: { type: "string" },
+  });
   const seeds = Number(flags.seeds);
-  if (!Number.isInteger(seeds) || seeds < 1) throw new RangeError(`--seeds must be a positive integer, got ${flags.seeds}`);
+  if (!Number.isInteger(seeds) || seeds < 1) {
+    throw new RangeError(`--seeds must be a positive integer, got ${flags.seeds}`);
+  }
   const models = flags.models ?? join(import.meta.dirname ?? ".", "..", "..", "shared", "models");
   const rows = syntheticAccuracy(seeds);
-  for (const [label, file] of [["stories260K", "stories260K/stories260K.bin"], ["llama4m", "llama4m/llama4m.bin"]]) {
+  for (
+    const [label, file] of [["stories260K", "stories260K/stories260K.bin"], [
+      "llama4m",
+      "llama4m/llama4m.bin",
+    ]]
+  ) {
     try {
-      rows.push(realLayerAccuracy(`${label} |W|`, new Uint8Array(await readFile(join(models, file)))));
+      rows.push(
+        realLayerAccuracy(`${label} |W|`, new Uint8Array(await readFile(join(models, file)))),
+      );
     } catch (e) {
       io.stderr(`skipping ${label}: ${(e as Error).message}\n`);
     }
   }
-  io.stdout(`selectEwma (defaults) achieved-sparsity error per row, sparsities 0.3..0.7\n${formatTable(rows)}\n`);
+  io.stdout(
+    `selectEwma (defaults) achieved-sparsity error per row, sparsities 0.3..0.7\n${
+      formatTable(rows)
+    }\n`,
+  );
   return 0;
 }
 

@@ -12,13 +12,13 @@
  *
  * @module
  */
-import { access, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { readSafetensors, writeSafetensors } from "../src/io/safetensors.ts";
 import type { Matrix } from "../src/tensor/matrix.ts";
 import type { Group, LayerCalibration, SelectMode, Target } from "../src/prune/types.ts";
-import { METHODS, methodNames, type MethodOptions } from "../src/prune/methods.ts";
+import { methodNames, type MethodOptions, METHODS } from "../src/prune/methods.ts";
 import { checkSparsity } from "../src/select/mask.ts";
 import { CliError, type CliIo, parseFlags, runCli } from "./lib/cli.ts";
 
@@ -57,20 +57,30 @@ const FLAGS = {
 } as const;
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
-  if (!allowed.includes(value as T)) throw new CliError(`--${flag} must be ${allowed.join(", ")}; got ${value}`);
+  if (!allowed.includes(value as T)) {
+    throw new CliError(`--${flag} must be ${allowed.join(", ")}; got ${value}`);
+  }
   return value as T;
 }
 
 /** The target from `--sparsity` or `--pattern` (exactly one). */
-function parseTarget(sparsity: string | undefined, pattern: string | undefined, group: Group): Target {
-  if ((sparsity === undefined) === (pattern === undefined)) throw new CliError("give exactly one of --sparsity S or --pattern N:M");
+function parseTarget(
+  sparsity: string | undefined,
+  pattern: string | undefined,
+  group: Group,
+): Target {
+  if ((sparsity === undefined) === (pattern === undefined)) {
+    throw new CliError("give exactly one of --sparsity S or --pattern N:M");
+  }
   if (pattern !== undefined) {
     const nm = /^(\d+):(\d+)$/.exec(pattern);
     if (!nm) throw new CliError(`--pattern must look like N:M (e.g. 2:4), got ${pattern}`);
     return { kind: "nm", n: Number(nm[1]), m: Number(nm[2]) };
   }
   const s = Number(sparsity);
-  if (sparsity!.trim() === "" || Number.isNaN(s)) throw new CliError(`--sparsity must be a number, got ${sparsity}`);
+  if (sparsity!.trim() === "" || Number.isNaN(s)) {
+    throw new CliError(`--sparsity must be a number, got ${sparsity}`);
+  }
   checkSparsity(s);
   return { kind: "unstructured", sparsity: s, group };
 }
@@ -81,18 +91,24 @@ function readLayer(bytes: Uint8Array, source: string): { weight: Matrix; calib: 
   const matrixOf = (name: string): Matrix => {
     const { dtype, shape } = file.info(name);
     if (!["F32", "F16", "BF16"].includes(dtype) || shape.length !== 2) {
-      throw new TypeError(`Cannot read ${name} from ${source}: expected a 2-D F32/F16/BF16 tensor, got ${dtype} [${shape}]`);
+      throw new TypeError(
+        `Cannot read ${name} from ${source}: expected a 2-D F32/F16/BF16 tensor, got ${dtype} [${shape}]`,
+      );
     }
     return { data: file.float32(name), rows: shape[0], cols: shape[1] };
   };
-  if (!file.has("weight")) throw new CliError(`${source} has no tensor named weight (found: ${file.names.join(", ")})`);
+  if (!file.has("weight")) {
+    throw new CliError(`${source} has no tensor named weight (found: ${file.names.join(", ")})`);
+  }
   const weight = matrixOf("weight");
   const calib: LayerCalibration = {};
   if (file.has("inputs")) calib.inputs = matrixOf("inputs");
   if (file.has("col_norms")) {
     const { shape } = file.info("col_norms");
     if (shape.length !== 1 || shape[0] !== weight.cols) {
-      throw new TypeError(`Cannot use col_norms from ${source}: shape [${shape}], expected [${weight.cols}]`);
+      throw new TypeError(
+        `Cannot use col_norms from ${source}: shape [${shape}], expected [${weight.cols}]`,
+      );
     }
     calib.colNorms = file.float32("col_norms");
   }
@@ -100,7 +116,7 @@ function readLayer(bytes: Uint8Array, source: string): { weight: Matrix; calib: 
 }
 
 async function exists(path: string): Promise<boolean> {
-  return await access(path).then(() => true, () => false);
+  return await stat(path).then(() => true, () => false);
 }
 
 /** Writes `bytes` to `path` through a temporary file in the same folder and a rename. */
@@ -121,21 +137,33 @@ async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
     io.stdout(USAGE);
     return 0;
   }
-  if (!flags.in || !flags.out) throw new CliError("--in FILE and --out FILE are required (see --help)");
+  if (!flags.in || !flags.out) {
+    throw new CliError("--in FILE and --out FILE are required (see --help)");
+  }
   if (!flags.method) throw new CliError(`--method is required: ${methodNames().join(", ")}`);
   const method = oneOf("method", flags.method, methodNames());
   const select = oneOf<SelectMode>("select", flags.select, ["sort", "ewma", "ewma-exact"]);
-  const group = oneOf<Group>("group", flags.group ?? (method === "magnitude" ? "layer" : "row"), ["row", "layer"]);
+  const group = oneOf<Group>("group", flags.group ?? (method === "magnitude" ? "layer" : "row"), [
+    "row",
+    "layer",
+  ]);
   const xStat = oneOf("x-stat", flags["x-stat"], ["norm", "token", "mean"] as const);
   const eps = flags.eps === undefined ? undefined : Number(flags.eps);
   const target = parseTarget(flags.sparsity, flags.pattern, group);
   const input = resolve(flags.in), output = resolve(flags.out);
-  if (input === output) throw new CliError(`refusing to write the output over the input ${flags.in}`);
-  if (!flags.force && await exists(output)) throw new CliError(`${flags.out} exists; pass --force to overwrite it`);
+  if (input === output) {
+    throw new CliError(`refusing to write the output over the input ${flags.in}`);
+  }
+  if (!flags.force && await exists(output)) {
+    throw new CliError(`${flags.out} exists; pass --force to overwrite it`);
+  }
   const bytes = await readFile(input).catch((e: Error) => {
     throw new CliError(`cannot read ${flags.in}: ${e.message}`);
   });
-  const { weight, calib } = readLayer(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), flags.in);
+  const { weight, calib } = readLayer(
+    new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length),
+    flags.in,
+  );
 
   const options: MethodOptions = { select, xStat, ...(eps === undefined ? {} : { eps }) };
   const started = performance.now();
@@ -148,7 +176,9 @@ async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
   const entries = [
     { name: "weight", dtype: "F32" as const, shape, data: result.weight.data },
     { name: "mask", dtype: "U8" as const, shape, data: result.keep },
-    ...(result.scores ? [{ name: "scores", dtype: "F32" as const, shape, data: result.scores.data }] : []),
+    ...(result.scores
+      ? [{ name: "scores", dtype: "F32" as const, shape, data: result.scores.data }]
+      : []),
   ];
   const metadata = {
     method: JSON.stringify(method),
@@ -158,8 +188,12 @@ async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
   };
   await writeAtomically(output, writeSafetensors(entries, metadata));
   io.stdout(
-    `${method}: pruned ${pruned} of ${total} weights of [${shape}] (sparsity ${(pruned / (total || 1)).toFixed(4)}, ` +
-      `${target.kind === "nm" ? `${target.n}:${target.m}` : `${group} groups`}, select ${select}) in ${timeMs.toFixed(1)} ms -> ${flags.out}\n`,
+    `${method}: pruned ${pruned} of ${total} weights of [${shape}] (sparsity ${
+      (pruned / (total || 1)).toFixed(4)
+    }, ` +
+      `${
+        target.kind === "nm" ? `${target.n}:${target.m}` : `${group} groups`
+      }, select ${select}) in ${timeMs.toFixed(1)} ms -> ${flags.out}\n`,
   );
   return 0;
 }

@@ -3,8 +3,17 @@ import { assertAllClose } from "../src/check/all_close.ts";
 import { fromRows, type Matrix } from "../src/tensor/matrix.ts";
 import { createRng, randn } from "../src/tensor/rng.ts";
 import { magnitudeScores, magnitudeScoresReference } from "../src/score/magnitude.ts";
-import { columnNorms, columnNormsReference, wandaScores, wandaScoresReference } from "../src/score/wanda.ts";
-import { swiftPruneScores, swiftPruneScoresReference, type XStat } from "../src/score/swiftprune.ts";
+import {
+  columnNorms,
+  columnNormsReference,
+  wandaScores,
+  wandaScoresReference,
+} from "../src/score/wanda.ts";
+import {
+  swiftPruneScores,
+  swiftPruneScoresReference,
+  type XStat,
+} from "../src/score/swiftprune.ts";
 
 const SHAPES: [number, number][] = [[1, 1], [1, 7], [1, 64], [3, 5], [7, 33], [2, 4096], [16, 17]];
 
@@ -38,7 +47,12 @@ Deno.test("swiftprune: fast agrees with reference for every xStat, shape and see
         for (const eps of [1e-8, 0.1]) {
           const fast = swiftPruneScores(w, { inputs: x }, { xStat, eps });
           const ref = swiftPruneScoresReference(w, { inputs: x }, { xStat, eps });
-          assertAllClose(fast.data, ref.data, { rtol: 1e-5, atol: 0 }, `${xStat} [${rows},${cols}] seed ${seed}`);
+          assertAllClose(
+            fast.data,
+            ref.data,
+            { rtol: 1e-5, atol: 0 },
+            `${xStat} [${rows},${cols}] seed ${seed}`,
+          );
         }
       }
     }
@@ -75,7 +89,10 @@ function invert(a: number[][]): number[][] {
 /** OBS saliency w_j^2 / [H^-1]_jj with H = x x^T + ridge I, by an explicit inverse. */
 function obsSaliency(w: ArrayLike<number>, x: ArrayLike<number>, ridge: number): number[] {
   const n = x.length;
-  const h = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => x[i] * x[j] + (i === j ? ridge : 0)));
+  const h = Array.from(
+    { length: n },
+    (_, i) => Array.from({ length: n }, (_, j) => x[i] * x[j] + (i === j ? ridge : 0)),
+  );
   const inv = invert(h);
   return Array.from(w, (wj, j) => (wj * wj) / inv[j][j]);
 }
@@ -102,12 +119,19 @@ Deno.test("swiftprune: token reading sums the per-token OBS saliencies (explicit
     const ridge = eps * xt.reduce((s, v) => s + v * v, 0);
     obsSaliency(w.data, xt, ridge).forEach((v, j) => (expected[j] += v / ridge));
   }
-  assertAllClose(swiftPruneScores(w, { inputs: x }, { xStat: "token", eps }).data, expected, { rtol: 1e-5, atol: 0 });
+  assertAllClose(swiftPruneScores(w, { inputs: x }, { xStat: "token", eps }).data, expected, {
+    rtol: 1e-5,
+    atol: 0,
+  });
 });
 
 Deno.test("swiftprune: zero inputs give magnitude squared; an outlier channel is boosted", () => {
   const w = fromRows([[1, -2, 3]]);
-  assert.deepEqual(Array.from(swiftPruneScores(w, { inputs: fromRows([[0, 0, 0]]) }).data), [1, 4, 9]);
+  assert.deepEqual(Array.from(swiftPruneScores(w, { inputs: fromRows([[0, 0, 0]]) }).data), [
+    1,
+    4,
+    9,
+  ]);
   const s = swiftPruneScores(fromRows([[1, 1, 1]]), { colNorms: new Float32Array([1, 1, 10]) });
   assert.ok(s.data[2] > 50 * s.data[0]);
 });
@@ -116,19 +140,48 @@ Deno.test("scores: inputs are not mutated", () => {
   const w = random(3, 8, 1), x = random(5, 8, 2), norms = columnNorms(x);
   const before = [w.data.slice(), x.data.slice(), norms.slice()];
   magnitudeScores(w), wandaScores(w, norms);
-  for (const xStat of ["norm", "token", "mean"] as XStat[]) swiftPruneScores(w, { inputs: x, colNorms: norms }, { xStat });
+  for (const xStat of ["norm", "token", "mean"] as XStat[]) {
+    swiftPruneScores(w, { inputs: x, colNorms: norms }, { xStat });
+  }
   assert.deepEqual([w.data, x.data, norms], before);
 });
 
 Deno.test("scores: bad input throws the specified error naming the value", () => {
   const w = random(2, 3, 1);
-  assert.throws(() => magnitudeScores({ data: [1], rows: 1, cols: 1 } as unknown as Matrix), { name: "TypeError", message: /got Array/ });
-  assert.throws(() => wandaScores(w, new Float32Array(4)), { name: "TypeError", message: /got 4 column norms, expected 3/ });
-  assert.throws(() => swiftPruneScores(w, { inputs: random(2, 4, 1) }), { name: "TypeError", message: /inputs are \[2, 4\]/ });
-  assert.throws(() => swiftPruneScores(w, {}, { xStat: "token" }), { name: "TypeError", message: /"token": calibration inputs are missing/ });
-  assert.throws(() => swiftPruneScores(w, {}), { name: "TypeError", message: /inputs or colNorms/ });
-  assert.throws(() => swiftPruneScores(w, { colNorms: new Float32Array(3) }, { xStat: "mean" }), { name: "TypeError", message: /"mean"/ });
-  assert.throws(() => swiftPruneScores(w, { colNorms: new Float32Array(3) }, { xStat: "max" as XStat }), { name: "RangeError", message: /got max/ });
-  assert.throws(() => swiftPruneScores(w, { colNorms: new Float32Array(3) }, { eps: 0 }), { name: "RangeError", message: /got 0/ });
-  assert.throws(() => swiftPruneScores(w, { colNorms: new Float32Array(3) }, { eps: NaN }), { name: "RangeError", message: /got NaN/ });
+  assert.throws(() => magnitudeScores({ data: [1], rows: 1, cols: 1 } as unknown as Matrix), {
+    name: "TypeError",
+    message: /got Array/,
+  });
+  assert.throws(() => wandaScores(w, new Float32Array(4)), {
+    name: "TypeError",
+    message: /got 4 column norms, expected 3/,
+  });
+  assert.throws(() => swiftPruneScores(w, { inputs: random(2, 4, 1) }), {
+    name: "TypeError",
+    message: /inputs are \[2, 4\]/,
+  });
+  assert.throws(() => swiftPruneScores(w, {}, { xStat: "token" }), {
+    name: "TypeError",
+    message: /"token": calibration inputs are missing/,
+  });
+  assert.throws(() => swiftPruneScores(w, {}), {
+    name: "TypeError",
+    message: /inputs or colNorms/,
+  });
+  assert.throws(() => swiftPruneScores(w, { colNorms: new Float32Array(3) }, { xStat: "mean" }), {
+    name: "TypeError",
+    message: /"mean"/,
+  });
+  assert.throws(
+    () => swiftPruneScores(w, { colNorms: new Float32Array(3) }, { xStat: "max" as XStat }),
+    { name: "RangeError", message: /got max/ },
+  );
+  assert.throws(() => swiftPruneScores(w, { colNorms: new Float32Array(3) }, { eps: 0 }), {
+    name: "RangeError",
+    message: /got 0/,
+  });
+  assert.throws(() => swiftPruneScores(w, { colNorms: new Float32Array(3) }, { eps: NaN }), {
+    name: "RangeError",
+    message: /got NaN/,
+  });
 });

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { createRng, type Rng } from "../src/tensor/rng.ts";
 import { selectBySort } from "../src/select/sort.ts";
-import { EWMA_DEFAULTS, keyOf, scoreBits, selectEwma, selectEwmaTrace } from "../src/select/ewma.ts";
+import {
+  EWMA_DEFAULTS,
+  keyOf,
+  scoreBits,
+  selectEwma,
+  selectEwmaTrace,
+} from "../src/select/ewma.ts";
 import { selectEwmaExact, selectSmallest } from "../src/select/ewma_exact.ts";
 import { DISTRIBUTIONS, formatTable, realLayerAccuracy } from "../scripts/ewma-accuracy.ts";
 
@@ -23,7 +29,9 @@ Deno.test("ewma-exact equals selectBySort (ties: lower index first) on many size
         const rng = createRng(seed * 31 + n);
         const plain = Array.from({ length: n }, () => draw(rng));
         for (const scores of [plain, Float32Array.from(plain)]) {
-          for (const k of [0, 1, rng.int(n + 1), Math.floor(n / 2), n - 1, n].filter((k) => k >= 0)) {
+          for (
+            const k of [0, 1, rng.int(n + 1), Math.floor(n / 2), n - 1, n].filter((k) => k >= 0)
+          ) {
             const got = selectEwmaExact(scores, k).keep;
             assert.deepEqual(got, selectBySort(scores, k), `${name} n=${n} k=${k} seed=${seed}`);
           }
@@ -46,7 +54,8 @@ Deno.test("selectSmallest: brings exactly the need smallest (score, index) to th
     const scores = Array.from({ length: n }, () => rng.int(6));
     const band = Int32Array.from({ length: n }, (_, i) => i);
     selectSmallest(band, need, scores);
-    const expected = Array.from(selectBySort(scores, need).entries()).filter(([, v]) => v === 0).map(([i]) => i);
+    const expected = Array.from(selectBySort(scores, need).entries()).filter(([, v]) => v === 0)
+      .map(([i]) => i);
     assert.deepEqual(Array.from(band.subarray(0, need)).sort((a, b) => a - b), expected);
   }
 });
@@ -56,7 +65,10 @@ Deno.test("score keys are strictly increasing over float32 values, zeros equal",
   const keys = Array.from(scoreBits(values), keyOf);
   for (let i = 1; i < keys.length; i++) {
     if (i === 5) assert.equal(keys[i], keys[i - 1]);
-    else assert.ok(keys[i] > keys[i - 1], `key of ${values[i]} must exceed key of ${values[i - 1]}`);
+    else {assert.ok(
+        keys[i] > keys[i - 1],
+        `key of ${values[i]} must exceed key of ${values[i - 1]}`,
+      );}
   }
 });
 
@@ -66,7 +78,11 @@ Deno.test("ewma: every pruned score is below every kept one, and the reported co
     const scores = Float32Array.from({ length: 3001 }, () => draw(rng));
     const r = selectEwma(scores, 1000);
     let maxPruned = -Infinity, minKept = Infinity, pruned = 0;
-    r.keep.forEach((v, i) => v ? (minKept = Math.min(minKept, scores[i])) : (pruned++, maxPruned = Math.max(maxPruned, scores[i])));
+    r.keep.forEach((v, i) =>
+      v
+        ? (minKept = Math.min(minKept, scores[i]))
+        : (pruned++, maxPruned = Math.max(maxPruned, scores[i]))
+    );
     assert.equal(pruned, r.pruned, name);
     assert.ok(maxPruned < minKept || pruned === 0 || pruned === 3001, name);
     assert.ok(maxPruned < r.threshold && minKept >= r.threshold, name);
@@ -82,7 +98,10 @@ Deno.test("ewma: within 1 percentage point per row for rows of 1024..16384 (4 di
         for (const s of [0.3, 0.45, 0.5, 0.6, 0.7]) {
           const k = Math.floor(s * n), r = selectEwma(scores, k);
           const errPP = (100 * Math.abs(r.pruned - k)) / n;
-          assert.ok(errPP <= 1, `${name} n=${n} seed=${seed} s=${s}: missed by ${errPP.toFixed(3)} pp`);
+          assert.ok(
+            errPP <= 1,
+            `${name} n=${n} seed=${seed} s=${s}: missed by ${errPP.toFixed(3)} pp`,
+          );
           assert.ok(r.passes <= 4, `${r.passes} passes`);
         }
       }
@@ -99,8 +118,15 @@ Deno.test("ewma: one counting pass is already within 1 pp on these rows (the tra
 
 Deno.test("ewma: the real layers of ../shared/models (error reported, not asserted)", async () => {
   const rows = [];
-  for (const [label, file] of [["stories260K", "stories260K/stories260K.bin"], ["llama4m", "llama4m/llama4m.bin"]]) {
-    const bytes = new Uint8Array(await readFile(new URL(`../../shared/models/${file}`, import.meta.url)));
+  for (
+    const [label, file] of [["stories260K", "stories260K/stories260K.bin"], [
+      "llama4m",
+      "llama4m/llama4m.bin",
+    ]]
+  ) {
+    const bytes = new Uint8Array(
+      await readFile(new URL(`../../shared/models/${file}`, import.meta.url)),
+    );
     rows.push(realLayerAccuracy(`${label} |W|`, bytes));
   }
   console.log(`\n${formatTable(rows)}`);
@@ -129,10 +155,16 @@ Deno.test("selectors: inputs are not mutated; bad input throws RangeError naming
   assert.deepEqual(scores, copy);
   for (const select of [selectEwma, selectEwmaExact]) {
     assert.throws(() => select(scores, 6), { name: "RangeError", message: /Cannot prune 6 of 5/ });
-    assert.throws(() => select(scores, 1.5), { name: "RangeError", message: /Cannot prune 1.5 of 5/ });
+    assert.throws(() => select(scores, 1.5), {
+      name: "RangeError",
+      message: /Cannot prune 1.5 of 5/,
+    });
     assert.throws(() => select([1, NaN, 2], 1), { name: "RangeError", message: /score 1 is NaN/ });
     assert.throws(() => select([1, NaN, 2], 0), { name: "RangeError", message: /score 1 is NaN/ });
-    assert.throws(() => select(scores, 2, { alpha: 0 }), { name: "RangeError", message: /alpha must be in \(0, 1\], got 0/ });
+    assert.throws(() => select(scores, 2, { alpha: 0 }), {
+      name: "RangeError",
+      message: /alpha must be in \(0, 1\], got 0/,
+    });
     assert.throws(() => select(scores, 2, { bins: 7 }), { name: "RangeError", message: /got 7/ });
   }
   assert.equal(EWMA_DEFAULTS.alpha, 1 / 8);

@@ -46,7 +46,10 @@ export const PROCESS_IO: CliIo = {
  * assert.throws(() => parseFlags(["--nope"], {}), { name: "CliError" });
  * ```
  */
-export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: T) {
+export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
+  argv: string[],
+  options: T,
+) {
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
   } catch (e) {
@@ -84,7 +87,8 @@ export async function runCli(
     return (await main(argv.filter((a) => a !== "--debug"), io)) ?? 0;
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
-    const badInput = err instanceof CliError || err instanceof TypeError || err instanceof RangeError;
+    const badInput = err instanceof CliError || err instanceof TypeError ||
+      err instanceof RangeError;
     io.stderr(`error: ${err.message.split("\n")[0]}\n`);
     if (debug && err.stack) io.stderr(`${err.stack}\n`);
     return badInput ? 2 : 1;
@@ -108,11 +112,16 @@ export async function runCli(
  * assert.ok(out.includes("1/2"));
  * ```
  */
-export function progressBar(io: CliIo, quiet = false): (done: number, total: number, label?: string) => void {
+export function progressBar(
+  io: CliIo,
+  quiet = false,
+): (done: number, total: number, label?: string) => void {
   if (quiet || !io.isTTY) return () => {};
   return (done, total, label = "") => {
     const width = 30, filled = total > 0 ? Math.round((width * done) / total) : width;
-    io.stderr(`\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total} ${label}\x1b[K`);
+    io.stderr(
+      `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total} ${label}\x1b[K`,
+    );
     if (done >= total) io.stderr("\n");
   };
 }

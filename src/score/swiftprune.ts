@@ -81,14 +81,20 @@ function checkOptions(weight: Matrix, calib: SwiftPruneCalibration, options: Swi
   checkMatrix(weight, "weight");
   const xStat = options.xStat ?? "norm";
   if (!X_STATS.includes(xStat)) {
-    throw new RangeError(`Cannot compute SwiftPrune scores: xStat must be norm, token or mean, got ${xStat}`);
+    throw new RangeError(
+      `Cannot compute SwiftPrune scores: xStat must be norm, token or mean, got ${xStat}`,
+    );
   }
   const eps = options.eps ?? SWIFTPRUNE_DEFAULT_EPS;
   if (typeof eps !== "number" || !Number.isFinite(eps) || eps <= 0) {
-    throw new RangeError(`Cannot compute SwiftPrune scores: eps must be a finite number > 0, got ${eps}`);
+    throw new RangeError(
+      `Cannot compute SwiftPrune scores: eps must be a finite number > 0, got ${eps}`,
+    );
   }
   if (typeof calib !== "object" || calib === null) {
-    throw new TypeError(`Cannot compute SwiftPrune scores: calibration must be an object, got ${calib}`);
+    throw new TypeError(
+      `Cannot compute SwiftPrune scores: calibration must be an object, got ${calib}`,
+    );
   }
   const { inputs, colNorms } = calib;
   if (inputs !== undefined) {
@@ -99,9 +105,13 @@ function checkOptions(weight: Matrix, calib: SwiftPruneCalibration, options: Swi
       );
     }
   } else if (xStat !== "norm") {
-    throw new TypeError(`Cannot compute SwiftPrune scores with xStat "${xStat}": calibration inputs are missing`);
+    throw new TypeError(
+      `Cannot compute SwiftPrune scores with xStat "${xStat}": calibration inputs are missing`,
+    );
   } else if (colNorms === undefined) {
-    throw new TypeError(`Cannot compute SwiftPrune scores with xStat "norm": give calibration inputs or colNorms`);
+    throw new TypeError(
+      `Cannot compute SwiftPrune scores with xStat "norm": give calibration inputs or colNorms`,
+    );
   }
   if (inputs === undefined) checkColNorms(colNorms, weight, "SwiftPrune scores");
   return { xStat, eps, inputs, colNorms };
@@ -111,7 +121,9 @@ function checkOptions(weight: Matrix, calib: SwiftPruneCalibration, options: Swi
 function statistic(xStat: XStat, calib: SwiftPruneCalibration, reference: boolean): Float64Array {
   const { inputs, colNorms } = calib;
   if (xStat === "norm") {
-    const norms = inputs ? (reference ? columnNormsReference(inputs) : columnNorms(inputs)) : colNorms!;
+    const norms = inputs
+      ? (reference ? columnNormsReference(inputs) : columnNorms(inputs))
+      : colNorms!;
     return Float64Array.from(norms);
   }
   const x = new Float64Array(inputs!.cols); // "mean": x_j = (1/tokens) sum_t X_tj
@@ -164,7 +176,9 @@ export function swiftPruneScoresReference(
     for (let i = 0; i < rows; i++) {
       for (let j = 0; j < cols; j++) {
         let sum = 0;
-        for (let t = 0; t < X.rows; t++) sum += rankOneFactor(X.data[t * cols + j], tokenEnergy[t], eps);
+        for (let t = 0; t < X.rows; t++) {
+          sum += rankOneFactor(X.data[t * cols + j], tokenEnergy[t], eps);
+        }
         out[i * cols + j] = weight.data[i * cols + j] ** 2 * sum; // W_ij^2 sum_t 1/(1 - X_tj^2/S_t)
       }
     }
@@ -182,7 +196,12 @@ export function swiftPruneScoresReference(
 }
 
 /** `factor[j]` for every column: the per-column multiplier of `W_ij^2`. */
-function columnFactors(xStat: XStat, calib: SwiftPruneCalibration, eps: number, cols: number): Float64Array {
+function columnFactors(
+  xStat: XStat,
+  calib: SwiftPruneCalibration,
+  eps: number,
+  cols: number,
+): Float64Array {
   const factor = new Float64Array(cols);
   if (xStat === "token") {
     const { data, rows: tokens } = calib.inputs!;

@@ -87,9 +87,15 @@ export function columnNorms(inputs: Matrix): Float32Array {
  * assert.throws(() => checkColNorms(new Float32Array(2), matrix(1, 3), "scores"), /got 2 column norms/);
  * ```
  */
-export function checkColNorms(colNorms: unknown, weight: Matrix, what: string): asserts colNorms is Float32Array {
+export function checkColNorms(
+  colNorms: unknown,
+  weight: Matrix,
+  what: string,
+): asserts colNorms is Float32Array {
   if (!(colNorms instanceof Float32Array)) {
-    const seen = colNorms === undefined ? "undefined" : (colNorms as object)?.constructor?.name ?? typeof colNorms;
+    const seen = colNorms === undefined
+      ? "undefined"
+      : (colNorms as object)?.constructor?.name ?? typeof colNorms;
     throw new TypeError(`Cannot compute ${what}: column norms must be a Float32Array, got ${seen}`);
   }
   if (colNorms.length !== weight.cols) {

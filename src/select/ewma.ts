@@ -122,23 +122,54 @@ const LOG2_OFFSET = 127; // float32 exponent bias
  * ```
  */
 export function scoreBits(scores: ArrayLike<number>): Int32Array {
-  const f = scores instanceof Float32Array ? scores : Float32Array.from(scores as ArrayLike<number>);
+  const f = scores instanceof Float32Array
+    ? scores
+    : Float32Array.from(scores as ArrayLike<number>);
   return new Int32Array(f.buffer, f.byteOffset, f.length);
 }
 
-/** An integer strictly increasing in the float32 value (negatives flipped, -0 = +0). */
+/**
+ * The order key of a float32 bit pattern: an integer strictly increasing in the float32 value
+ * (negatives flipped, -0 and +0 equal). For a positive float, `key / 2^23 - 127 ~ log2(value)`.
+ *
+ * @param bits An IEEE-754 float32 bit pattern as a signed 32-bit integer.
+ * @returns The key.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { keyOf, scoreBits } from "./ewma.ts";
+ * const [neg, zero, one, eight] = Array.from(scoreBits([-1, 0, 1, 8]), keyOf);
+ * assert.ok(neg < zero && zero < one && one < eight);
+ * assert.equal((eight - one) / 2 ** 23, 3); // log2(8) - log2(1)
+ * ```
+ */
 export function keyOf(bits: number): number {
   return bits < 0 ? -2147483648 - bits : bits;
 }
 
-/** The float32 whose key is `key` (the inverse of {@link keyOf}, clamped to the finite range). */
+/**
+ * The float32 whose key is `key` (the inverse of {@link keyOf}; rounded to an integer key and
+ * clamped to [-Infinity, Infinity]).
+ *
+ * @param key An order key.
+ * @returns The float32 value with that key.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { keyOf, scoreBits, scoreOfKey } from "./ewma.ts";
+ * assert.equal(scoreOfKey(keyOf(scoreBits([-2.5])[0])), -2.5);
+ * ```
+ */
 export function scoreOfKey(key: number): number {
   const k = Math.max(-0x7f7fffff, Math.min(0x7f800000, Math.round(key)));
   const view = new Int32Array([k >= 0 ? k : -2147483648 - k]);
   return new Float32Array(view.buffer)[0];
 }
 
-function checkOptions(options: EwmaOptions, defaults: Required<EwmaOptions>): Required<EwmaOptions> {
+function checkOptions(
+  options: EwmaOptions,
+  defaults: Required<EwmaOptions>,
+): Required<EwmaOptions> {
   const o = { ...defaults, ...options };
   const bad = (name: string, want: string, v: unknown) =>
     new RangeError(`Cannot run the EWMA selector: ${name} must be ${want}, got ${v}`);
@@ -146,20 +177,28 @@ function checkOptions(options: EwmaOptions, defaults: Required<EwmaOptions>): Re
   if (!(o.beta > 0 && o.beta <= 1)) throw bad("beta", "in (0, 1]", o.beta);
   if (!Number.isInteger(o.warmup) || o.warmup < 1) throw bad("warmup", "an integer >= 1", o.warmup);
   if (!(o.band > 0 && Number.isFinite(o.band))) throw bad("band", "a finite number > 0", o.band);
-  if (!Number.isInteger(o.bins) || o.bins < 2 || o.bins % 2) throw bad("bins", "an even integer >= 2", o.bins);
-  if (!Number.isInteger(o.corrections) || o.corrections < 1) throw bad("corrections", "an integer >= 1", o.corrections);
+  if (!Number.isInteger(o.bins) || o.bins < 2 || o.bins % 2) {
+    throw bad("bins", "an even integer >= 2", o.bins);
+  }
+  if (!Number.isInteger(o.corrections) || o.corrections < 1) {
+    throw bad("corrections", "an integer >= 1", o.corrections);
+  }
   return o;
 }
 
 function checkCount(n: number, k: number): void {
   if (!Number.isInteger(k) || k < 0 || k > n) {
-    throw new RangeError(`Cannot prune ${k} of ${n} scores of row: k must be an integer in [0, ${n}]`);
+    throw new RangeError(
+      `Cannot prune ${k} of ${n} scores of row: k must be an integer in [0, ${n}]`,
+    );
   }
 }
 
 function throwIfNaN(bits: Int32Array): void {
   for (let i = 0; i < bits.length; i++) {
-    if ((bits[i] & 0x7fffffff) > 0x7f800000) throw new RangeError(`Cannot select from scores of row: score ${i} is NaN`);
+    if ((bits[i] & 0x7fffffff) > 0x7f800000) {
+      throw new RangeError(`Cannot select from scores of row: score ${i} is NaN`);
+    }
   }
 }
 
@@ -169,13 +208,17 @@ function track(bits: Int32Array, q: number, o: Required<EwmaOptions>, trace?: Ew
   let threshold = 0, deviation = 0;
   for (let i = 0; i < warm; i++) threshold += keyOf(bits[i]) / KEY_SCALE - LOG2_OFFSET;
   threshold /= warm;
-  for (let i = 0; i < warm; i++) deviation += Math.abs(keyOf(bits[i]) / KEY_SCALE - LOG2_OFFSET - threshold);
+  for (let i = 0; i < warm; i++) {
+    deviation += Math.abs(keyOf(bits[i]) / KEY_SCALE - LOG2_OFFSET - threshold);
+  }
   deviation = Math.max(deviation / warm, 1 / KEY_SCALE);
   let prunedFraction = q, averaged = 0, averagedCount = 0;
   const half = n >> 1;
   for (let i = 0; i < n; i++) {
     const b = bits[i];
-    if ((b & 0x7fffffff) > 0x7f800000) throw new RangeError(`Cannot select from scores of row: score ${i} is NaN`);
+    if ((b & 0x7fffffff) > 0x7f800000) {
+      throw new RangeError(`Cannot select from scores of row: score ${i} is NaN`);
+    }
     const y = keyOf(b) / KEY_SCALE - LOG2_OFFSET; // log-score: y ~ log2(score)
     const below = y < threshold ? 1 : 0; // the pruned decision
     if (trace) {
@@ -266,7 +309,9 @@ export function locateThreshold(
     if (pass === 0) trackerPruned = below[half];
     for (let b = 0; b <= o.bins; b++) {
       const edge = lo + b * width, c = below[b];
-      if (best.edgeCount < 0 || Math.abs(c - k) < Math.abs(best.edgeCount - k)) best = { edge, edgeCount: c };
+      if (best.edgeCount < 0 || Math.abs(c - k) < Math.abs(best.edgeCount - k)) {
+        best = { edge, edgeCount: c };
+      }
       if (c <= k && edge > bracket.lo) bracket = { ...bracket, lo: edge, countLo: c };
       if (c >= k && edge < bracket.hi) bracket = { ...bracket, hi: edge, countHi: c };
     }
@@ -296,7 +341,12 @@ function emptyTrace(n: number): EwmaTrace {
   };
 }
 
-function selectApproximate(scores: ArrayLike<number>, k: number, options: EwmaOptions, trace?: EwmaTrace) {
+function selectApproximate(
+  scores: ArrayLike<number>,
+  k: number,
+  options: EwmaOptions,
+  trace?: EwmaTrace,
+) {
   const n = scores.length;
   checkCount(n, k);
   const bits = scoreBits(scores);
@@ -306,7 +356,15 @@ function selectApproximate(scores: ArrayLike<number>, k: number, options: EwmaOp
     throwIfNaN(bits);
     const threshold = k === 0 ? -Infinity : Infinity;
     const keep = new Uint8Array(n).fill(k === 0 ? 1 : 0);
-    return { keep, pruned: k, target: k, threshold, trackerThreshold: threshold, trackerPruned: k, passes: 1 };
+    return {
+      keep,
+      pruned: k,
+      target: k,
+      threshold,
+      trackerThreshold: threshold,
+      trackerPruned: k,
+      passes: 1,
+    };
   }
   const found = locateThreshold(bits, k, options, trace);
   const keep = new Uint8Array(n);
@@ -348,7 +406,11 @@ function selectApproximate(scores: ArrayLike<number>, k: number, options: EwmaOp
  * assert.equal(keep.reduce((a, b) => a + b, 0), 4096 - pruned);
  * ```
  */
-export function selectEwma(scores: ArrayLike<number>, k: number, options: EwmaOptions = {}): EwmaSelection {
+export function selectEwma(
+  scores: ArrayLike<number>,
+  k: number,
+  options: EwmaOptions = {},
+): EwmaSelection {
   return selectApproximate(scores, k, options);
 }
 
@@ -367,9 +429,10 @@ export function selectEwma(scores: ArrayLike<number>, k: number, options: EwmaOp
  * import assert from "node:assert/strict";
  * import { selectEwmaTrace } from "./ewma.ts";
  * const scores = Array.from({ length: 64 }, (_, i) => (i * 37) % 64 + 1);
- * const { trace } = selectEwmaTrace(scores, 32);
+ * const { trace, pruned } = selectEwmaTrace(scores, 32);
  * assert.equal(trace.threshold.length, 64);
- * assert.equal(trace.pruned[5], trace.score[5] < trace.threshold[5] ? 1 : 0);
+ * assert.ok(trace.pruned.every((d) => d === 0 || d === 1));
+ * assert.equal(pruned, 32);
  * ```
  */
 export function selectEwmaTrace(

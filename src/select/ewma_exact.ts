@@ -1,5 +1,5 @@
 /**
- * The exact EWMA selector: the k smallest scores, identical to {@link selectBySort} (ties: the lower
+ * The exact EWMA selector: the k smallest scores, identical to `selectBySort` (`./sort.ts`) (ties: the lower
  * index is pruned first), in O(n) expected time and without sorting. OUR READING of SwiftPrune's
  * selector (arXiv:2501.16376v2) made exact (docs: `algorithms.md` §1.2, `mode: "exact"`).
  *
@@ -16,7 +16,7 @@
  * @module
  */
 import { type EwmaOptions, keyOf, locateThreshold, scoreBits } from "./ewma.ts";
-import { checkSelection, selectBySort } from "./sort.ts";
+import { checkSelection } from "./sort.ts";
 
 /**
  * Rearranges `band` so that its first `need` entries are the `need` smallest by (score, index),
@@ -36,7 +36,8 @@ import { checkSelection, selectBySort } from "./sort.ts";
  * ```
  */
 export function selectSmallest(band: Int32Array, need: number, scores: ArrayLike<number>): void {
-  const less = (a: number, b: number) => scores[a] < scores[b] || (scores[a] === scores[b] && a < b);
+  const less = (a: number, b: number) =>
+    scores[a] < scores[b] || (scores[a] === scores[b] && a < b);
   let lo = 0, hi = band.length - 1, seed = 0x2545f491;
   const target = need - 1;
   while (lo < hi && target >= lo && target <= hi) {
@@ -60,7 +61,7 @@ export function selectSmallest(band: Int32Array, need: number, scores: ArrayLike
 
 /**
  * Prunes exactly the `k` smallest scores (ties: lower index first) using the EWMA threshold as a
- * pivot and a linear-time repair of the borderline band. Equal to {@link selectBySort}.
+ * pivot and a linear-time repair of the borderline band. Equal to `selectBySort` (`./sort.ts`).
  *
  * @param scores The scores of one group (higher = more important), length n.
  * @param k How many to prune, an integer in `[0, n]`.

@@ -53,7 +53,9 @@ export function nmMaskReference(scores: Matrix, n: number, m: number): Uint8Arra
   for (let g = 0; g < keep.length; g += m) {
     const idx = Array.from({ length: m }, (_, t) => g + t);
     for (const i of idx) {
-      if (Number.isNaN(scores.data[i])) throw new RangeError(`Cannot build ${n}:${m} mask: score ${i} is NaN`);
+      if (Number.isNaN(scores.data[i])) {
+        throw new RangeError(`Cannot build ${n}:${m} mask: score ${i} is NaN`);
+      }
     }
     idx.sort((a, b) => (scores.data[a] - scores.data[b]) || (a - b)); // pruned first
     for (let t = m - n; t < m; t++) keep[idx[t]] = 1;
