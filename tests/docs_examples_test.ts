@@ -1,0 +1,155 @@
+/**
+ * The worked examples of `docs/*.md` are tests: each `example-NAME` block is parsed from the page
+ * (`tests/doc_examples.ts`) and recomputed with the library, so a page cannot print a number the
+ * code does not produce. The numbers in the pages were worked out by hand (or, for the EWMA trace,
+ * by an independent exact-arithmetic script); this file only checks that code and page agree.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { fromRows, type Matrix } from "../src/tensor/matrix.ts";
+import { magnitudeScores } from "../src/score/magnitude.ts";
+import { columnNorms, wandaScores } from "../src/score/wanda.ts";
+import { swiftPruneScores } from "../src/score/swiftprune.ts";
+import { buildMask } from "../src/select/mask.ts";
+import { nmMask } from "../src/select/nm.ts";
+import { selectBySort } from "../src/select/sort.ts";
+import { selectEwmaTrace } from "../src/select/ewma.ts";
+import { type Example, numbers, parseExamples, rowsOf, scalar } from "./doc_examples.ts";
+
+const DOCS = new URL("../docs/", import.meta.url);
+
+/** The example `name` of page `page` (fails the test when it is missing). */
+function example(page: string, name: string): Example {
+  const found = parseExamples(readFileSync(new URL(page, DOCS), "utf8"), page).get(name);
+  assert.ok(found, `docs/${page} has no example-${name} block`);
+  return found;
+}
+
+/** Asserts |actual - expected| <= tol * max(1, |expected|) elementwise, naming the value. */
+function close(actual: ArrayLike<number>, expected: number[], what: string, tol = 1e-4): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    const bound = tol * Math.max(1, Math.abs(expected[i]));
+    assert.ok(
+      Math.abs(actual[i] - expected[i]) <= bound,
+      `${what}[${i}]: page says ${expected[i]}, code gives ${actual[i]}`,
+    );
+  }
+}
+
+const matrixOf = (ex: Example, name: string): Matrix => fromRows(rowsOf(ex, name));
+const rowTarget = (s: number) => ({
+  kind: "unstructured" as const,
+  sparsity: s,
+  group: "row" as const,
+});
+
+Deno.test("docs/swiftprune.md example-sherman-morrison: closed form = OBS with H = x x^T + lambda I", () => {
+  const ex = example("swiftprune.md", "sherman-morrison");
+  const W = matrixOf(ex, "W"), X = matrixOf(ex, "X"), lambda = scalar(ex, "lambda");
+  const x = numbers(ex, "x"), S = scalar(ex, "S"), n = x.length;
+  close(columnNorms(X), x, "x = column norms of X");
+  assert.equal(x.reduce((a, v) => a + v * v, 0), S);
+  const H = rowsOf(ex, "H");
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      assert.equal(H[i][j], x[i] * x[j] + (i === j ? lambda : 0), `H[${i}][${j}]`);
+    }
+  }
+  // Sherman-Morrison's H^-1 = (1/lambda)(I - x x^T/(lambda + S)) really inverts H: H H^-1 = I
+  const inv = (i: number, j: number) => ((i === j ? 1 : 0) - (x[i] * x[j]) / (lambda + S)) / lambda;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let dot = 0;
+      for (let t = 0; t < n; t++) dot += H[i][t] * inv(t, j);
+      assert.ok(Math.abs(dot - (i === j ? 1 : 0)) < 1e-12, `(H H^-1)[${i}][${j}] = ${dot}`);
+    }
+  }
+  close(x.map((_, j) => inv(j, j)), numbers(ex, "Hinv_diag"), "diag H^-1", 1e-12);
+  const saliency = Array.from(W.data, (w, j) => (w * w) / inv(j, j));
+  close(saliency, numbers(ex, "L"), "w^2 / [H^-1]_jj");
+  // the library with the relative ridge eps = lambda / S gives the same scores
+  close(
+    swiftPruneScores(W, { inputs: X }, { eps: lambda / S }).data,
+    numbers(ex, "L"),
+    "library L",
+  );
+});
+
+Deno.test("docs/swiftprune.md example-swiftprune: default scores and the masks of three methods", () => {
+  const ex = example("swiftprune.md", "swiftprune");
+  const W = matrixOf(ex, "W"), X = matrixOf(ex, "X"), target = rowTarget(scalar(ex, "sparsity"));
+  const L = swiftPruneScores(W, { inputs: X });
+  close(Array.from(L.data, (v, j) => v / W.data[j] ** 2), numbers(ex, "factor"), "factor");
+  close(L.data, numbers(ex, "L"), "L");
+  assert.deepEqual(Array.from(buildMask(L, target).keep), numbers(ex, "keep"));
+  const mag = buildMask(magnitudeScores(W), target).keep;
+  assert.deepEqual(Array.from(mag), numbers(ex, "keep_magnitude"));
+  const wanda = buildMask(wandaScores(W, columnNorms(X)), target).keep;
+  assert.deepEqual(Array.from(wanda), numbers(ex, "keep_wanda"));
+});
+
+Deno.test("docs/swiftprune.md example-swiftprune-readings: the mean and token readings of x", () => {
+  const ex = example("swiftprune.md", "swiftprune-readings");
+  const W = matrixOf(ex, "W"), X = matrixOf(ex, "X");
+  const mean = Array.from({ length: X.cols }, (_, j) => (X.data[j] + X.data[X.cols + j]) / 2);
+  close(mean, numbers(ex, "x_mean"), "x_mean");
+  close(
+    swiftPruneScores(W, { inputs: X }, { xStat: "mean" }).data,
+    numbers(ex, "L_mean"),
+    "L_mean",
+  );
+  const token = swiftPruneScores(W, { inputs: X }, { xStat: "token" });
+  close(
+    Array.from(token.data, (v, j) => v / W.data[j] ** 2),
+    numbers(ex, "factor_token"),
+    "factor_token",
+    1e-6,
+  );
+  close(token.data, numbers(ex, "L_token"), "L_token", 1e-6);
+});
+
+Deno.test("docs/swiftprune.md example-ewma: the tracker's trace step by step", () => {
+  const ex = example("swiftprune.md", "ewma");
+  const scores = numbers(ex, "scores"), k = scalar(ex, "k");
+  const r = selectEwmaTrace(scores, k);
+  close(r.trace.score, scores, "score", 0);
+  const log2 = Array.from(r.trace.score, (s) => Math.log2(s));
+  close(log2, numbers(ex, "y"), "y (exact for powers of two)", 0);
+  close(r.trace.threshold, numbers(ex, "threshold"), "threshold", 1e-6);
+  assert.deepEqual(Array.from(r.trace.pruned), numbers(ex, "decision"));
+  close(r.trace.prunedFraction, numbers(ex, "p"), "p", 1e-6);
+  close(r.trace.deviation, numbers(ex, "D"), "D", 1e-6);
+  close([r.trackerThreshold], [scalar(ex, "tracker_threshold")], "tracker threshold", 1e-6);
+  assert.equal(r.trackerPruned, scalar(ex, "tracker_pruned"));
+  assert.equal(r.pruned, k);
+  assert.deepEqual(Array.from(r.keep), numbers(ex, "keep"));
+  assert.deepEqual(Array.from(selectBySort(scores, k)), numbers(ex, "keep"));
+});
+
+Deno.test("docs/wanda.md example-wanda: column norms, scores, per-row vs per-layer masks", () => {
+  const ex = example("wanda.md", "wanda");
+  const W = matrixOf(ex, "W"), X = matrixOf(ex, "X"), s = scalar(ex, "sparsity");
+  const norms = columnNorms(X);
+  close(norms, numbers(ex, "col_norms"), "column norms", 1e-7);
+  const scores = wandaScores(W, norms);
+  close(scores.data, numbers(ex, "scores"), "scores", 1e-6);
+  assert.deepEqual(Array.from(buildMask(scores, rowTarget(s)).keep), numbers(ex, "keep"));
+  const layer = buildMask(magnitudeScores(W), {
+    kind: "unstructured",
+    sparsity: s,
+    group: "layer",
+  });
+  assert.deepEqual(Array.from(layer.keep), numbers(ex, "keep_magnitude_layer"));
+  const row = buildMask(magnitudeScores(W), rowTarget(s));
+  assert.deepEqual(Array.from(row.keep), numbers(ex, "keep_magnitude_row"));
+});
+
+Deno.test("docs/nm.md example-nm: 2:4 and 1:4 masks with their ties", () => {
+  const ex = example("nm.md", "nm");
+  const scores = magnitudeScores(matrixOf(ex, "W"));
+  assert.deepEqual(Array.from(nmMask(scores, 2, 4)), numbers(ex, "keep_2_4"));
+  assert.deepEqual(Array.from(nmMask(scores, 1, 4)), numbers(ex, "keep_1_4"));
+  const mask = buildMask(scores, { kind: "nm", n: 2, m: 4 });
+  assert.equal(mask.sparsity, scalar(ex, "sparsity_2_4"));
+});
