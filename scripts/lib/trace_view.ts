@@ -1,0 +1,273 @@
+/**
+ * Pure views of the EWMA selector's trace for `scripts/explain.ts`: a text table (step, score,
+ * threshold, decision), the two masks side by side, and a self-contained SVG plot. No I/O here,
+ * so every view is testable on a row of eight.
+ *
+ * @module
+ */
+import type { EwmaSelection, EwmaTrace } from "../../src/select/ewma.ts";
+
+/** What the views show: one row's scores, the traced EWMA selection, and the sort-based mask. */
+export interface TraceView {
+  /** A one-line description of where the row came from. */
+  title: string;
+  /** The approximate selection with its per-step trace (`selectEwmaTrace`). */
+  selection: EwmaSelection & { trace: EwmaTrace };
+  /** The exact mask of `selectBySort` (1 = keep). */
+  sortKeep: Uint8Array;
+}
+
+/**
+ * A score for a table cell: 4 significant digits, exponent form when small or large.
+ *
+ * @param v The number.
+ * @returns Its text.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatScore } from "./trace_view.ts";
+ * assert.equal(formatScore(6.453125), "6.453");
+ * assert.equal(formatScore(0.00001234), "1.234e-5");
+ * ```
+ */
+export function formatScore(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  return a >= 1e-3 && a < 1e5 ? Number(v.toPrecision(4)).toString() : v.toExponential(3);
+}
+
+/**
+ * A mask as a string of `1` (keep) and `.` (pruned), in groups of 8, 64 per line.
+ *
+ * @param keep The mask.
+ * @param indent Prefix of continuation lines.
+ * @returns The text (no trailing newline).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maskText } from "./trace_view.ts";
+ * assert.equal(maskText(new Uint8Array([1, 0, 1, 1, 0, 0, 1, 0, 1])), "1.11..1. 1");
+ * ```
+ */
+export function maskText(keep: Uint8Array, indent = ""): string {
+  const lines: string[] = [];
+  for (let start = 0; start < keep.length; start += 64) {
+    const groups: string[] = [];
+    for (let g = start; g < Math.min(start + 64, keep.length); g += 8) {
+      groups.push(
+        Array.from(keep.subarray(g, Math.min(g + 8, start + 64)), (k) => (k ? "1" : ".")).join(""),
+      );
+    }
+    lines.push(groups.join(" "));
+  }
+  return lines.join(`\n${indent}`);
+}
+
+const count = (keep: Uint8Array) => keep.reduce((n, k) => n + 1 - k, 0);
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+/**
+ * The trace as text: a table of every step (or the first `maxSteps`), then the final threshold,
+ * the achieved vs target count, and the EWMA mask next to the sort-based one.
+ *
+ * @param view The row, its selection and the sort mask.
+ * @param maxSteps Print at most this many steps of the table (default: all).
+ * @returns Lines of text ending with a newline.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { selectEwmaTrace } from "../../src/select/ewma.ts";
+ * import { selectBySort } from "../../src/select/sort.ts";
+ * import { formatTrace } from "./trace_view.ts";
+ * const scores = [8, 1, 16, 2, 32, 4, 64, 0.5];
+ * const text = formatTrace({ title: "row", selection: selectEwmaTrace(scores, 4), sortKeep: selectBySort(scores, 4) });
+ * assert.match(text, /^ +1 +1 +6\.453 +prune$/m); // step 1: score 1 below T = 6.453
+ * assert.match(text, /achieved 4 of 8 pruned \(50\.00%\), target 4 \(50\.00%\)/);
+ * assert.match(text, /masks agree on 8 of 8/);
+ * ```
+ */
+export function formatTrace(view: TraceView, maxSteps = Infinity): string {
+  const { selection: s, sortKeep } = view, n = s.keep.length, t = s.trace;
+  const out = [
+    view.title,
+    `prune k = ${s.target} of n = ${n} scores (target ${pct(n ? s.target / n : 0)})`,
+    "",
+  ];
+  if (s.target > 0 && s.target < n) {
+    out.push(
+      `${"step".padStart(6)}  ${"score".padStart(10)}  ${"threshold".padStart(10)}  decision`,
+    );
+    const shown = Math.min(n, maxSteps);
+    for (let i = 0; i < shown; i++) {
+      out.push(
+        `${String(i).padStart(6)}  ${formatScore(t.score[i]).padStart(10)}  ${
+          formatScore(t.threshold[i]).padStart(10)
+        }  ${t.pruned[i] ? "prune" : "keep"}`,
+      );
+    }
+    if (shown < n) out.push(`   ... ${n - shown} more steps (--steps to show them)`);
+    out.push(
+      "",
+      `tracker (pass 1): averaged threshold ${
+        formatScore(s.trackerThreshold)
+      } would prune ${s.trackerPruned}`,
+      `after counting passes: threshold ${
+        formatScore(s.threshold)
+      } prunes ${s.pruned} (${s.passes} passes in all)`,
+    );
+  } else out.push("k is 0 or n: nothing to track, the selector returns at once");
+  const agree = s.keep.reduce((a, k, i) => a + (k === sortKeep[i] ? 1 : 0), 0);
+  out.push(
+    `achieved ${s.pruned} of ${n} pruned (${pct(n ? s.pruned / n : 0)}), target ${s.target} (${
+      pct(n ? s.target / n : 0)
+    }); sort prunes ${count(sortKeep)}`,
+    "",
+    `mask ewma: ${maskText(s.keep, "           ")}`,
+    `mask sort: ${maskText(sortKeep, "           ")}`,
+    `masks agree on ${agree} of ${n} weights (1 = keep, . = pruned)`,
+  );
+  return out.join("\n") + "\n";
+}
+
+/** Splits a title at ", " into lines of at most `width` characters (at most 2 lines). */
+function titleLines(title: string, width: number): string[] {
+  if (title.length <= width) return [title];
+  const cut = title.lastIndexOf(", ", width);
+  return cut > 0 ? [title.slice(0, cut + 1), title.slice(cut + 2)] : [title];
+}
+
+/**
+ * Escapes text for SVG/HTML element content and attribute values.
+ *
+ * @param text Any text.
+ * @returns The text with `& < > " '` escaped.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { escapeXml } from "./trace_view.ts";
+ * assert.equal(escapeXml(`a<b & "c"`), "a&lt;b &amp; &quot;c&quot;");
+ * ```
+ */
+export function escapeXml(text: string): string {
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
+  );
+}
+
+/**
+ * Colours of the plots: pruned, kept, threshold, grid (the pruned/kept pair is colour-blind safe,
+ * from the Okabe-Ito palette).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { COLORS } from "./trace_view.ts";
+ * assert.notEqual(COLORS.pruned, COLORS.kept);
+ * ```
+ */
+export const COLORS = { pruned: "#d55e00", kept: "#0072b2", threshold: "#222222", grid: "#dddddd" };
+
+/**
+ * The trace as a self-contained SVG: one dot per step at the score (log scale), coloured by the
+ * decision at that step, the tracker's threshold as a line over the steps, and the final threshold
+ * (after the counting passes) as a dashed line.
+ *
+ * @param view The row, its selection and the sort mask.
+ * @param size Width and height in pixels (default 800 x 360).
+ * @returns The SVG document.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { selectEwmaTrace } from "../../src/select/ewma.ts";
+ * import { selectBySort } from "../../src/select/sort.ts";
+ * import { traceSvg } from "./trace_view.ts";
+ * const scores = [8, 1, 16, 2, 32, 4, 64, 0.5];
+ * const svg = traceSvg({ title: "a <row>", selection: selectEwmaTrace(scores, 4), sortKeep: selectBySort(scores, 4) });
+ * assert.ok(svg.startsWith("<svg") && svg.includes("a &lt;row&gt;"));
+ * assert.equal(svg.match(/<circle /g)?.length, 8 + 2); // one per step, two in the legend
+ * ```
+ */
+export function traceSvg(view: TraceView, size = { width: 800, height: 360 }): string {
+  const { selection: s } = view, t = s.trace, n = s.keep.length;
+  const { width, height } = size, left = 70, right = 20, top = 44, bottom = 58;
+  const values = [...t.score, ...t.threshold, s.threshold].filter((v) =>
+    v > 0 && Number.isFinite(v)
+  );
+  const floor = values.length ? Math.min(...values) : 1;
+  const lg = (v: number) => Math.log10(v > 0 ? v : floor);
+  let lo = Math.floor(lg(floor)),
+    hi = Math.ceil(values.length ? Math.log10(Math.max(...values)) : 1);
+  if (hi <= lo) hi = lo + 1;
+  const px = (i: number) => left + (n > 1 ? (i / (n - 1)) * (width - left - right) : 0);
+  const py = (v: number) => top + ((hi - lg(v)) / (hi - lo)) * (height - top - bottom);
+  const parts: string[] = [];
+  for (let e = lo; e <= hi; e++) { // decade grid and labels
+    const y = py(10 ** e).toFixed(1);
+    parts.push(
+      `<line x1="${left}" x2="${width - right}" y1="${y}" y2="${y}" stroke="${COLORS.grid}"/>`,
+    );
+    parts.push(
+      `<text x="${left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">1e${e}</text>`,
+    );
+  }
+  for (const i of n > 1 ? [0, Math.floor((n - 1) / 2), n - 1] : [0]) { // step ticks
+    parts.push(
+      `<text x="${px(i).toFixed(1)}" y="${height - bottom + 14}" text-anchor="middle">${i}</text>`,
+    );
+  }
+  const tracked = s.target > 0 && s.target < n;
+  if (tracked) {
+    const path = Array.from(
+      t.threshold,
+      (v, i) => `${i ? "L" : "M"}${px(i).toFixed(1)},${py(v).toFixed(1)}`,
+    ).join("");
+    parts.push(`<path d="${path}" fill="none" stroke="${COLORS.threshold}" stroke-width="1.5"/>`);
+  }
+  if (Number.isFinite(s.threshold) && s.threshold > 0) {
+    const y = py(s.threshold).toFixed(1);
+    parts.push(
+      `<line x1="${left}" x2="${
+        width - right
+      }" y1="${y}" y2="${y}" stroke="${COLORS.threshold}" stroke-dasharray="6 4"/>`,
+    );
+  }
+  const r = n > 200 ? 1.5 : n > 64 ? 2.5 : 4;
+  for (let i = 0; i < n; i++) {
+    const color = (tracked ? t.pruned[i] : 1 - s.keep[i]) ? COLORS.pruned : COLORS.kept;
+    parts.push(
+      `<circle cx="${px(i).toFixed(1)}" cy="${
+        py(t.score[i]).toFixed(1)
+      }" r="${r}" fill="${color}"/>`,
+    );
+  }
+  const legend = [
+    [COLORS.pruned, "below T at that step (prune)"],
+    [COLORS.kept, "at or above T (keep)"],
+  ].map(([c, label], k) =>
+    `<circle cx="${left + 10 + 230 * k}" cy="${height - 14}" r="4" fill="${c}"/><text x="${
+      left + 20 + 230 * k
+    }" y="${height - 14}" dominant-baseline="middle">${label}</text>`
+  );
+  legend.push(
+    `<line x1="${left + 470}" x2="${left + 500}" y1="${height - 14}" y2="${
+      height - 14
+    }" stroke="${COLORS.threshold}"/><text x="${left + 505}" y="${
+      height - 14
+    }" dominant-baseline="middle">T by step; dashed: final</text>`,
+  );
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    ...titleLines(view.title, Math.floor((width - left) / 7.5)).map((line, k) =>
+      `<text x="${left}" y="${16 + 15 * k}" font-size="13">${escapeXml(line)}</text>`
+    ),
+    ...parts,
+    `<text x="${(left + width - right) / 2}" y="${
+      height - 30
+    }" text-anchor="middle">step (score index), k = ${s.target} of ${n}, achieved ${s.pruned}</text>`,
+    ...legend,
+    `</svg>`,
+  ].join("\n") + "\n";
+}
