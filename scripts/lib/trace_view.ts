@@ -197,8 +197,8 @@ export function traceSvg(view: TraceView, size = { width: 800, height: 360 }): s
   );
   const floor = values.length ? Math.min(...values) : 1;
   const lg = (v: number) => Math.log10(v > 0 ? v : floor);
-  let lo = Math.floor(lg(floor)),
-    hi = Math.ceil(values.length ? Math.log10(Math.max(...values)) : 1);
+  const lo = Math.floor(lg(floor));
+  let hi = Math.ceil(values.length ? Math.log10(Math.max(...values)) : 1);
   if (hi <= lo) hi = lo + 1;
   const px = (i: number) => left + (n > 1 ? (i / (n - 1)) * (width - left - right) : 0);
   const py = (v: number) => top + ((hi - lg(v)) / (hi - lo)) * (height - top - bottom);
