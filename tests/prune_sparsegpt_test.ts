@@ -350,3 +350,56 @@ Deno.test("layer error on real llama4m and stories260K layers: SparseGPT < Wanda
     }
   }
 });
+
+/** Reads a safetensors file (8-byte header length, JSON header, raw little-endian data). */
+function readSafetensors(path: string): Record<string, Float32Array | Float64Array | Uint8Array> {
+  const bytes = Deno.readFileSync(path);
+  const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+  const out: Record<string, Float32Array | Float64Array | Uint8Array> = {};
+  for (
+    const [name, info] of Object.entries(header) as [
+      string,
+      { dtype: string; data_offsets: [number, number] },
+    ][]
+  ) {
+    if (name === "__metadata__") continue;
+    const raw = bytes.slice(
+      8 + headerLength + info.data_offsets[0],
+      8 + headerLength + info.data_offsets[1],
+    );
+    out[name] = info.dtype === "F32"
+      ? new Float32Array(raw.buffer)
+      : info.dtype === "F64"
+      ? new Float64Array(raw.buffer)
+      : raw;
+  }
+  return out;
+}
+
+Deno.test("golden: matches the authors' fasterprune run in PyTorch (tests/golden/README.md)", () => {
+  const g = readSafetensors("tests/golden/sparsegpt_small.safetensors");
+  const w = matrix(8, 32, g.W as Float32Array), x = matrix(64, 32, g.X as Float32Array);
+  const cases: [string, Target][] = [["nm24", TWO_FOUR], ["half", {
+    kind: "unstructured",
+    sparsity: 65 / 128,
+    group: "layer",
+  }]];
+  // The reference's H is 2 X^T X here (it divides by sequences, one of 64 tokens): 64 times ours.
+  const hessianAsReference = sparsegptHessian(x).map((v) => 64 * v);
+  for (const [name, target] of cases) {
+    const r = sparsegpt(w, {}, target, { blocksize: 16, hessian: hessianAsReference });
+    assert.deepEqual(Array.from(r.keep, (k) => 1 - k), Array.from(g[`pruned_${name}`]), name);
+    assertAllClose(r.weight.data, g[`W_${name}`], { atol: 1e-6, rtol: 1e-5 }, name);
+    assert.ok(
+      Math.abs(r.loss / g[`loss_${name}`][0] - 1) < 1e-9,
+      `${name}: loss ${r.loss} vs ${g[`loss_${name}`][0]}`,
+    );
+    assert.ok(Math.abs(r.damp / g[`damp_${name}`][0] - 1) < 1e-12);
+    // With our (2/tokens) normalisation only the dead channel's H_jj = 1 differs in scale (it enters
+    // mean(diag H), so the dampening): same masks, weights within 1e-3.
+    const ours = sparsegpt(w, { inputs: x }, target, { blocksize: 16 });
+    assert.deepEqual(ours.keep, r.keep);
+    assertAllClose(ours.weight.data, g[`W_${name}`], { atol: 1e-3, rtol: 0 }, name);
+  }
+});

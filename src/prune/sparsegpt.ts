@@ -25,6 +25,9 @@
  *   (`inp.shape[0]` of a `[batch, seq, hidden]` input), we by tokens, as `algorithms.md` says. Masks
  *   and updates do not depend on the scale of H (`percdamp` is relative; scaling H by c scales
  *   `err` by c^1/2 and U by c^-1/2); only the tracked loss scales: reference loss = seqlen x ours.
+ *   One exception: a dead input's `H_jj = 1` does not scale, and enters `mean(diag H)`, so with
+ *   dead inputs the dampening (hence the weights, slightly) differ. Pass `options.hessian` scaled as
+ *   the reference's to reproduce it exactly (the golden test does).
  * - Unstructured count: the reference prunes `score <= sorted[floor(s * numel)]`, i.e. one weight
  *   too many per block (more with ties). We prune exactly `floor(s * rows * blockCols)` per block,
  *   ties pruning the lower flat index `r * blockCols + c` first, as `selectBySort`. The selection
