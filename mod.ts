@@ -16,3 +16,33 @@ export type { Rng } from "./src/tensor/rng.ts";
 // check: numeric comparison for tests and other backends
 export { allClose, assertAllClose } from "./src/check/all_close.ts";
 export type { AllCloseReport, Tolerance } from "./src/check/all_close.ts";
+
+// linalg + SparseGPT (branch sgpt): fast matmul/Gram kernels, Cholesky family, SparseGPT
+export {
+  gemmAccumulate,
+  gemmAccumulateReference,
+  gramAccumulate,
+  gramAccumulateReference,
+  matmul,
+  matmulInto,
+  matmulReference,
+  matmulTransB,
+  matmulTransBInto,
+  matmulTransBReference,
+  stridedView,
+} from "./src/linalg/matmul.ts";
+export type { GemmOptions, StridedMatrix } from "./src/linalg/matmul.ts";
+export {
+  cholesky,
+  choleskyInverse,
+  choleskyInverseReference,
+  choleskyReference,
+  lowerTriangularInverse,
+  lowerTriangularInverseReference,
+  NotPositiveDefiniteError,
+  upperCholeskyOfInverse,
+  upperCholeskyOfInverseReference,
+} from "./src/linalg/cholesky.ts";
+export type { CholeskyOptions } from "./src/linalg/cholesky.ts";
+export { HessianAccumulator, sparsegpt, sparsegptHessian, sparsegptReference } from "./src/prune/sparsegpt.ts";
+export type { SparseGptOptions, SparseGptResult } from "./src/prune/sparsegpt.ts";
