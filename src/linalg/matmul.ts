@@ -289,9 +289,9 @@ export function gemmAccumulate(
   }
   const alpha = options.alpha ?? 1, upperOnly = options.upperOnly ?? false;
   const cd = c.data, ldc = c.rowStride;
-  const bPack = new Float64Array(NC * KC),
-    aPack = new Float64Array(MC * KC),
-    scratch = new Float64Array(16);
+  const panelK = Math.min(KC, k), roundUp4 = (v: number) => (v + 3) & ~3; // buffers sized to the need
+  const bPack = new Float64Array(roundUp4(Math.min(NC, n)) * panelK);
+  const aPack = new Float64Array(roundUp4(Math.min(MC, m)) * panelK), scratch = new Float64Array(16);
   const bT: StridedMatrix = {
     data: b.data,
     offset: b.offset,
