@@ -14,6 +14,8 @@ import { buildMask } from "../src/select/mask.ts";
 import { nmMask } from "../src/select/nm.ts";
 import { selectBySort } from "../src/select/sort.ts";
 import { selectEwmaTrace } from "../src/select/ewma.ts";
+import { sparsegpt } from "../src/prune/sparsegpt.ts";
+import { upperCholeskyOfInverse } from "../src/linalg/cholesky.ts";
 import { type Example, numbers, parseExamples, rowsOf, scalar } from "./doc_examples.ts";
 
 const DOCS = new URL("../docs/", import.meta.url);
@@ -152,4 +154,41 @@ Deno.test("docs/nm.md example-nm: 2:4 and 1:4 masks with their ties", () => {
   assert.deepEqual(Array.from(nmMask(scores, 1, 4)), numbers(ex, "keep_1_4"));
   const mask = buildMask(scores, { kind: "nm", n: 2, m: 4 });
   assert.equal(mask.sparsity, scalar(ex, "sparsity_2_4"));
+});
+
+/** `1/2 dw H dw^T` for one row. */
+function halfQuadratic(dw: number[], H: number[][]): number {
+  let sum = 0;
+  for (let a = 0; a < dw.length; a++) {
+    for (let b = 0; b < dw.length; b++) sum += dw[a] * H[a][b] * dw[b];
+  }
+  return sum / 2;
+}
+
+Deno.test("docs/sparsegpt.md example-sparsegpt: two blocks, the OBS and lazy updates, the loss", () => {
+  const ex = example("sparsegpt.md", "sparsegpt");
+  const H = rowsOf(ex, "H"), n = H.length, W = matrixOf(ex, "W");
+  close(upperCholeskyOfInverse(Float64Array.from(H.flat()), n), numbers(ex, "U"), "U", 1e-12);
+  const r = sparsegpt(W, {}, rowTarget(scalar(ex, "sparsity")), {
+    hessian: Float64Array.from(H.flat()),
+    percdamp: 0,
+    blocksize: scalar(ex, "blocksize"),
+  });
+  assert.deepEqual(Array.from(r.keep), numbers(ex, "keep"));
+  close(r.weight.data, numbers(ex, "W_pruned"), "W_pruned", 1e-6);
+  close([r.loss], [scalar(ex, "loss")], "loss", 1e-9);
+  // the loss is 1/2 dW H dW^T; masking alone (no update) costs more
+  const w = numbers(ex, "W"), keep = numbers(ex, "keep");
+  close(
+    [halfQuadratic(w.map((v, j) => v - r.weight.data[j]), H)],
+    [scalar(ex, "loss")],
+    "1/2 dW H dW^T",
+    1e-6,
+  );
+  close(
+    [halfQuadratic(w.map((v, j) => (keep[j] ? 0 : v)), H)],
+    [scalar(ex, "loss_mask_only")],
+    "mask only",
+    1e-12,
+  );
 });
