@@ -16,3 +16,16 @@ export type { Rng } from "./src/tensor/rng.ts";
 // check: numeric comparison for tests and other backends
 export { allClose, assertAllClose } from "./src/check/all_close.ts";
 export type { AllCloseReport, Tolerance } from "./src/check/all_close.ts";
+
+// --- fista helper: power iteration, the FISTA LASSO solver, FISTAPruner (issue 7) ---
+export { largestEigenvalue, largestEigenvalueReference } from "./src/linalg/power_iteration.ts";
+export type { PowerIterationOptions } from "./src/linalg/power_iteration.ts";
+export { fista, fistaReference, lassoObjective } from "./src/optim/fista.ts";
+export type { FistaOptions, FistaResult } from "./src/optim/fista.ts";
+export {
+  fistaGramAccumulator,
+  fistaPruner,
+  layerErrorReference,
+  roundByMagnitude,
+} from "./src/prune/fistapruner.ts";
+export type { FistaGrams, FistaPrunerOptions } from "./src/prune/fistapruner.ts";

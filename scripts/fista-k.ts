@@ -14,7 +14,7 @@
  */
 import { fistaGramAccumulator, fistaPruner } from "../src/prune/fistapruner.ts";
 import type { Target } from "../src/prune/types.ts";
-import { matrix, type Matrix } from "../src/tensor/matrix.ts";
+import { type Matrix, matrix } from "../src/tensor/matrix.ts";
 
 const root = new URL("../../shared/", import.meta.url).pathname;
 const windows = Number(Deno.args[0] ?? 8), seqLen = 256;
@@ -35,12 +35,19 @@ const layer0 = (count: number) => {
   const a = take(count * layers);
   return a.subarray(0, count);
 };
-const rmsAtt = layer0(dim), wq = layer0(dim * dim), wk = layer0(kvDim * dim), wv = layer0(kvDim * dim);
-const wo = layer0(dim * dim), rmsFfn = layer0(dim), w1 = layer0(hidden * dim), w2 = layer0(dim * hidden);
+const rmsAtt = layer0(dim),
+  wq = layer0(dim * dim),
+  wk = layer0(kvDim * dim),
+  wv = layer0(kvDim * dim);
+const wo = layer0(dim * dim),
+  rmsFfn = layer0(dim),
+  w1 = layer0(hidden * dim),
+  w2 = layer0(dim * hidden);
 const w3 = layer0(hidden * dim);
 
 // --- tokenizer (tok512.bin, llama2.c format) ---
-const tok = Deno.readFileSync(root + "models/stories260K/tok512.bin"), tv = new DataView(tok.buffer);
+const tok = Deno.readFileSync(root + "models/stories260K/tok512.bin"),
+  tv = new DataView(tok.buffer);
 const pieces: string[] = [], scores: number[] = [];
 for (let i = 0, p = 4; i < 512; i++) {
   scores.push(tv.getFloat32(p, true));
@@ -60,13 +67,17 @@ function encodeWord(word: string): number[] {
     let best = -1, bestScore = -Infinity, bestId = -1;
     for (let i = 0; i + 1 < ids.length; i++) {
       const id = idOf.get(pieces[ids[i]] + pieces[ids[i + 1]]);
-      if (id !== undefined && scores[id] > bestScore) [best, bestScore, bestId] = [i, scores[id], id];
+      if (id !== undefined && scores[id] > bestScore) {
+        [best, bestScore, bestId] = [i, scores[id], id];
+      }
     }
     if (best < 0) return ids;
     ids.splice(best, 2, bestId);
   }
 }
-const lines = new TextDecoder().decode(Deno.readFileSync(root + "text/c4/c4-train.00000-of-01024.head1041.jsonl"))
+const lines = new TextDecoder().decode(
+  Deno.readFileSync(root + "text/c4/c4-train.00000-of-01024.head1041.jsonl"),
+)
   .split("\n").filter((l) => l).slice(0, 200).map((l) => JSON.parse(l).text as string);
 const tokens: number[] = [];
 for (const text of lines) {
@@ -91,7 +102,9 @@ const rmsnorm = (x: Float32Array, g: Float32Array) => {
 };
 const rope = (v: Float32Array, pos: number) => {
   for (let i = 0; i < v.length; i += 2) {
-    const angle = pos / 10000 ** ((i % headSize) / headSize), c = Math.cos(angle), s = Math.sin(angle);
+    const angle = pos / 10000 ** ((i % headSize) / headSize),
+      c = Math.cos(angle),
+      s = Math.sin(angle);
     [v[i], v[i + 1]] = [v[i] * c - v[i + 1] * s, v[i] * s + v[i + 1] * c];
   }
 };
@@ -115,8 +128,12 @@ for (let w = 0; w < windows; w++) {
         for (let i = 0; i < headSize; i++) s += q[qOff + i] * kk[kvOff + i];
         return s / Math.sqrt(headSize);
       });
-      const top = Math.max(...logits), e = logits.map((l) => Math.exp(l - top)), z = e.reduce((a, b) => a + b, 0);
-      for (let s = 0; s <= t; s++) for (let i = 0; i < headSize; i++) att[qOff + i] += e[s] / z * values[s][kvOff + i];
+      const top = Math.max(...logits),
+        e = logits.map((l) => Math.exp(l - top)),
+        z = e.reduce((a, b) => a + b, 0);
+      for (let s = 0; s <= t; s++) {
+        for (let i = 0; i < headSize; i++) att[qOff + i] += e[s] / z * values[s][kvOff + i];
+      }
     }
     const o = matvec(wo, att, dim);
     const x2 = rmsnorm(h.map((v, i) => v + o[i]), rmsFfn);
@@ -125,26 +142,41 @@ for (let w = 0; w < windows; w++) {
   }
   acc.wq.add(xq), acc.w2.add(xf);
 }
-console.log(`calibration: ${windows} x ${seqLen} tokens of C4 through llama4m block 0 in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+console.log(
+  `calibration: ${windows} x ${seqLen} tokens of C4 through llama4m block 0 in ${
+    ((performance.now() - started) / 1000).toFixed(1)
+  } s`,
+);
 
 // --- the measurement ---
 const layers0: [string, Matrix, ReturnType<typeof acc.wq.grams>][] = [
   ["wq", matrix(dim, dim, wq.slice()), acc.wq.grams()],
   ["w2", matrix(dim, hidden, w2.slice()), acc.w2.grams()],
 ];
-const targets: [string, Target][] = [["50%", { kind: "unstructured", sparsity: 0.5, group: "layer" }], ["2:4", { kind: "nm", n: 2, m: 4 }]];
-console.log("| layer | target | K | rel. error Wanda | rel. error FISTA | best run | iterations | lambdas | E_round/E_total | time s |");
+const targets: [string, Target][] = [["50%", {
+  kind: "unstructured",
+  sparsity: 0.5,
+  group: "layer",
+}], ["2:4", { kind: "nm", n: 2, m: 4 }]];
+console.log(
+  "| layer | target | K | rel. error Wanda | rel. error FISTA | best run | iterations | lambdas | E_round/E_total | time s |",
+);
 console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const [name, weight, grams] of layers0) {
   for (const [label, target] of targets) {
     for (const k of ks) {
       const t0 = performance.now();
-      const info = fistaPruner(weight, grams, target, { iterations: k }).info as Record<string, number & number[]>;
+      const info = fistaPruner(weight, grams, target, { iterations: k }).info as Record<
+        string,
+        number & number[]
+      >;
       const seconds = (performance.now() - t0) / 1000, energy = info.outputEnergy;
       console.log(
-        `| ${name} [${weight.rows}x${weight.cols}] | ${label} | ${k} | ${(info.warmStartLayerError / energy).toFixed(5)} | ${
-          (info.layerError / energy).toFixed(5)
-        } | ${info.bestRun} | ${info.iterations.join(",")} | ${info.lambdas.map((l: number) => l.toExponential(2)).join(",")} | ${
+        `| ${name} [${weight.rows}x${weight.cols}] | ${label} | ${k} | ${
+          (info.warmStartLayerError / energy).toFixed(5)
+        } | ${(info.layerError / energy).toFixed(5)} | ${info.bestRun} | ${
+          info.iterations.join(",")
+        } | ${info.lambdas.map((l: number) => l.toExponential(2)).join(",")} | ${
           info.ratio.map((r: number) => r.toFixed(3)).join(",")
         } | ${seconds.toFixed(2)} |`,
       );

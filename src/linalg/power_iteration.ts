@@ -34,7 +34,9 @@ function checkSquare(g: ArrayLike<number>, n: number, what: string): void {
     throw new RangeError(`Cannot compute ${what}: n must be a positive integer, got ${n}`);
   }
   if (g.length !== n * n) {
-    throw new TypeError(`Cannot compute ${what}: matrix has ${g.length} values, expected ${n * n} for n=${n}`);
+    throw new TypeError(
+      `Cannot compute ${what}: matrix has ${g.length} values, expected ${n * n} for n=${n}`,
+    );
   }
 }
 
@@ -52,7 +54,7 @@ function normalise(v: Float64Array): number {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += v[i] * v[i];
   const norm = Math.sqrt(s);
-  if (norm > 0) for (let i = 0; i < v.length; i++) v[i] /= norm;
+  if (norm > 0) { for (let i = 0; i < v.length; i++) v[i] /= norm; }
   return norm;
 }
 
@@ -84,7 +86,9 @@ export function largestEigenvalue(
   checkSquare(g, n, "largest eigenvalue");
   const iterations = options.iterations ?? 100, tol = options.tol ?? 1e-6;
   if (!Number.isInteger(iterations) || iterations < 1) {
-    throw new RangeError(`Cannot run power iteration: iterations must be a positive integer, got ${iterations}`);
+    throw new RangeError(
+      `Cannot run power iteration: iterations must be a positive integer, got ${iterations}`,
+    );
   }
   if (!(tol >= 0)) throw new RangeError(`Cannot run power iteration: tol must be >= 0, got ${tol}`);
   const rng = createRng(options.seed ?? 0);

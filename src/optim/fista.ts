@@ -93,14 +93,24 @@ interface Settings {
   accelerate: boolean;
 }
 
-function checkProblem(gram: Matrix, linear: Matrix, lambda: number, options: FistaOptions): Settings {
-  if (gram.rows !== gram.cols || gram.cols !== linear.cols || gram.data.length !== gram.rows * gram.cols) {
+function checkProblem(
+  gram: Matrix,
+  linear: Matrix,
+  lambda: number,
+  options: FistaOptions,
+): Settings {
+  if (
+    gram.rows !== gram.cols || gram.cols !== linear.cols ||
+    gram.data.length !== gram.rows * gram.cols
+  ) {
     throw new TypeError(
       `Cannot run FISTA: G* must be [${linear.cols}, ${linear.cols}] to match C [${linear.rows}, ${linear.cols}], got [${gram.rows}, ${gram.cols}]`,
     );
   }
   if (linear.data.length !== linear.rows * linear.cols) {
-    throw new TypeError(`Cannot run FISTA: C [${linear.rows}, ${linear.cols}] has ${linear.data.length} values`);
+    throw new TypeError(
+      `Cannot run FISTA: C [${linear.rows}, ${linear.cols}] has ${linear.data.length} values`,
+    );
   }
   const { start } = options;
   if (start && (start.rows !== linear.rows || start.cols !== linear.cols)) {
@@ -113,7 +123,9 @@ function checkProblem(gram: Matrix, linear: Matrix, lambda: number, options: Fis
   }
   const iterations = options.iterations ?? 20, tol = options.tol ?? 1e-6;
   if (!Number.isInteger(iterations) || iterations < 1) {
-    throw new RangeError(`Cannot run FISTA: iterations (K) must be an integer >= 1, got ${iterations}`);
+    throw new RangeError(
+      `Cannot run FISTA: iterations (K) must be an integer >= 1, got ${iterations}`,
+    );
   }
   if (!(tol >= 0)) throw new RangeError(`Cannot run FISTA: tol must be >= 0, got ${tol}`);
   const { lipschitz } = options;
@@ -156,7 +168,12 @@ export function lassoObjective(w: Matrix, gram: Matrix, linear: Matrix, lambda: 
   return objectiveFromProduct(w.data, matmul(w, gram).data, linear.data, lambda);
 }
 
-function objectiveFromProduct(x: Float32Array, xG: Float32Array, c: Float32Array, lambda: number): number {
+function objectiveFromProduct(
+  x: Float32Array,
+  xG: Float32Array,
+  c: Float32Array,
+  lambda: number,
+): number {
   let f = 0;
   for (let i = 0; i < x.length; i++) f += x[i] * (0.5 * xG[i] - c[i]) + lambda * Math.abs(x[i]);
   return f;
@@ -184,11 +201,20 @@ function objectiveFromProduct(x: Float32Array, xG: Float32Array, c: Float32Array
  * assert.ok(r.objective.at(-1)! < r.objective[0]);
  * ```
  */
-export function fista(gram: Matrix, linear: Matrix, lambda: number, options: FistaOptions = {}): FistaResult {
+export function fista(
+  gram: Matrix,
+  linear: Matrix,
+  lambda: number,
+  options: FistaOptions = {},
+): FistaResult {
   const { iterations, tol, accelerate } = checkProblem(gram, linear, lambda, options);
   const lipschitz = checkLipschitz(options.lipschitz ?? largestEigenvalue(gram.data, gram.cols));
   const { rows, cols } = linear, c = linear.data, step = 1 / lipschitz, tau = lambda / lipschitz;
-  let x: Matrix = { data: options.start ? options.start.data.slice() : new Float32Array(rows * cols), rows, cols };
+  let x: Matrix = {
+    data: options.start ? options.start.data.slice() : new Float32Array(rows * cols),
+    rows,
+    cols,
+  };
   let xPrev = x, p = matmul(x, gram), pPrev = p; //                     P_0 = x_0 G*
   const objective = [objectiveFromProduct(x.data, p.data, c, lambda)];
   let t = 1, beta = 0, k = 0, converged = false;
@@ -256,7 +282,9 @@ export function fistaReference(
   const F = (a: Float64Array) => {
     let f = 0;
     for (let i = 0; i < rows; i++) {
-      for (let j = 0; j < n; j++) f += 0.5 * a[i * n + j] * times(a, i, j) - a[i * n + j] * C[i * n + j];
+      for (let j = 0; j < n; j++) {
+        f += 0.5 * a[i * n + j] * times(a, i, j) - a[i * n + j] * C[i * n + j];
+      }
     }
     return f + lambda * a.reduce((s, v) => s + Math.abs(v), 0);
   };
@@ -282,5 +310,11 @@ export function fistaReference(
     y = x.map((v, i) => v + beta * (v - xPrev[i])); //                      y_{k+1}
     t = tNext;
   }
-  return { weight: { data: Float32Array.from(x), rows, cols: n }, objective, iterations: k, converged, lipschitz: L };
+  return {
+    weight: { data: Float32Array.from(x), rows, cols: n },
+    objective,
+    iterations: k,
+    converged,
+    lipschitz: L,
+  };
 }

@@ -111,9 +111,15 @@ export function fistaGramAccumulator(cols: number): {
   grams(): FistaGrams;
 } {
   if (!Number.isInteger(cols) || cols < 1) {
-    throw new RangeError(`Cannot accumulate Gram matrices: cols must be a positive integer, got ${cols}`);
+    throw new RangeError(
+      `Cannot accumulate Gram matrices: cols must be a positive integer, got ${cols}`,
+    );
   }
-  const sums = { gStar: new Float64Array(cols * cols), gx: new Float64Array(cols * cols), g: new Float64Array(cols * cols) };
+  const sums = {
+    gStar: new Float64Array(cols * cols),
+    gx: new Float64Array(cols * cols),
+    g: new Float64Array(cols * cols),
+  };
   let tokens = 0, allDense = true;
   const addTo = (sum: Float64Array, p: Float32Array) => {
     for (let i = 0; i < sum.length; i++) sum[i] += p[i];
@@ -122,14 +128,20 @@ export function fistaGramAccumulator(cols: number): {
   return {
     add(x: Matrix, xStar?: Matrix) {
       checkMatrix(x, "inputs");
-      if (x.cols !== cols) throw new TypeError(`Cannot accumulate inputs [${x.rows}, ${x.cols}]: expected ${cols} cols`);
+      if (x.cols !== cols) {
+        throw new TypeError(
+          `Cannot accumulate inputs [${x.rows}, ${x.cols}]: expected ${cols} cols`,
+        );
+      }
       const xx = product(x, x);
       addTo(sums.g, xx); //                                                      X^T X
       if (!xStar || xStar === x) (addTo(sums.gStar, xx), addTo(sums.gx, xx));
       else {
         checkMatrix(xStar, "inputsPruned");
         if (xStar.rows !== x.rows || xStar.cols !== cols) {
-          throw new TypeError(`Cannot accumulate inputsPruned [${xStar.rows}, ${xStar.cols}]: expected [${x.rows}, ${cols}] like inputs`);
+          throw new TypeError(
+            `Cannot accumulate inputsPruned [${xStar.rows}, ${xStar.cols}]: expected [${x.rows}, ${cols}] like inputs`,
+          );
         }
         allDense = false;
         addTo(sums.gStar, product(xStar, xStar)); //                             X*^T X*
@@ -138,8 +150,14 @@ export function fistaGramAccumulator(cols: number): {
       tokens += x.rows;
     },
     grams(): FistaGrams {
-      if (tokens === 0) throw new RangeError("Cannot form Gram matrices: no calibration tokens were added");
-      const finish = (s: Float64Array): Matrix => ({ data: Float32Array.from(s, (v) => v / tokens), rows: cols, cols });
+      if (tokens === 0) {
+        throw new RangeError("Cannot form Gram matrices: no calibration tokens were added");
+      }
+      const finish = (s: Float64Array): Matrix => ({
+        data: Float32Array.from(s, (v) => v / tokens),
+        rows: cols,
+        cols,
+      });
       if (allDense) {
         const g = finish(sums.g);
         return { gStar: g, gx: g, g, tokens };
@@ -153,7 +171,11 @@ function gramsOf(calib: LayerCalibration | FistaGrams, cols: number): Required<F
   let grams: FistaGrams;
   if ("gStar" in calib) grams = calib;
   else {
-    if (!calib.inputs) throw new TypeError("Cannot run FISTAPruner: calibration needs inputs X or Gram matrices {gStar, gx, tokens}");
+    if (!calib.inputs) {
+      throw new TypeError(
+        "Cannot run FISTAPruner: calibration needs inputs X or Gram matrices {gStar, gx, tokens}",
+      );
+    }
     const acc = fistaGramAccumulator(cols);
     acc.add(calib.inputs, calib.inputsPruned);
     grams = acc.grams();
@@ -162,13 +184,19 @@ function gramsOf(calib: LayerCalibration | FistaGrams, cols: number): Required<F
   for (const [name, m] of [["gStar", grams.gStar], ["gx", grams.gx], ["g", g]] as const) {
     checkMatrix(m, name);
     if (m.rows !== cols || m.cols !== cols) {
-      throw new TypeError(`Cannot run FISTAPruner: ${name} is [${m.rows}, ${m.cols}], expected [${cols}, ${cols}] for weight cols`);
+      throw new TypeError(
+        `Cannot run FISTAPruner: ${name} is [${m.rows}, ${m.cols}], expected [${cols}, ${cols}] for weight cols`,
+      );
     }
   }
   if (!grams.g && grams.gx !== grams.gStar) {
-    throw new TypeError("Cannot run FISTAPruner: g (X^T X / tokens) is needed when gx is not gStar (X* != X)");
+    throw new TypeError(
+      "Cannot run FISTAPruner: g (X^T X / tokens) is needed when gx is not gStar (X* != X)",
+    );
   }
-  if (!(grams.tokens > 0)) throw new RangeError(`Cannot run FISTAPruner: tokens must be > 0, got ${grams.tokens}`);
+  if (!(grams.tokens > 0)) {
+    throw new RangeError(`Cannot run FISTAPruner: tokens must be > 0, got ${grams.tokens}`);
+  }
   return { ...grams, g };
 }
 
@@ -214,11 +242,14 @@ export function roundByMagnitude(
   const magnitude = weight.data.map(Math.abs);
   let keep: Uint8Array;
   if (target.kind === "nm") keep = nmMask({ data: magnitude, rows, cols }, target.n, target.m);
-  else if (roundPer === "operator") keep = selectBySort(magnitude, Math.floor(target.sparsity * rows * cols));
-  else {
+  else if (roundPer === "operator") {
+    keep = selectBySort(magnitude, Math.floor(target.sparsity * rows * cols));
+  } else {
     keep = new Uint8Array(rows * cols);
     const k = Math.floor(target.sparsity * cols);
-    for (let i = 0; i < rows; i++) keep.set(selectBySort(magnitude.subarray(i * cols, (i + 1) * cols), k), i * cols);
+    for (let i = 0; i < rows; i++) {
+      keep.set(selectBySort(magnitude.subarray(i * cols, (i + 1) * cols), k), i * cols);
+    }
   }
   return { weight: applyMask(weight, keep), keep };
 }
@@ -231,7 +262,10 @@ function applyMask(weight: Matrix, keep: Uint8Array): Matrix {
 /** Wanda's mask from the Gram diagonal: `|W_ij| * sqrt(G_jj * tokens)`, per row or N:M. */
 function wandaWarmStart(weight: Matrix, grams: Required<FistaGrams>, target: Target): Matrix {
   const { rows, cols } = weight;
-  const norms = Array.from({ length: cols }, (_, j) => Math.sqrt(Math.max(0, grams.g.data[j * cols + j]) * grams.tokens));
+  const norms = Array.from(
+    { length: cols },
+    (_, j) => Math.sqrt(Math.max(0, grams.g.data[j * cols + j]) * grams.tokens),
+  );
   const scores = { data: weight.data.map((v, i) => Math.abs(v) * norms[i % cols]), rows, cols };
   return applyMask(weight, roundByMagnitude(scores, target, "row").keep);
 }
@@ -239,7 +273,9 @@ function wandaWarmStart(weight: Matrix, grams: Required<FistaGrams>, target: Tar
 function checkTarget(weight: Matrix, target: Target): void {
   if (target.kind === "nm") checkNM(weight.rows, weight.cols, target.n, target.m);
   else if (!(target.sparsity >= 0 && target.sparsity <= 1)) {
-    throw new RangeError(`Cannot prune weight [${weight.rows}, ${weight.cols}]: sparsity must be in [0, 1], got ${target.sparsity}`);
+    throw new RangeError(
+      `Cannot prune weight [${weight.rows}, ${weight.cols}]: sparsity must be in [0, 1], got ${target.sparsity}`,
+    );
   }
 }
 
@@ -255,19 +291,30 @@ function checkOptions(o: FistaPrunerOptions): void {
     throw new RangeError(`Cannot run FISTAPruner: xi must be finite and > 0, got ${o.xi}`);
   }
   if (o.lambda0 !== undefined && !(o.lambda0 >= 0 && Number.isFinite(o.lambda0))) {
-    throw new RangeError(`Cannot run FISTAPruner: lambda0 must be finite and >= 0, got ${o.lambda0}`);
+    throw new RangeError(
+      `Cannot run FISTAPruner: lambda0 must be finite and >= 0, got ${o.lambda0}`,
+    );
   }
   if (o.roundPer !== undefined && o.roundPer !== "operator" && o.roundPer !== "row") {
-    throw new RangeError(`Cannot run FISTAPruner: roundPer must be "operator" or "row", got ${o.roundPer}`);
+    throw new RangeError(
+      `Cannot run FISTAPruner: roundPer must be "operator" or "row", got ${o.roundPer}`,
+    );
   }
 }
 
-function warmStartOf(weight: Matrix, grams: Required<FistaGrams>, target: Target, o: FistaPrunerOptions): Matrix {
+function warmStartOf(
+  weight: Matrix,
+  grams: Required<FistaGrams>,
+  target: Target,
+  o: FistaPrunerOptions,
+): Matrix {
   const { rows, cols } = weight;
   if (o.warmStart?.weight) {
     checkMatrix(o.warmStart.weight, "warmStart.weight");
     if (o.warmStart.weight.rows !== rows || o.warmStart.weight.cols !== cols) {
-      throw new TypeError(`Cannot warm-start from weight [${o.warmStart.weight.rows}, ${o.warmStart.weight.cols}]: expected [${rows}, ${cols}]`);
+      throw new TypeError(
+        `Cannot warm-start from weight [${o.warmStart.weight.rows}, ${o.warmStart.weight.cols}]: expected [${rows}, ${cols}]`,
+      );
     }
     return o.warmStart.weight;
   }
@@ -316,60 +363,121 @@ export function fistaPruner(
   checkMatrix(weight, "weight");
   checkTarget(weight, target);
   checkOptions(options);
-  const grams = gramsOf(calib, weight.cols), { tokens } = grams;
-  const roundPer = options.roundPer ?? "operator", updates = options.updates ?? 3, xi = options.xi ?? 0.3;
-  const linear = matmul(weight, grams.gx); //                                   C = W Gx
-  const constant = quadratic(weight, grams.g); //                               tr(W G W^T)
-  const lipschitz = largestEigenvalue(grams.gStar.data, weight.cols); //        L = lambda_max(G*)
-  const layerError = (w: Matrix) => //                                          E_total
-    tokens * Math.max(0, quadratic(w, grams.gStar) - 2 * inner(w.data, linear.data) + constant);
-
-  let best = roundByMagnitude(warmStartOf(weight, grams, target, options), target, roundPer);
-  const warmStartLayerError = layerError(best.weight);
+  const grams = gramsOf(calib, weight.cols);
+  const problem: Problem = {
+    grams,
+    target,
+    roundPer: options.roundPer ?? "operator",
+    iterations: options.iterations ?? 20,
+    tol: options.tol ?? 1e-6,
+    linear: matmul(weight, grams.gx), //                                        C = W Gx
+    constant: quadratic(weight, grams.g), //                                    tr(W G W^T)
+    lipschitz: largestEigenvalue(grams.gStar.data, weight.cols), //             L = lambda_max(G*)
+  };
+  const updates = options.updates ?? 3, xi = options.xi ?? 0.3;
+  let best = roundByMagnitude(
+    warmStartOf(weight, grams, target, options),
+    target,
+    problem.roundPer,
+  );
+  const warmStartLayerError = layerError(problem, best.weight);
   let bestError = warmStartLayerError, bestRun = -1;
-  let lambda = options.lambda0 ?? 1e-3 * linear.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  let tooSmall = 0, tooLarge = Infinity; //                                     the bracket of lambda
-  const log = { lambdas: [] as number[], objectives: [] as number[][], iterations: [] as number[], eRound: [] as number[], eTotal: [] as number[], ratio: [] as number[] };
+  let lambda = options.lambda0 ??
+    1e-3 * problem.linear.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const bracket = { tooSmall: 0, tooLarge: Infinity };
+  const log: Record<"lambdas" | "iterations" | "eRound" | "eTotal" | "ratio", number[]> & {
+    objectives: number[][];
+  } = { lambdas: [], objectives: [], iterations: [], eRound: [], eTotal: [], ratio: [] };
   for (let run = 0; run < updates; run++) {
-    const solved = fista(grams.gStar, linear, lambda, {
-      iterations: options.iterations ?? 20,
-      tol: options.tol ?? 1e-6,
-      start: best.weight, //                                                    warm start: the best so far
-      lipschitz,
-    });
-    const rounded = roundByMagnitude(solved.weight, target, roundPer); //       W_r
-    const difference = { data: rounded.weight.data.map((v, i) => v - solved.weight.data[i]), rows: weight.rows, cols: weight.cols };
-    const eRound = tokens * Math.max(0, quadratic(difference, grams.gStar)); // ||X* (W_r - W_K)^T||^2
-    const eTotal = layerError(rounded.weight);
-    const ratio = eTotal > 0 ? eRound / eTotal : eRound > 0 ? Infinity : 0;
+    const r = fitAndRound(problem, best.weight, lambda); //                     warm start: the best so far
     log.lambdas.push(lambda);
-    log.objectives.push(solved.objective.map((f) => tokens * (f + constant / 2)));
-    log.iterations.push(solved.iterations);
-    log.eRound.push(eRound);
-    log.eTotal.push(eTotal);
-    log.ratio.push(ratio);
-    if (eTotal < bestError) [best, bestError, bestRun] = [rounded, eTotal, run];
-    if (ratio > xi) { //                                                        rounding hurts: sparser, raise lambda
-      tooSmall = lambda;
-      lambda = tooLarge === Infinity ? 2 * lambda : (tooSmall + tooLarge) / 2;
-    } else { //                                                                 lower lambda
-      tooLarge = lambda;
-      lambda = (tooSmall + tooLarge) / 2;
-    }
+    log.objectives.push(r.objective);
+    log.iterations.push(r.iterations);
+    log.eRound.push(r.eRound);
+    log.eTotal.push(r.eTotal);
+    log.ratio.push(r.ratio);
+    if (r.eTotal < bestError) [best, bestError, bestRun] = [r.rounded, r.eTotal, run];
+    lambda = nextLambda(bracket, lambda, r.ratio, xi);
     options.onProgress?.(run + 1, updates, `lambda ${log.lambdas[run].toExponential(3)}`);
   }
-  const zeros = best.weight.data.reduce((s, v) => s + (v === 0 ? 1 : 0), 0);
-  const pruned = best.keep.reduce((s, k) => s + (k === 0 ? 1 : 0), 0);
   const size = Math.max(1, weight.rows * weight.cols);
   return {
     weight: best.weight,
     keep: best.keep,
     info: {
-      method: "fista", roundPer, lipschitz, ...log, nextLambda: lambda, bestRun,
-      sparsity: zeros / size, maskSparsity: pruned / size,
-      layerError: bestError, warmStartLayerError, outputEnergy: tokens * constant,
+      method: "fista",
+      roundPer: problem.roundPer,
+      lipschitz: problem.lipschitz,
+      ...log,
+      nextLambda: lambda,
+      bestRun,
+      sparsity: best.weight.data.reduce((s, v) => s + (v === 0 ? 1 : 0), 0) / size,
+      maskSparsity: best.keep.reduce((s, k) => s + (k === 0 ? 1 : 0), 0) / size,
+      layerError: bestError,
+      warmStartLayerError,
+      outputEnergy: grams.tokens * problem.constant,
     },
   };
+}
+
+/** Everything about one operator that does not change with lambda. */
+interface Problem {
+  grams: Required<FistaGrams>;
+  target: Target;
+  roundPer: "operator" | "row";
+  iterations: number;
+  tol: number;
+  linear: Matrix;
+  constant: number;
+  lipschitz: number;
+}
+
+/** `E_total = tokens * (tr(W_r G* W_r^T) - 2 <W_r, C> + tr(W G W^T))` (module doc). */
+function layerError(p: Problem, rounded: Matrix): number {
+  const perToken = quadratic(rounded, p.grams.gStar) - 2 * inner(rounded.data, p.linear.data) +
+    p.constant;
+  return p.grams.tokens * Math.max(0, perToken); // >= 0 up to rounding
+}
+
+/** One FISTA run from `start` at `lambda`, rounded to the target, with its errors. */
+function fitAndRound(p: Problem, start: Matrix, lambda: number) {
+  const { iterations, tol, lipschitz, grams } = p;
+  const solved = fista(grams.gStar, p.linear, lambda, { iterations, tol, start, lipschitz }); // W_K
+  const rounded = roundByMagnitude(solved.weight, p.target, p.roundPer); //                     W_r
+  const difference = {
+    ...solved.weight,
+    data: rounded.weight.data.map((v, i) => v - solved.weight.data[i]),
+  };
+  const eRound = grams.tokens * Math.max(0, quadratic(difference, grams.gStar)); // ||X* (W_r - W_K)^T||^2
+  const eTotal = layerError(p, rounded.weight);
+  return {
+    rounded,
+    eRound,
+    eTotal,
+    ratio: eTotal > 0 ? eRound / eTotal : eRound > 0 ? Infinity : 0,
+    iterations: solved.iterations,
+    // as 1/2 ||X* W_k^T - X W^T||^2 + tokens lambda |W_k|_1
+    objective: solved.objective.map((f) => grams.tokens * (f + p.constant / 2)),
+  };
+}
+
+/**
+ * The lambda update: ratio above xi means rounding costs too much, so the solution must be
+ * sparser: raise lambda (double until a too-large lambda is known, then bisect); else lower it
+ * (bisect towards the largest lambda known to be too small, 0 at first). Updates `bracket`.
+ */
+function nextLambda(
+  bracket: { tooSmall: number; tooLarge: number },
+  lambda: number,
+  ratio: number,
+  xi: number,
+): number {
+  if (ratio > xi) {
+    bracket.tooSmall = lambda;
+    return bracket.tooLarge === Infinity ? 2 * lambda : (bracket.tooSmall + bracket.tooLarge) / 2;
+  }
+  bracket.tooLarge = lambda;
+  return (bracket.tooSmall + bracket.tooLarge) / 2;
 }
 
 /**
@@ -391,9 +499,17 @@ export function fistaPruner(
  * assert.equal(layerErrorReference(fromRows([[1, 0]]), fromRows([[1, 1]]), fromRows([[1, 2]])), 4);
  * ```
  */
-export function layerErrorReference(pruned: Matrix, weight: Matrix, inputs: Matrix, inputsPruned: Matrix = inputs): number {
+export function layerErrorReference(
+  pruned: Matrix,
+  weight: Matrix,
+  inputs: Matrix,
+  inputsPruned: Matrix = inputs,
+): number {
   const { rows, cols } = weight;
-  if (pruned.rows !== rows || pruned.cols !== cols || inputs.cols !== cols || inputsPruned.cols !== cols || inputsPruned.rows !== inputs.rows) {
+  if (
+    pruned.rows !== rows || pruned.cols !== cols || inputs.cols !== cols ||
+    inputsPruned.cols !== cols || inputsPruned.rows !== inputs.rows
+  ) {
     throw new TypeError(
       `Cannot compute layer error: pruned [${pruned.rows}, ${pruned.cols}], weight [${rows}, ${cols}], inputs [${inputs.rows}, ${inputs.cols}], inputsPruned [${inputsPruned.rows}, ${inputsPruned.cols}] do not match`,
     );
@@ -403,7 +519,8 @@ export function layerErrorReference(pruned: Matrix, weight: Matrix, inputs: Matr
     for (let i = 0; i < rows; i++) {
       let d = 0;
       for (let j = 0; j < cols; j++) {
-        d += pruned.data[i * cols + j] * inputsPruned.data[t * cols + j] - weight.data[i * cols + j] * inputs.data[t * cols + j];
+        d += pruned.data[i * cols + j] * inputsPruned.data[t * cols + j] -
+          weight.data[i * cols + j] * inputs.data[t * cols + j];
       }
       e += d * d;
     }
