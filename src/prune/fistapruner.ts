@@ -48,8 +48,8 @@
 import { matmul } from "../linalg/matmul.ts";
 import { largestEigenvalue } from "../linalg/power_iteration.ts";
 import { fista } from "../optim/fista.ts";
-import { checkNM, nmMask } from "../select/nm.ts";
-import { selectBySort } from "../select/sort.ts";
+import { buildMask } from "../select/mask.ts";
+import { checkNM } from "../select/nm.ts";
 import { checkMask, checkMatrix, type Matrix, transpose } from "../tensor/matrix.ts";
 import type { LayerCalibration, PruneResult, Target } from "./types.ts";
 
@@ -239,22 +239,17 @@ export function roundByMagnitude(
   roundPer: "operator" | "row" = "operator",
 ): { weight: Matrix; keep: Uint8Array } {
   const { rows, cols } = weight;
-  const magnitude = weight.data.map(Math.abs);
-  let keep: Uint8Array;
-  if (target.kind === "nm") keep = nmMask({ data: magnitude, rows, cols }, target.n, target.m);
-  else if (roundPer === "operator") {
-    keep = selectBySort(magnitude, Math.floor(target.sparsity * rows * cols));
-  } else {
-    keep = new Uint8Array(rows * cols);
-    const k = Math.floor(target.sparsity * cols);
-    for (let i = 0; i < rows; i++) {
-      keep.set(selectBySort(magnitude.subarray(i * cols, (i + 1) * cols), k), i * cols);
-    }
-  }
+  const magnitude = { data: weight.data.map(Math.abs), rows, cols };
+  // buildMask prunes the k smallest exactly ("ewma-exact"), ties to the lower (flat) index
+  const group = roundPer === "operator" ? "layer" : "row";
+  const keep = buildMask(magnitude, target.kind === "nm" ? target : { ...target, group }).keep;
   return { weight: applyMask(weight, keep), keep };
 }
 
-/** `W o keep`, a new matrix. */
+/**
+ * `W o keep`, a new matrix. (`methods.ts` exports a checked twin; not imported here so that
+ * `methods.ts` can register this method without an import cycle.)
+ */
 function applyMask(weight: Matrix, keep: Uint8Array): Matrix {
   return { data: weight.data.map((v, i) => keep[i] ? v : 0), rows: weight.rows, cols: weight.cols };
 }
