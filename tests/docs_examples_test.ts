@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { fromRows, type Matrix } from "../src/tensor/matrix.ts";
+import { fromRows, type Matrix, transpose } from "../src/tensor/matrix.ts";
 import { magnitudeScores } from "../src/score/magnitude.ts";
 import { columnNorms, wandaScores } from "../src/score/wanda.ts";
 import { swiftPruneScores } from "../src/score/swiftprune.ts";
@@ -16,6 +16,10 @@ import { selectBySort } from "../src/select/sort.ts";
 import { selectEwmaTrace } from "../src/select/ewma.ts";
 import { sparsegpt } from "../src/prune/sparsegpt.ts";
 import { upperCholeskyOfInverse } from "../src/linalg/cholesky.ts";
+import { largestEigenvalue } from "../src/linalg/power_iteration.ts";
+import { fista } from "../src/optim/fista.ts";
+import { fistaPruner } from "../src/prune/fistapruner.ts";
+import { matmul } from "../src/linalg/matmul.ts";
 import { type Example, numbers, parseExamples, rowsOf, scalar } from "./doc_examples.ts";
 
 const DOCS = new URL("../docs/", import.meta.url);
@@ -191,4 +195,29 @@ Deno.test("docs/sparsegpt.md example-sparsegpt: two blocks, the OBS and lazy upd
     "mask only",
     1e-12,
   );
+});
+
+Deno.test("docs/fistapruner.md example-fista: three FISTA steps by hand, then the lambda search", () => {
+  const ex = example("fistapruner.md", "fista");
+  const X = matrixOf(ex, "X"), W = matrixOf(ex, "W"), tokens = X.rows;
+  const xtx = matmul(transpose(X), X);
+  const G = { ...xtx, data: xtx.data.map((v) => v / tokens) };
+  close(G.data, numbers(ex, "G"), "G* = X^T X / tokens", 1e-7);
+  const C = matmul(W, G);
+  close(C.data, numbers(ex, "C"), "C = W G*", 1e-6);
+  close([largestEigenvalue(G.data, G.cols)], [scalar(ex, "L")], "L = lambda_max(G*)", 1e-5);
+  const start = matrixOf(ex, "start"), lambda = scalar(ex, "lambda");
+  for (const k of [1, 2, 3]) {
+    const r = fista(G, C, lambda, { iterations: k, start, lipschitz: scalar(ex, "L") });
+    close(r.weight.data, numbers(ex, `x${k}`), `x_${k}`, 1e-5);
+  }
+  const r = fistaPruner(W, { inputs: X }, rowTarget(scalar(ex, "sparsity")), { lambda0: lambda });
+  const info = r.info as Record<string, number[] & number>;
+  close([info.warmStartLayerError], [scalar(ex, "warm_error")], "warm start E_total", 1e-5);
+  close(info.lambdas, numbers(ex, "lambdas"), "lambdas", 1e-12);
+  close(info.eRound, numbers(ex, "e_round"), "E_round", 1e-4);
+  close(info.eTotal, numbers(ex, "e_total"), "E_total", 1e-4);
+  close([info.nextLambda], [scalar(ex, "next_lambda")], "next lambda", 1e-12);
+  assert.equal(info.bestRun, scalar(ex, "best_run"));
+  assert.deepEqual(Array.from(r.keep), numbers(ex, "keep"));
 });
