@@ -25,16 +25,15 @@ const view = (scores: number[], k: number, title = "t"): TraceView => ({
   sortKeep: selectBySort(scores, k),
 });
 
-function capture() {
-  const io = {
-    out: "",
-    err: "",
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-    isTTY: false,
-  };
-  return io;
+/** A `CliIo` that keeps what the script writes. */
+class Captured {
+  out = "";
+  err = "";
+  isTTY = false;
+  stdout = (text: string) => void (this.out += text);
+  stderr = (text: string) => void (this.err += text);
 }
+const capture = () => new Captured();
 
 Deno.test("formatTrace: one table line per step with the hand-derived thresholds and decisions", () => {
   const text = formatTrace(view(ROW, 4));
