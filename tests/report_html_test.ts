@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import {
   heatColor,
   methodsOf,
+  pairwiseAgreement,
   type PruneReport,
   renderReportHtml,
 } from "../scripts/lib/report_html.ts";
@@ -120,4 +121,16 @@ Deno.test("heatColor: white at 0, dark blue at 1, monotone in between, NaN as 0"
   assert.equal(heatColor(Number.NaN), heatColor(0));
   const red = (t: number) => Number(/rgb\((\d+)/.exec(heatColor(t))![1]);
   for (let t = 0.1; t <= 1; t += 0.1) assert.ok(red(t) <= red(t - 0.1));
+});
+
+Deno.test("pairwiseAgreement: fractions over all layers, symmetric, 1 on the diagonal; mismatches throw", () => {
+  const a = { x: new Uint8Array([1, 1, 0, 0]), y: new Uint8Array([1, 0]) };
+  const b = { x: new Uint8Array([1, 0, 0, 1]), y: new Uint8Array([1, 0]) };
+  const c = { x: new Uint8Array([0, 0, 1, 1]), y: new Uint8Array([0, 1]) };
+  const { matrix } = pairwiseAgreement(["a", "b", "c"], [a, b, c]);
+  assert.deepEqual(matrix, [[1, 4 / 6, 0], [4 / 6, 1, 2 / 6], [0, 2 / 6, 1]]);
+  assert.throws(
+    () => pairwiseAgreement(["a", "d"], [a, { x: a.x }]),
+    /d does not have the layers of a/,
+  );
 });
