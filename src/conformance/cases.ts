@@ -10,7 +10,7 @@
  * @module
  */
 import { type SafetensorsEntry, writeSafetensors } from "../io/safetensors.ts";
-import type { Target } from "../prune/types.ts";
+import type { SelectMode, Target } from "../prune/types.ts";
 import { applyMask } from "../prune/methods.ts";
 import { magnitudeScoresReference } from "../score/magnitude.ts";
 import { columnNormsReference, wandaScoresReference } from "../score/wanda.ts";
@@ -261,7 +261,12 @@ function casesOf(
       const gap = out.scores ? boundaryGap(out.scores, out.keep, target) : null;
       for (const select of target.kind === "nm" ? [undefined] : selectors) {
         const name = [m.label, label, select, data.name].filter(Boolean).join("-");
-        const spec = { method: m.method, target, select: select as never, xStat: m.xStat };
+        const spec = {
+          method: m.method,
+          target,
+          ...(select ? { select: select as SelectMode } : {}),
+          ...(m.xStat ? { xStat: m.xStat } : {}),
+        };
         cases.push({
           out,
           c: {
