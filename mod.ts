@@ -7,15 +7,7 @@
  */
 
 // tensor: the Matrix type, ndarray bridge, seeded RNG
-export {
-  checkMask,
-  checkMatrix,
-  cloneMatrix,
-  fromRows,
-  matrix,
-  rowView,
-  transpose,
-} from "./src/tensor/matrix.ts";
+export { checkMask, checkMatrix, cloneMatrix, fromRows, matrix, rowView, transpose } from "./src/tensor/matrix.ts";
 export type { Matrix } from "./src/tensor/matrix.ts";
 export { fromNdarray, toNdarray } from "./src/tensor/ndarray.ts";
 export { createRng, randn } from "./src/tensor/rng.ts";
@@ -37,9 +29,9 @@ export {
 } from "./src/parallel/pool.ts";
 export type { MapOptions, Pool, PoolOptions } from "./src/parallel/pool.ts";
 export {
+  MIN_PARALLEL_FLOPS,
   matmulParallel,
   matmulTransBParallel,
-  MIN_PARALLEL_FLOPS,
   ROW_ALIGN,
 } from "./src/parallel/matmul_parallel.ts";
 export type { ParallelMatmulOptions } from "./src/parallel/matmul_parallel.ts";
@@ -91,14 +83,7 @@ export type { HfTensorFile, HfTensorSpec, LlamaToHfOptions } from "./src/io/hf_l
 
 // model helper (branch `model`): llama2.c checkpoints, tokenizer, Llama forward pass, perplexity
 export { LLAMA2C_MAGIC, readLlama2c, ropeTables, writeLlama2c } from "./src/io/llama2c.ts";
-export {
-  BOS_ID,
-  decode,
-  encode,
-  encodeReference,
-  EOS_ID,
-  readTokenizer,
-} from "./src/io/tokenizer.ts";
+export { BOS_ID, decode, encode, encodeReference, EOS_ID, readTokenizer } from "./src/io/tokenizer.ts";
 export type { EncodeOptions, Tokenizer } from "./src/io/tokenizer.ts";
 export { LINEAR_NAMES } from "./src/model/weights.ts";
 export type { LinearName, LlamaBlock, LlamaConfig, LlamaWeights } from "./src/model/weights.ts";
@@ -144,15 +129,9 @@ export type { EwmaOptions, EwmaSelection, EwmaTrace, ThresholdBracket } from "./
 export { selectEwmaExact, selectSmallest } from "./src/select/ewma_exact.ts";
 export { buildMask, checkSparsity } from "./src/select/mask.ts";
 export type { MaskOptions, MaskResult } from "./src/select/mask.ts";
-export { applyMask, methodNames, METHODS } from "./src/prune/methods.ts";
+export { applyMask, METHODS, methodNames } from "./src/prune/methods.ts";
 export type { MethodOptions, PruneMethod } from "./src/prune/methods.ts";
-export type {
-  Group,
-  LayerCalibration,
-  PruneResult,
-  SelectMode,
-  Target,
-} from "./src/prune/types.ts";
+export type { Group, LayerCalibration, PruneResult, SelectMode, Target } from "./src/prune/types.ts";
 
 // conformance (branch conf, issue 9): the suite other backends check themselves against
 export {
@@ -162,12 +141,7 @@ export {
   ewmaCountTolerance,
   SCORE_TOLERANCE,
 } from "./src/conformance/cases.ts";
-export type {
-  ConformanceMethod,
-  ExpectedOutputs,
-  Suite,
-  SuiteOptions,
-} from "./src/conformance/cases.ts";
+export type { ConformanceMethod, ExpectedOutputs, Suite, SuiteOptions } from "./src/conformance/cases.ts";
 export {
   handDataset,
   realLayerDataset,
