@@ -65,6 +65,20 @@ Deno.test("conformance: cases cover every method, selector and pattern; args are
       assert.ok(names.some((n) => n.startsWith(`${m}-${t}-`)), `${m}-${t}`);
     }
   }
+  for (
+    const n of [
+      "sparsegpt-layer50-odd3x12",
+      "sparsegpt-2of4-ties2x8",
+      "fista-row50-odd1x8",
+      "fista-4of8-ties2x8",
+    ]
+  ) {
+    const c = manifest.cases.find((c) => c.name === n);
+    assert.ok(c, n);
+    assert.deepEqual(c.checks.weight, { compare: "close", atol: 1e-5, rtol: 1e-4 });
+    assert.equal(c.select, undefined);
+  }
+  assert.ok(!names.some((n) => n.startsWith("sparsegpt-row")), "SparseGPT selects per block");
   const odd = manifest.cases.find((c) => c.name === "wanda-layer30-ewma-exact-odd5x7")!;
   assert.deepEqual(odd.args, [
     "--method",
