@@ -10,17 +10,7 @@ import { parseManifest } from "../src/conformance/manifest.ts";
 import { main as conformance } from "../scripts/conformance.ts";
 import { main as verify } from "../scripts/verify.ts";
 import { suiteDigests } from "./bun/digests.ts";
-
-function capture() {
-  const io = {
-    out: "",
-    err: "",
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-    isTTY: false,
-  };
-  return io;
-}
+import { capture } from "./lib/capture.ts";
 
 const bits = (s: string) => Array.from(s.replaceAll(" ", ""), Number);
 

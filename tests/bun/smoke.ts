@@ -20,19 +20,16 @@ import { main as conformance } from "../../scripts/conformance.ts";
 import { main as pruneLayer } from "../../scripts/prune-layer.ts";
 import { main as verify } from "../../scripts/verify.ts";
 import { suiteDigests } from "./digests.ts";
+import { capture } from "../lib/capture.ts";
 
 const runtime = typeof (globalThis as { Bun?: unknown }).Bun === "object" ? "bun" : "not bun";
-let log = "";
-const io = {
-  stdout: (t: string) => void (log += t),
-  stderr: (t: string) => void (log += t),
-  isTTY: false,
-};
+const io = capture();
+const log = () => io.out + io.err;
 
 const dir = await mkdtemp(join(tmpdir(), "secateur-bun-"));
 try {
   const suite = join(dir, "suite"), outputs = join(dir, "outputs");
-  assert.equal(await conformance(["--out", suite, "--small"], io), 0, log);
+  assert.equal(await conformance(["--out", suite, "--small"], io), 0, log());
   const golden = await readFile("tests/golden/conformance-small.sha256", "utf8");
   assert.equal(await suiteDigests(suite), golden, "the small suite differs from Deno's");
 
@@ -46,17 +43,17 @@ try {
       io,
     ),
     0,
-    log,
+    log(),
   );
   const result = readSafetensors(new Uint8Array(await readFile(out)));
   assert.deepEqual(Array.from(result.raw("mask")), [0, 0, 1, 1, 0, 0, 1, 1]);
   assert.deepEqual(Array.from(result.float32("weight")), [0, 0, 2, 3, 0, 0, 8, -2]);
   assert.deepEqual(Array.from(result.float32("scores")), [1, 4, 8, 6, 0.5, 0.25, 32, 4]);
 
-  log = "";
-  assert.equal(await verify(["--suite", suite, "--outputs", outputs, "--run"], io), 0, log);
-  const summary = /verify: (\d+) of (\d+) cases passed/.exec(log);
-  assert.ok(summary && summary[1] === summary[2], log);
+  io.out = "";
+  assert.equal(await verify(["--suite", suite, "--outputs", outputs, "--run"], io), 0, log());
+  const summary = /verify: (\d+) of (\d+) cases passed/.exec(io.out);
+  assert.ok(summary && summary[1] === summary[2], log());
   process.stdout.write(
     `bun smoke ok (${runtime}; ${summary[2]} cases, suite identical to Deno's)\n`,
   );
