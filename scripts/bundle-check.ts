@@ -19,7 +19,16 @@ import process from "node:process";
 import vm from "node:vm";
 import { CliError, type CliIo, parseFlags, runCli } from "./lib/cli.ts";
 
-/** References a browser bundle must not contain. */
+/**
+ * References a browser bundle must not contain.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FORBIDDEN } from "./bundle-check.ts";
+ * assert.ok(FORBIDDEN.includes("Deno."));
+ * ```
+ */
 export const FORBIDDEN = ["Deno.", "node:", "process.env", 'require("fs")'];
 
 /**
@@ -83,6 +92,14 @@ export function forbiddenReferences(code: string): string[] {
  * The example every environment runs: Wanda at 50% per row on the hand-checkable 2x4 layer, a
  * safetensors round trip of the result, and the conformance suite of that layer checked against
  * itself. Evaluates to a string `"<mask> <bytes> <cases passed>/<cases>"`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as secateur from "../mod.ts";
+ * import { EXAMPLE } from "./bundle-check.ts";
+ * assert.match(new Function("secateur", `return ${EXAMPLE}`)(secateur), /^00110011 /);
+ * ```
  */
 export const EXAMPLE = `(() => {
   const s = secateur;
@@ -178,6 +195,15 @@ async function bundleCheck(argv: string[], io: CliIo): Promise<number> {
  * @param argv Command-line arguments (`--html DIR`).
  * @param io Where output and errors go.
  * @returns The exit status.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { main } from "./bundle-check.ts";
+ * let out = "";
+ * const io = { stdout: (t: string) => void (out += t), stderr: () => {}, isTTY: false };
+ * assert.equal(await main(["--help"], io), 0);
+ * assert.match(out, /--html/);
+ * ```
  */
 export function main(argv: string[], io?: CliIo): Promise<number> {
   return runCli(bundleCheck, argv, io);

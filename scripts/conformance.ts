@@ -40,7 +40,16 @@ const FLAGS = {
   help: { type: "boolean", default: false },
 } as const;
 
-/** Tokens of real text fed to the models to capture real layer inputs. */
+/**
+ * Tokens of real text fed to the models to capture real layer inputs.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { REAL_TOKENS } from "./conformance.ts";
+ * assert.equal(REAL_TOKENS, 64);
+ * ```
+ */
 export const REAL_TOKENS = 64;
 
 /** The real layers: small stories260K and llama4m layers with inputs from TinyStories text. */
@@ -69,6 +78,13 @@ async function realDatasets(shared: string): Promise<Dataset[]> {
  * @param small Only the small synthetic layers (hand-checkable, ties, 1x8, 3x12).
  * @param shared The shared folder (models and text), for the full suite.
  * @returns The datasets, in a fixed order.
+ * @throws {CliError} If a model or text file cannot be read (full suite only).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { suiteDatasets } from "./conformance.ts";
+ * assert.deepEqual((await suiteDatasets(true)).map((d) => d.name), ["hand2x4", "ties2x8", "odd1x8", "odd3x12"]);
+ * ```
  */
 export async function suiteDatasets(small: boolean, shared = "../shared"): Promise<Dataset[]> {
   const synthetic = [handDataset(), tiesDataset(), ...syntheticDatasets()];
@@ -84,6 +100,21 @@ export async function suiteDatasets(small: boolean, shared = "../shared"): Promi
  * @param dir The suite folder (created if needed).
  * @param suite The files.
  * @param force Replace existing files.
+ * @throws {UnsafeWriteError} If a file exists and `force` is false.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtemp, readdir, rm } from "node:fs/promises";
+ * import { join } from "node:path";
+ * import { tmpdir } from "node:os";
+ * import { buildSuite } from "../src/conformance/cases.ts";
+ * import { handDataset } from "../src/conformance/datasets.ts";
+ * import { writeSuite } from "./conformance.ts";
+ * const dir = await mkdtemp(join(tmpdir(), "secateur-"));
+ * await writeSuite(dir, buildSuite([handDataset()], { selectors: ["sort"] }), false);
+ * assert.deepEqual((await readdir(dir)).sort(), ["expected", "inputs", "manifest.json"]);
+ * await rm(dir, { recursive: true });
+ * ```
  */
 export async function writeSuite(dir: string, suite: Suite, force: boolean): Promise<void> {
   for (const [path, bytes] of suite.files) {
@@ -125,6 +156,15 @@ async function conformance(argv: string[], io: CliIo): Promise<number> {
  * @param argv Command-line arguments.
  * @param io Where output and errors go (default: the process's stdout and stderr).
  * @returns The exit status.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { main } from "./conformance.ts";
+ * let out = "";
+ * const io = { stdout: (t: string) => void (out += t), stderr: () => {}, isTTY: false };
+ * assert.equal(await main(["--help"], io), 0);
+ * assert.match(out, /--small/);
+ * ```
  */
 export function main(argv: string[], io?: CliIo): Promise<number> {
   return runCli(conformance, argv, io);
