@@ -17,6 +17,7 @@ import {
   type TraceView,
 } from "../scripts/lib/trace_view.ts";
 import { main } from "../scripts/explain.ts";
+import { capture } from "./lib/capture.ts";
 
 const ROW = [8, 1, 16, 2, 32, 4, 64, 0.5];
 const view = (scores: number[], k: number, title = "t"): TraceView => ({
@@ -24,16 +25,6 @@ const view = (scores: number[], k: number, title = "t"): TraceView => ({
   selection: selectEwmaTrace(scores, k),
   sortKeep: selectBySort(scores, k),
 });
-
-/** A `CliIo` that keeps what the script writes. */
-class Captured {
-  out = "";
-  err = "";
-  isTTY = false;
-  stdout = (text: string) => void (this.out += text);
-  stderr = (text: string) => void (this.err += text);
-}
-const capture = () => new Captured();
 
 Deno.test("formatTrace: one table line per step with the hand-derived thresholds and decisions", () => {
   const text = formatTrace(view(ROW, 4));
