@@ -76,8 +76,13 @@ Deno.test("sampleWindows: too short a text and bad options are typed errors", ()
 // block-by-block pruning on stories260K
 
 const SHARED = new URL("../../shared/", import.meta.url);
-const stories = () => readLlama2c(readFileSync(new URL("models/stories260K/stories260K.bin", SHARED)));
-const tok512 = () => readTokenizer(readFileSync(new URL("models/stories260K/tok512.bin", SHARED)));
+/** The file's bytes as a plain Uint8Array (a Node Buffer's `slice` is a view, not a copy). */
+function bytesOf(path: URL): Uint8Array {
+  const b = readFileSync(path);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+const stories = () => readLlama2c(bytesOf(new URL("models/stories260K/stories260K.bin", SHARED)));
+const tok512 = () => readTokenizer(bytesOf(new URL("models/stories260K/tok512.bin", SHARED)));
 const HALF: Target = { kind: "unstructured", sparsity: 0.5, group: "row" };
 
 /** A method wrapper that records what the pipeline gave each call, in call order. */
