@@ -132,3 +132,11 @@ export type { MaskOptions, MaskResult } from "./src/select/mask.ts";
 export { applyMask, METHODS, methodNames } from "./src/prune/methods.ts";
 export type { MethodOptions, PruneMethod } from "./src/prune/methods.ts";
 export type { Group, LayerCalibration, PruneResult, SelectMode, Target } from "./src/prune/types.ts";
+
+// pipeline (branch pipe): calibration windows, block-by-block pruning, the per-layer report
+export { corpusText, detectCorpusFormat, sampleWindows } from "./src/pipeline/calibration.ts";
+export type { CorpusFormat, WindowOptions } from "./src/pipeline/calibration.ts";
+export { pruneModel } from "./src/pipeline/prune_model.ts";
+export type { PruneModelOptions, PruneModelResult } from "./src/pipeline/prune_model.ts";
+export { evaluateLayer, maskAgreement, relativeLayerError } from "./src/pipeline/layer_report.ts";
+export type { LayerReport } from "./src/pipeline/layer_report.ts";
