@@ -138,5 +138,5 @@ export { corpusText, detectCorpusFormat, sampleWindows } from "./src/pipeline/ca
 export type { CorpusFormat, WindowOptions } from "./src/pipeline/calibration.ts";
 export { pruneModel } from "./src/pipeline/prune_model.ts";
 export type { PruneModelOptions, PruneModelResult } from "./src/pipeline/prune_model.ts";
-export { evaluateLayer, maskAgreement, relativeLayerError } from "./src/pipeline/layer_report.ts";
+export { evaluateLayer, gramOf, maskAgreement, relativeLayerError, relativeLayerErrorFromGram } from "./src/pipeline/layer_report.ts";
 export type { LayerReport } from "./src/pipeline/layer_report.ts";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { corpusText, detectCorpusFormat, sampleWindows } from "../src/pipeline/calibration.ts";
-import { createRng } from "../src/tensor/rng.ts";
+import { createRng, randn } from "../src/tensor/rng.ts";
+import { evaluateLayer, gramOf, maskAgreement, relativeLayerError, relativeLayerErrorFromGram } from "../src/pipeline/layer_report.ts";
 import { readFileSync } from "node:fs";
 import { pruneModel } from "../src/pipeline/prune_model.ts";
 import { METHODS } from "../src/prune/methods.ts";
@@ -213,4 +214,35 @@ Deno.test("perplexity smoke test: the first TinyStories story gives the referenc
   assert.equal(cut.predicted, 3 * 49);
   const pruned = pruneModel(weights, calibrationWindows(4, 32), { method: METHODS.magnitude, target: HALF });
   assert.ok(perplexity(pruned.weights, ids, { seqlen: 171 }).ppl > one.ppl, "50% magnitude pruning should hurt");
+});
+
+Deno.test("relativeLayerErrorFromGram agrees with relativeLayerError on many shapes and seeds", () => {
+  for (let seed = 0; seed < 12; seed++) {
+    const rng = createRng(seed);
+    const rows = 1 + rng.int(9), cols = 1 + rng.int(9), tokens = 1 + rng.int(20);
+    const w = { data: randn(rows * cols, rng), rows, cols };
+    const keep = Uint8Array.from({ length: rows * cols }, () => (rng.uniform() < 0.5 ? 1 : 0));
+    const wp = { data: w.data.map((v, i) => (keep[i] ? v : 0)), rows, cols };
+    const x = { data: randn(tokens * cols, rng), rows: tokens, cols };
+    const direct = relativeLayerError(w, wp, x), viaGram = relativeLayerErrorFromGram(w, wp, gramOf(x));
+    assert.ok(Math.abs(direct - viaGram) <= 1e-5 * Math.max(1, direct), `seed ${seed}: ${direct} vs ${viaGram}`);
+    assert.equal(relativeLayerError(w, w, x), 0);
+    assert.equal(relativeLayerErrorFromGram(w, w, gramOf(x)), 0);
+  }
+  const zero = { data: new Float32Array(4), rows: 2, cols: 2 };
+  assert.equal(relativeLayerError(zero, zero, zero), 0);
+  assert.throws(() => relativeLayerErrorFromGram(zero, zero, new Float64Array(3)), { name: "TypeError" });
+});
+
+Deno.test("maskAgreement and evaluateLayer: exact fractions and the missing-inputs error", () => {
+  assert.equal(maskAgreement(new Uint8Array([1, 1, 0, 0]), new Uint8Array([1, 0, 1, 0])), 0.5);
+  assert.throws(() => maskAgreement(new Uint8Array(2), new Uint8Array(3)), { name: "TypeError" });
+  const w = { data: new Float32Array([4, -1, 2, 3]), rows: 1, cols: 4 };
+  // pruning the two smallest |w| (-1 and 2) is the magnitude mask: agreement 1; the opposite mask: 0
+  const inputs = { data: new Float32Array([1, 1, 1, 1]), rows: 1, cols: 4 };
+  const pruned = (keep: number[]) => ({ weight: { ...w, data: w.data.map((v, i) => keep[i] * v) }, keep: Uint8Array.from(keep) });
+  assert.equal(evaluateLayer("l", w, pruned([1, 0, 0, 1]), { inputs }, HALF).agreeMagnitude, 1);
+  assert.equal(evaluateLayer("l", w, pruned([0, 1, 1, 0]), { inputs }, HALF).agreeMagnitude, 0);
+  assert.ok(Number.isNaN(evaluateLayer("l", w, pruned([1, 0, 0, 1]), { inputs }, HALF, { agreement: false }).agreeWanda));
+  assert.throws(() => evaluateLayer("l", w, pruned([1, 0, 0, 1]), {}, HALF), { name: "TypeError", message: /inputs are missing/ });
 });

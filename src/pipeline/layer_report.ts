@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { matmulTransB } from "../linalg/matmul.ts";
+import { gramAccumulateReference, matmulTransB } from "../linalg/matmul.ts";
 import type { LayerCalibration, PruneResult, Target } from "../prune/types.ts";
 import { magnitudeScores } from "../score/magnitude.ts";
 import { columnNorms, wandaScores } from "../score/wanda.ts";
@@ -83,6 +83,75 @@ export function relativeLayerError(weight: Matrix, pruned: Matrix, inputs: Matri
 }
 
 /**
+ * The same ratio as {@link relativeLayerError} with `X* = X`, from the Gram matrix `G = X^T X`:
+ * `||X (W - W')^T||_F^2 = sum_i d_i^T G d_i` with `d_i` row i of `W - W'`, and
+ * `||X W^T||_F^2 = sum_i w_i^T G w_i`. Costs `O(rows * cols^2)` instead of
+ * `O(tokens * rows * cols)`, and layers that share an input (q, k, v; w1, w3) share `G`.
+ *
+ * @param weight Dense weight `W [rows, cols]`.
+ * @param pruned Pruned weight `W' [rows, cols]`.
+ * @param gram `G = X^T X`, `Float64Array(cols * cols)` row-major (e.g. from `gramOf`).
+ * @returns The ratio (0 when both are 0, `Infinity` when only the dense output is 0).
+ * @throws {TypeError} If the shapes do not match.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fromRows } from "../tensor/matrix.ts";
+ * import { gramOf, relativeLayerErrorFromGram } from "./layer_report.ts";
+ * const w = fromRows([[1, 1]]), wp = fromRows([[1, 0]]), x = fromRows([[1, 1], [1, 0]]);
+ * assert.equal(relativeLayerErrorFromGram(w, wp, gramOf(x)), 0.2); // as relativeLayerError
+ * ```
+ */
+export function relativeLayerErrorFromGram(weight: Matrix, pruned: Matrix, gram: Float64Array): number {
+  const { rows, cols } = weight;
+  if (pruned.rows !== rows || pruned.cols !== cols || gram.length !== cols * cols) {
+    throw new TypeError(
+      `Cannot compute layer error: weight [${rows}, ${cols}], pruned [${pruned.rows}, ${pruned.cols}], G of ${gram.length} values`,
+    );
+  }
+  const d = new Float64Array(cols), w = new Float64Array(cols);
+  let num = 0, den = 0;
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      w[j] = weight.data[i * cols + j];
+      d[j] = w[j] - pruned.data[i * cols + j];
+    }
+    for (let j = 0; j < cols; j++) {
+      const dj = d[j], wj = w[j];
+      let gd = 0, gw = 0; // (G d)_j, (G w)_j
+      for (let k = 0; k < cols; k++) {
+        const g = gram[j * cols + k];
+        gd += g * d[k];
+        gw += g * w[k];
+      }
+      num += dj * gd; // d^T G d
+      den += wj * gw; // w^T G w
+    }
+  }
+  if (den === 0) return num === 0 ? 0 : Infinity;
+  return num / den;
+}
+
+/**
+ * The Gram matrix `G = X^T X` of calibration inputs, in float64.
+ *
+ * @param inputs `X [tokens, cols]`.
+ * @returns `Float64Array(cols * cols)`, row-major.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fromRows } from "../tensor/matrix.ts";
+ * import { gramOf } from "./layer_report.ts";
+ * assert.deepEqual(Array.from(gramOf(fromRows([[1, 2], [3, 4]]))), [10, 14, 14, 20]);
+ * ```
+ */
+export function gramOf(inputs: Matrix): Float64Array {
+  const g = new Float64Array(inputs.cols * inputs.cols);
+  gramAccumulateReference(g, inputs);
+  return g;
+}
+
+/**
  * Fraction of positions where two masks agree.
  *
  * @param a A mask.
@@ -112,7 +181,8 @@ export function maskAgreement(a: Uint8Array, b: Uint8Array): number {
  * @param result What the method returned.
  * @param calib The calibration the method was given (`inputs` must be set).
  * @param target The target the method was asked for (used for the reference masks).
- * @param options `agreement: false` skips the magnitude/Wanda masks (reported as NaN).
+ * @param options `agreement: false` skips the magnitude/Wanda masks (reported as NaN); `gram`,
+ *   `X^T X` of `calib.inputs`, switches the error to {@link relativeLayerErrorFromGram}.
  * @returns The report line.
  * @throws {TypeError} If `calib.inputs` is missing or shapes do not match.
  * @example
@@ -135,7 +205,7 @@ export function evaluateLayer(
   result: PruneResult,
   calib: LayerCalibration,
   target: Target,
-  options: { agreement?: boolean } = {},
+  options: { agreement?: boolean; gram?: Float64Array } = {},
 ): LayerReport {
   const inputs = calib.inputs;
   if (inputs === undefined) throw new TypeError(`Cannot evaluate ${name}: calibration inputs are missing`);
@@ -148,7 +218,9 @@ export function evaluateLayer(
     cols: weight.cols,
     pruned,
     sparsity: size === 0 ? 0 : pruned / size,
-    error: relativeLayerError(weight, result.weight, inputs),
+    error: options.gram
+      ? relativeLayerErrorFromGram(weight, result.weight, options.gram)
+      : relativeLayerError(weight, result.weight, inputs),
     agreeMagnitude: NaN,
     agreeWanda: NaN,
   };

@@ -13,7 +13,8 @@
  *    first the block is run again with the operators pruned so far to capture `X*`, passed as
  *    `inputsPruned` (q,k,v have `X* = X`: nothing before them in the block is pruned).
  * 3. **Evaluate** each layer on its calibration inputs: the relative output error
- *    `||W X - W' X||^2 / ||W X||^2` (computed as `||X (W - W')^T||_F^2 / ||X W^T||_F^2`), achieved
+ *    `||W X - W' X||^2 / ||W X||^2` (from `G = X^T X`, shared by the linears that share an input, as
+ *    `sum_i d_i^T G d_i / sum_i w_i^T G w_i` with `d = W - W'`, when that is cheaper), achieved
  *    sparsity, and the fraction of mask entries equal to the magnitude mask and to the Wanda mask
  *    at the same target (sort selection).
  * 4. **Next inputs.** Sequential (SparseGPT/Wanda default, "pruned activations propagated"): run the
@@ -31,7 +32,7 @@ import type { LinearName, LlamaBlock, LlamaWeights } from "../model/weights.ts";
 import type { MethodOptions, PruneMethod } from "../prune/methods.ts";
 import type { LayerCalibration, Target } from "../prune/types.ts";
 import type { Matrix } from "../tensor/matrix.ts";
-import { evaluateLayer } from "./layer_report.ts";
+import { evaluateLayer, gramOf } from "./layer_report.ts";
 import type { LayerReport } from "./layer_report.ts";
 
 export type { LayerReport } from "./layer_report.ts";
@@ -121,6 +122,7 @@ export function pruneModel(weights: LlamaWeights, windows: Int32Array[], options
     progress(`block ${l}: calibration forward`);
 
     const block: LlamaBlock = { ...weights.blocks[l] };
+    const grams: Partial<Record<LinearName, Float64Array>> = {}; // X^T X per distinct input, for the errors
     const groups = options.intraLayer ? INTRA_LAYER_GROUPS : [LINEAR_NAMES];
     for (let g = 0; g < groups.length; g++) {
       let inputsPruned: Matrix | undefined;
@@ -139,8 +141,12 @@ export function pruneModel(weights: LlamaWeights, windows: Int32Array[], options
         times.pruning += now() - t0;
         addMethodTimes(methodTimesMs, result.info);
         t0 = now();
+        const input = INPUT_OF[name];
+        if (!(input in grams)) grams[input] = gramPays(weights.blocks[l], input, calib.inputs!) ? gramOf(calib.inputs!) : undefined;
+        const gram = grams[input];
         const report = evaluateLayer(`layers.${l}.${name}`, w, result, calib, options.target, {
           agreement: options.agreement ?? true,
+          gram,
         });
         times.evaluation += now() - t0;
         block[name] = result.weight;
@@ -192,6 +198,16 @@ function runBlock(weights: LlamaWeights, layer: number, block: LlamaBlock, h: Ma
     offset += hw.rows;
   }
   return { outputs, inputs };
+}
+
+/**
+ * Whether the errors of the linears reading `input` are cheaper through `G = X^T X`
+ * (`tokens * cols^2 + 2 * rows * cols^2`, rows summed over the linears sharing it) than through the
+ * two products `X W^T`, `X (W - W')^T` of each (`2 * tokens * rows * cols`). Multiply-adds.
+ */
+function gramPays(block: LlamaBlock, input: LinearName, x: Matrix): boolean {
+  const rows = LINEAR_NAMES.filter((n) => INPUT_OF[n] === input).reduce((s, n) => s + block[n].rows, 0);
+  return x.rows * x.cols + 2 * rows * x.cols < 2 * x.rows * rows; // both sides divided by cols
 }
 
 function checkWindows(windows: Int32Array[]): void {
