@@ -22,7 +22,13 @@ import { basename, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { CliError, type CliIo, parseFlags, PROCESS_IO, progressBar, runCli } from "./lib/cli.ts";
-import { fileByteSource, readBytes, UnsafeWriteError, writeDirAtomic, writeFileAtomic } from "./lib/files.ts";
+import {
+  fileByteSource,
+  readBytes,
+  UnsafeWriteError,
+  writeDirAtomic,
+  writeFileAtomic,
+} from "./lib/files.ts";
 import { perplexity, type PerplexityResult } from "../src/eval/perplexity.ts";
 import { llamaFromHfReader, llamaToHf, permuteForHfRope } from "../src/io/hf_llama.ts";
 import { readLlama2c } from "../src/io/llama2c.ts";
@@ -31,7 +37,7 @@ import { encode, readTokenizer } from "../src/io/tokenizer.ts";
 import type { LinearName, LlamaWeights } from "../src/model/weights.ts";
 import { corpusText, sampleWindows } from "../src/pipeline/calibration.ts";
 import { pruneModel, type PruneModelResult } from "../src/pipeline/prune_model.ts";
-import { METHODS, type MethodOptions, methodNames } from "../src/prune/methods.ts";
+import { methodNames, type MethodOptions, METHODS } from "../src/prune/methods.ts";
 import type { SelectMode, Target } from "../src/prune/types.ts";
 
 /** The repository root (this file is `scripts/prune.ts`). */
@@ -80,7 +86,8 @@ const FLAGS = {
   help: { type: "boolean" },
 } as const;
 
-const HELP = `deno task prune [flags]   prune a Llama checkpoint and compare dense vs pruned perplexity
+const HELP =
+  `deno task prune [flags]   prune a Llama checkpoint and compare dense vs pruned perplexity
   --model PATH        llama2.c .bin or HF folder (config.json + model.safetensors) [stories260K]
   --tokenizer PATH    llama2.c tokenizer.bin [tok512.bin next to stories260K]
   --method NAME       ${methodNames().join(" | ")} [${DEFAULTS.method}]
@@ -126,7 +133,9 @@ interface Settings {
 function intFlag(value: string | undefined, name: string, min: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new CliError(`--${name} must be an integer >= ${min}, got "${value}"`);
+  if (!Number.isInteger(n) || n < min) {
+    throw new CliError(`--${name} must be an integer >= ${min}, got "${value}"`);
+  }
   return n;
 }
 
@@ -140,9 +149,13 @@ function parseTarget(v: { sparsity?: string; pattern?: string; group?: string })
     return { kind: "nm", n: Number(m[1]), m: Number(m[2]) };
   }
   const sparsity = v.sparsity === undefined ? DEFAULTS.sparsity : Number(v.sparsity);
-  if (!(sparsity >= 0 && sparsity < 1)) throw new CliError(`--sparsity must be in [0, 1), got "${v.sparsity}"`);
+  if (!(sparsity >= 0 && sparsity < 1)) {
+    throw new CliError(`--sparsity must be in [0, 1), got "${v.sparsity}"`);
+  }
   const group = v.group ?? "row";
-  if (group !== "row" && group !== "layer") throw new CliError(`--group must be row or layer, got "${group}"`);
+  if (group !== "row" && group !== "layer") {
+    throw new CliError(`--group must be row or layer, got "${group}"`);
+  }
   return { kind: "unstructured", sparsity, group };
 }
 
@@ -194,7 +207,9 @@ async function loadModel(path: string): Promise<LlamaWeights> {
   if (!statSync(path).isDirectory()) return readLlama2c(await readBytes(path));
   const configPath = join(path, "config.json"), tensorsPath = join(path, "model.safetensors");
   for (const p of [configPath, tensorsPath]) {
-    if (!existsSync(p)) throw new CliError(`Cannot load the HF model folder ${path}: ${basename(p)} is missing`);
+    if (!existsSync(p)) {
+      throw new CliError(`Cannot load the HF model folder ${path}: ${basename(p)} is missing`);
+    }
   }
   let config: unknown;
   try {
@@ -211,7 +226,9 @@ async function loadModel(path: string): Promise<LlamaWeights> {
 }
 
 async function readInput(path: string, flag: string): Promise<Uint8Array> {
-  if (!existsSync(path) || statSync(path).isDirectory()) throw new CliError(`Cannot read --${flag} file: no file at ${resolve(path)}`);
+  if (!existsSync(path) || statSync(path).isDirectory()) {
+    throw new CliError(`Cannot read --${flag} file: no file at ${resolve(path)}`);
+  }
   return await readBytes(path);
 }
 
@@ -225,7 +242,10 @@ function prunableWeights(weights: LlamaWeights): number {
 }
 
 /** Fills in the model-dependent defaults (see the module doc). */
-function runShape(s: Settings, weights: LlamaWeights): { seqlen: number; nsamples: number; evalTokens: number } {
+function runShape(
+  s: Settings,
+  weights: LlamaWeights,
+): { seqlen: number; nsamples: number; evalTokens: number } {
   const seqlen = s.seqlen ?? Math.min(256, weights.config.seqLen);
   const perWindow = prunableWeights(weights) * seqlen;
   const nsamples = s.nsamples ?? Math.min(128, Math.max(8, Math.floor(CALIB_BUDGET / perWindow)));
@@ -266,7 +286,12 @@ function runMethod(
     onProgress: (done, total, label) => bar(done, total, `${method}: ${label ?? ""}`),
   });
   const { ppl, ms } = evaluate(result.weights, `eval ${method}`);
-  const options = { target: s.target, ...methodOptions, dense_inputs: denseInputs, intra_layer: intraLayer };
+  const options = {
+    target: s.target,
+    ...methodOptions,
+    dense_inputs: denseInputs,
+    intra_layer: intraLayer,
+  };
   return { method, options, result, ppl, evalMs: ms };
 }
 
@@ -327,20 +352,40 @@ function hfMaskEntries(weights: LlamaWeights, masks: Record<string, Uint8Array>)
       let keep = masks[`layers.${l}.${name}`];
       if (name === "wq" || name === "wk") {
         const asFloat = { data: Float32Array.from(keep), rows, cols };
-        keep = Uint8Array.from(permuteForHfRope(asFloat, name === "wq" ? c.nHeads : c.nKvHeads).data);
+        keep = Uint8Array.from(
+          permuteForHfRope(asFloat, name === "wq" ? c.nHeads : c.nKvHeads).data,
+        );
       }
-      return { name: `model.layers.${l}.${HF_LINEAR[name]}.weight`, dtype: "U8" as const, shape: [rows, cols], data: keep };
+      return {
+        name: `model.layers.${l}.${HF_LINEAR[name]}.weight`,
+        dtype: "U8" as const,
+        shape: [rows, cols],
+        data: keep,
+      };
     })
   );
 }
 
-async function writeOut(dir: string, run: MethodRun, s: Settings, inputs: string[]): Promise<string[]> {
+async function writeOut(
+  dir: string,
+  run: MethodRun,
+  s: Settings,
+  inputs: string[],
+): Promise<string[]> {
   const hf = llamaToHf(run.result.weights);
-  const meta = { format: "pt", secateur_mask: "1 = keep, 0 = pruned", method: run.method, target: JSON.stringify(s.target) };
+  const meta = {
+    format: "pt",
+    secateur_mask: "1 = keep, 0 = pruned",
+    method: run.method,
+    target: JSON.stringify(s.target),
+  };
   const files = {
     "config.json": new TextEncoder().encode(JSON.stringify(hf.config, null, 2) + "\n"),
     "model.safetensors": safetensorsChunks(hf.entries, hf.metadata),
-    "masks.safetensors": safetensorsChunks(hfMaskEntries(run.result.weights, run.result.masks), meta),
+    "masks.safetensors": safetensorsChunks(
+      hfMaskEntries(run.result.weights, run.result.masks),
+      meta,
+    ),
   };
   return await safeWrite(() => writeDirAtomic(dir, files, { force: s.force, inputs }));
 }
@@ -364,7 +409,17 @@ function targetText(t: Target, select?: SelectMode): string {
 }
 
 function compareTable(dense: PerplexityResult, runs: MethodRun[]): string {
-  const head = ["method", "ppl", "sparsity", "mean err", "agree mag", "agree wanda", "calib", "prune", "eval"];
+  const head = [
+    "method",
+    "ppl",
+    "sparsity",
+    "mean err",
+    "agree mag",
+    "agree wanda",
+    "calib",
+    "prune",
+    "eval",
+  ];
   const rows = [["dense", fmtPpl(dense.ppl), pct(0), "-", "-", "-", "-", "-", "-"]];
   for (const r of runs) {
     const t = r.result.timesMs;
@@ -381,7 +436,8 @@ function compareTable(dense: PerplexityResult, runs: MethodRun[]): string {
     ]);
   }
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  const line = (r: string[]) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   return [line(head), ...rows.map(line)].join("\n");
 }
 
@@ -394,7 +450,9 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
     io.stdout(`${HELP}\n`);
     return 0;
   }
-  if (s.compare && s.out) throw new CliError("--out writes one pruned model; drop --compare or --out");
+  if (s.compare && s.out) {
+    throw new CliError("--out writes one pruned model; drop --compare or --out");
+  }
   const bar = progressBar(io, s.quiet);
   const info = (text: string) => void (!s.quiet && io.isTTY && io.stderr(`${text}\n`)); // like the bars
   const weights = await loadModel(s.model);
@@ -406,24 +464,42 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   const windows = sampleWindows(calibIds, { nsamples, seqlen, seed: s.seed });
   if (Math.min(evalTokens, evalIds.length) < seqlen) {
     throw new CliError(
-      `Cannot evaluate: ${Math.min(evalTokens, evalIds.length)} eval tokens (--eval-tokens ${evalTokens}, text ${evalIds.length}) do not fill one window of --seqlen ${seqlen}`,
+      `Cannot evaluate: ${
+        Math.min(evalTokens, evalIds.length)
+      } eval tokens (--eval-tokens ${evalTokens}, text ${evalIds.length}) do not fill one window of --seqlen ${seqlen}`,
     );
   }
 
   const c = weights.config;
   io.stdout(
-    `model ${s.model}\n  ${c.nLayers} blocks, dim ${c.dim}, hidden ${c.hiddenDim}, ${prunableWeights(weights).toLocaleString("en")} prunable weights\n` +
+    `model ${s.model}\n  ${c.nLayers} blocks, dim ${c.dim}, hidden ${c.hiddenDim}, ${
+      prunableWeights(weights).toLocaleString("en")
+    } prunable weights\n` +
       `target ${targetText(s.target, s.select)}\n` +
-      `calibration ${basename(s.calib)}: ${nsamples} windows x ${seqlen} tokens (seed ${s.seed}) of ${calibIds.length.toLocaleString("en")} tokens\n` +
-      `eval ${basename(s.eval)}: seqlen ${seqlen}, first ${Math.min(evalTokens, evalIds.length).toLocaleString("en")} of ${evalIds.length.toLocaleString("en")} tokens (--eval-tokens ${evalTokens})\n`,
+      `calibration ${
+        basename(s.calib)
+      }: ${nsamples} windows x ${seqlen} tokens (seed ${s.seed}) of ${
+        calibIds.length.toLocaleString("en")
+      } tokens\n` +
+      `eval ${basename(s.eval)}: seqlen ${seqlen}, first ${
+        Math.min(evalTokens, evalIds.length).toLocaleString("en")
+      } of ${evalIds.length.toLocaleString("en")} tokens (--eval-tokens ${evalTokens})\n`,
   );
   const evaluate = (w: LlamaWeights, label: string) => {
     const t0 = performance.now();
-    const ppl = perplexity(w, evalIds, { seqlen, maxTokens: evalTokens, onProgress: (d, t) => bar(d, t, label) });
+    const ppl = perplexity(w, evalIds, {
+      seqlen,
+      maxTokens: evalTokens,
+      onProgress: (d, t) => bar(d, t, label),
+    });
     return { ppl, ms: performance.now() - t0 };
   };
   const dense = evaluate(weights, "eval dense");
-  io.stdout(`dense  ppl ${fmtPpl(dense.ppl.ppl)} (seqlen ${seqlen}, ${dense.ppl.predicted.toLocaleString("en")} predicted tokens in ${dense.ppl.windows} windows) ${sec(dense.ms)}\n`);
+  io.stdout(
+    `dense  ppl ${fmtPpl(dense.ppl.ppl)} (seqlen ${seqlen}, ${
+      dense.ppl.predicted.toLocaleString("en")
+    } predicted tokens in ${dense.ppl.windows} windows) ${sec(dense.ms)}\n`,
+  );
 
   const runs: MethodRun[] = [];
   for (const method of s.methods) {
@@ -432,11 +508,23 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
     const t = run.result.timesMs;
     if (!s.compare) {
       io.stdout(
-        `pruned ppl ${fmtPpl(run.ppl.ppl)} (${method}, sparsity ${pct(run.result.sparsity)}, mean layer error ${meanError(run.result).toFixed(4)}, ` +
-          `agreement with magnitude ${mean(run.result, "agreeMagnitude").toFixed(3)}, with wanda ${mean(run.result, "agreeWanda").toFixed(3)})\n` +
-          `times: calibration forward ${sec(t.calibration)}, pruning ${sec(t.pruning)}, layer report ${sec(t.evaluation)}, eval ${sec(run.evalMs)} + dense eval ${sec(dense.ms)}\n`,
+        `pruned ppl ${fmtPpl(run.ppl.ppl)} (${method}, sparsity ${
+          pct(run.result.sparsity)
+        }, mean layer error ${meanError(run.result).toFixed(4)}, ` +
+          `agreement with magnitude ${mean(run.result, "agreeMagnitude").toFixed(3)}, with wanda ${
+            mean(run.result, "agreeWanda").toFixed(3)
+          })\n` +
+          `times: calibration forward ${sec(t.calibration)}, pruning ${
+            sec(t.pruning)
+          }, layer report ${sec(t.evaluation)}, eval ${sec(run.evalMs)} + dense eval ${
+            sec(dense.ms)
+          }\n`,
       );
-    } else info(`${method}: ppl ${fmtPpl(run.ppl.ppl)} in ${sec(t.calibration + t.pruning + t.evaluation + run.evalMs)}`);
+    } else {info(
+        `${method}: ppl ${fmtPpl(run.ppl.ppl)} in ${
+          sec(t.calibration + t.pruning + t.evaluation + run.evalMs)
+        }`,
+      );}
     if (s.compare) run.result = { ...run.result, weights, masks: {} }; // keep the report, drop the model
   }
   if (s.compare) io.stdout(`${compareTable(dense.ppl, runs)}\n`);
@@ -452,7 +540,13 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
       method: s.compare ? "compare" : runs[0].method,
       options: s.compare ? { target: s.target, select: s.select ?? null } : runs[0].options,
       calibration: { file: s.calib, nsamples, seqlen, seed: s.seed, tokens: calibIds.length },
-      eval: { file: s.eval, seqlen, tokens: dense.ppl.windows * seqlen, predicted: dense.ppl.predicted, max_tokens: evalTokens },
+      eval: {
+        file: s.eval,
+        seqlen,
+        tokens: dense.ppl.windows * seqlen,
+        predicted: dense.ppl.predicted,
+        max_tokens: evalTokens,
+      },
       dense: { ppl: dense.ppl.ppl, nll: dense.ppl.nll, times_ms: { eval: dense.ms } },
       ...(s.compare ? { methods: runs.map(methodEntry) } : methodEntry(runs[0])),
     };

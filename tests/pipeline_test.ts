@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { corpusText, detectCorpusFormat, sampleWindows } from "../src/pipeline/calibration.ts";
 import { createRng, randn } from "../src/tensor/rng.ts";
-import { evaluateLayer, gramOf, maskAgreement, relativeLayerError, relativeLayerErrorFromGram } from "../src/pipeline/layer_report.ts";
+import {
+  evaluateLayer,
+  gramOf,
+  maskAgreement,
+  relativeLayerError,
+  relativeLayerErrorFromGram,
+} from "../src/pipeline/layer_report.ts";
 import { readFileSync } from "node:fs";
 import { pruneModel } from "../src/pipeline/prune_model.ts";
 import { METHODS } from "../src/prune/methods.ts";
@@ -36,7 +42,10 @@ Deno.test("corpusText: bad jsonl lines name the line", () => {
     name: "TypeError",
     message: /line 2 has no string "text" field/,
   });
-  assert.throws(() => corpusText("\n\n", { format: "jsonl" }), { name: "RangeError", message: /no document/ });
+  assert.throws(() => corpusText("\n\n", { format: "jsonl" }), {
+    name: "RangeError",
+    message: /no document/,
+  });
 });
 
 Deno.test("sampleWindows: seeded, consecutive, in range, starts drawn as documented", () => {
@@ -65,12 +74,21 @@ Deno.test("sampleWindows: too short a text and bad options are typed errors", ()
     name: "RangeError",
     message: "Cannot sample calibration windows of 11 tokens: the text has only 10 tokens",
   });
-  assert.throws(() => sampleWindows(ids, { nsamples: 0, seqlen: 4, seed: 0 }), { name: "RangeError" });
-  assert.throws(() => sampleWindows(ids, { nsamples: 1, seqlen: 1, seed: 0 }), { name: "RangeError" });
-  assert.throws(() => sampleWindows(ids, { nsamples: 1.5, seqlen: 4, seed: 0 }), { name: "TypeError" });
-  assert.throws(() => sampleWindows([1, 2, 3] as unknown as Int32Array, { nsamples: 1, seqlen: 2, seed: 0 }), {
+  assert.throws(() => sampleWindows(ids, { nsamples: 0, seqlen: 4, seed: 0 }), {
+    name: "RangeError",
+  });
+  assert.throws(() => sampleWindows(ids, { nsamples: 1, seqlen: 1, seed: 0 }), {
+    name: "RangeError",
+  });
+  assert.throws(() => sampleWindows(ids, { nsamples: 1.5, seqlen: 4, seed: 0 }), {
     name: "TypeError",
   });
+  assert.throws(
+    () => sampleWindows([1, 2, 3] as unknown as Int32Array, { nsamples: 1, seqlen: 2, seed: 0 }),
+    {
+      name: "TypeError",
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -89,20 +107,32 @@ const HALF: Target = { kind: "unstructured", sparsity: 0.5, group: "row" };
 /** A method wrapper that records what the pipeline gave each call, in call order. */
 function recording(method: PruneMethod): { method: PruneMethod; calls: LayerCalibration[] } {
   const calls: LayerCalibration[] = [];
-  return { calls, method: (w, calib, target, options) => (calls.push(calib), method(w, calib, target, options)) };
+  return {
+    calls,
+    method: (w, calib, target, options) => (calls.push(calib), method(w, calib, target, options)),
+  };
 }
 
 /** The dense model's input of linear `name` in every block, windows' rows concatenated. */
-function denseInputsOf(weights: LlamaWeights, windows: Int32Array[], name: LinearName): Float32Array[] {
+function denseInputsOf(
+  weights: LlamaWeights,
+  windows: Int32Array[],
+  name: LinearName,
+): Float32Array[] {
   const parts: Float32Array[][] = Array.from({ length: weights.config.nLayers }, () => []);
   for (const w of windows) {
-    forward(weights, w, { onLinearInput: (l, n, x) => void (n === name && parts[l].push(x.data.slice())) });
+    forward(weights, w, {
+      onLinearInput: (l, n, x) => void (n === name && parts[l].push(x.data.slice())),
+    });
   }
   return parts.map((p) => Float32Array.from(p.flatMap((a) => Array.from(a))));
 }
 
 function calibrationWindows(nsamples: number, seqlen: number): Int32Array[] {
-  const text = readFileSync(new URL("text/tinystories/TinyStories-validation-head.txt", SHARED), "utf8");
+  const text = readFileSync(
+    new URL("text/tinystories/TinyStories-validation-head.txt", SHARED),
+    "utf8",
+  );
   const ids = encode(tok512(), text.slice(0, 20000), { bos: true, eos: false });
   return sampleWindows(ids, { nsamples, seqlen, seed: 0 });
 }
@@ -144,7 +174,10 @@ Deno.test("pruneModel: stories260K at 50% per row gives exact row counts and san
 });
 
 Deno.test("pruneModel: the magnitude method agrees with the magnitude mask everywhere", () => {
-  const out = pruneModel(stories(), calibrationWindows(2, 16), { method: METHODS.magnitude, target: HALF });
+  const out = pruneModel(stories(), calibrationWindows(2, 16), {
+    method: METHODS.magnitude,
+    target: HALF,
+  });
   for (const r of out.layers) assert.equal(r.agreeMagnitude, 1, r.name);
 });
 
@@ -158,18 +191,32 @@ Deno.test("pruneModel: denseInputs changes the inputs of blocks >= 1 only", () =
     const call = 7 * l; // wq is the first call of each block
     assert.deepEqual(dense.calls[call].inputs!.data, expected[l], `dense inputs of block ${l}`);
     if (l === 0) assert.deepEqual(seq.calls[call].inputs!.data, expected[0]);
-    else assert.notDeepEqual(seq.calls[call].inputs!.data, expected[l], `sequential inputs of block ${l}`);
+    else {assert.notDeepEqual(
+        seq.calls[call].inputs!.data,
+        expected[l],
+        `sequential inputs of block ${l}`,
+      );}
   }
 });
 
 Deno.test("pruneModel: intraLayer passes X* from the operators already pruned", () => {
   const weights = stories(), windows = calibrationWindows(2, 16);
   const rec = recording(METHODS.magnitude);
-  const out = pruneModel(weights, windows, { method: rec.method, target: HALF, intraLayer: true, denseInputs: true });
+  const out = pruneModel(weights, windows, {
+    method: rec.method,
+    target: HALF,
+    intraLayer: true,
+    denseInputs: true,
+  });
   assert.equal(out.layers[3].name, "layers.0.wo"); // calls in the order q, k, v, o, w1, w3, w2
   assert.equal(rec.calls[0].inputsPruned, rec.calls[0].inputs); // q,k,v: nothing before them
   // independent X* of wo in block 0: the dense model with only q, k, v of block 0 pruned
-  const b0 = { ...weights.blocks[0], wq: out.weights.blocks[0].wq, wk: out.weights.blocks[0].wk, wv: out.weights.blocks[0].wv };
+  const b0 = {
+    ...weights.blocks[0],
+    wq: out.weights.blocks[0].wq,
+    wk: out.weights.blocks[0].wk,
+    wv: out.weights.blocks[0].wv,
+  };
   const partly = { ...weights, blocks: [b0, ...weights.blocks.slice(1)] };
   assert.deepEqual(rec.calls[3].inputsPruned!.data, denseInputsOf(partly, windows, "wo")[0]);
   // and X* of w2 in block 1: block 1 with every operator but w2 pruned (inputs are dense across blocks)
@@ -178,8 +225,14 @@ Deno.test("pruneModel: intraLayer passes X* from the operators already pruned", 
   assert.deepEqual(rec.calls[7 + 6].inputsPruned!.data, denseInputsOf(partly1, windows, "w2")[1]);
   assert.notDeepEqual(rec.calls[3].inputsPruned!.data, rec.calls[3].inputs!.data);
   // the magnitude method ignores inputs, so the masks equal the ones without intraLayer
-  const plain = pruneModel(weights, windows, { method: METHODS.magnitude, target: HALF, denseInputs: true });
-  for (const name of Object.keys(plain.masks)) assert.deepEqual(out.masks[name], plain.masks[name], name);
+  const plain = pruneModel(weights, windows, {
+    method: METHODS.magnitude,
+    target: HALF,
+    denseInputs: true,
+  });
+  for (const name of Object.keys(plain.masks)) {
+    assert.deepEqual(out.masks[name], plain.masks[name], name);
+  }
   const wo = out.layers[3];
   assert.ok(wo.errorPruned !== undefined && wo.errorPruned > 0);
 });
@@ -189,9 +242,15 @@ Deno.test("pruneModel: intraLayer passes X* from the operators already pruned", 
 
 Deno.test("HF export then import gives identical logits (pruned stories260K)", () => {
   const weights = stories();
-  const out = pruneModel(weights, calibrationWindows(2, 16), { method: METHODS.wanda, target: HALF });
+  const out = pruneModel(weights, calibrationWindows(2, 16), {
+    method: METHODS.wanda,
+    target: HALF,
+  });
   const { config, entries } = llamaToHf(out.weights);
-  const back = llamaFromHf(JSON.parse(JSON.stringify(config)), readSafetensors(writeSafetensors(entries)));
+  const back = llamaFromHf(
+    JSON.parse(JSON.stringify(config)),
+    readSafetensors(writeSafetensors(entries)),
+  );
   const ids = calibrationWindows(1, 40)[0];
   assert.deepEqual(forward(back, ids).data, forward(out.weights, ids).data);
   assert.deepEqual(back.blocks[2].wq.data, out.weights.blocks[2].wq.data); // RoPE permutation undone
@@ -199,7 +258,10 @@ Deno.test("HF export then import gives identical logits (pruned stories260K)", (
 
 Deno.test("perplexity smoke test: the first TinyStories story gives the reference NLL 1.2977", () => {
   const weights = stories();
-  const text = readFileSync(new URL("text/tinystories/TinyStories-validation-head.txt", SHARED), "utf8");
+  const text = readFileSync(
+    new URL("text/tinystories/TinyStories-validation-head.txt", SHARED),
+    "utf8",
+  );
   const story = text.split("\n\n").slice(0, 2).join("\n\n");
   const ids = encode(tok512(), story, { bos: true, eos: false });
   assert.equal(ids.length, 171); // models README
@@ -212,8 +274,14 @@ Deno.test("perplexity smoke test: the first TinyStories story gives the referenc
   const cut = perplexity(weights, ids, { seqlen: 50 });
   assert.equal(cut.windows, 3);
   assert.equal(cut.predicted, 3 * 49);
-  const pruned = pruneModel(weights, calibrationWindows(4, 32), { method: METHODS.magnitude, target: HALF });
-  assert.ok(perplexity(pruned.weights, ids, { seqlen: 171 }).ppl > one.ppl, "50% magnitude pruning should hurt");
+  const pruned = pruneModel(weights, calibrationWindows(4, 32), {
+    method: METHODS.magnitude,
+    target: HALF,
+  });
+  assert.ok(
+    perplexity(pruned.weights, ids, { seqlen: 171 }).ppl > one.ppl,
+    "50% magnitude pruning should hurt",
+  );
 });
 
 Deno.test("relativeLayerErrorFromGram agrees with relativeLayerError on many shapes and seeds", () => {
@@ -224,14 +292,20 @@ Deno.test("relativeLayerErrorFromGram agrees with relativeLayerError on many sha
     const keep = Uint8Array.from({ length: rows * cols }, () => (rng.uniform() < 0.5 ? 1 : 0));
     const wp = { data: w.data.map((v, i) => (keep[i] ? v : 0)), rows, cols };
     const x = { data: randn(tokens * cols, rng), rows: tokens, cols };
-    const direct = relativeLayerError(w, wp, x), viaGram = relativeLayerErrorFromGram(w, wp, gramOf(x));
-    assert.ok(Math.abs(direct - viaGram) <= 1e-5 * Math.max(1, direct), `seed ${seed}: ${direct} vs ${viaGram}`);
+    const direct = relativeLayerError(w, wp, x),
+      viaGram = relativeLayerErrorFromGram(w, wp, gramOf(x));
+    assert.ok(
+      Math.abs(direct - viaGram) <= 1e-5 * Math.max(1, direct),
+      `seed ${seed}: ${direct} vs ${viaGram}`,
+    );
     assert.equal(relativeLayerError(w, w, x), 0);
     assert.equal(relativeLayerErrorFromGram(w, w, gramOf(x)), 0);
   }
   const zero = { data: new Float32Array(4), rows: 2, cols: 2 };
   assert.equal(relativeLayerError(zero, zero, zero), 0);
-  assert.throws(() => relativeLayerErrorFromGram(zero, zero, new Float64Array(3)), { name: "TypeError" });
+  assert.throws(() => relativeLayerErrorFromGram(zero, zero, new Float64Array(3)), {
+    name: "TypeError",
+  });
 });
 
 Deno.test("maskAgreement and evaluateLayer: exact fractions and the missing-inputs error", () => {
@@ -240,9 +314,20 @@ Deno.test("maskAgreement and evaluateLayer: exact fractions and the missing-inpu
   const w = { data: new Float32Array([4, -1, 2, 3]), rows: 1, cols: 4 };
   // pruning the two smallest |w| (-1 and 2) is the magnitude mask: agreement 1; the opposite mask: 0
   const inputs = { data: new Float32Array([1, 1, 1, 1]), rows: 1, cols: 4 };
-  const pruned = (keep: number[]) => ({ weight: { ...w, data: w.data.map((v, i) => keep[i] * v) }, keep: Uint8Array.from(keep) });
+  const pruned = (keep: number[]) => ({
+    weight: { ...w, data: w.data.map((v, i) => keep[i] * v) },
+    keep: Uint8Array.from(keep),
+  });
   assert.equal(evaluateLayer("l", w, pruned([1, 0, 0, 1]), { inputs }, HALF).agreeMagnitude, 1);
   assert.equal(evaluateLayer("l", w, pruned([0, 1, 1, 0]), { inputs }, HALF).agreeMagnitude, 0);
-  assert.ok(Number.isNaN(evaluateLayer("l", w, pruned([1, 0, 0, 1]), { inputs }, HALF, { agreement: false }).agreeWanda));
-  assert.throws(() => evaluateLayer("l", w, pruned([1, 0, 0, 1]), {}, HALF), { name: "TypeError", message: /inputs are missing/ });
+  assert.ok(
+    Number.isNaN(
+      evaluateLayer("l", w, pruned([1, 0, 0, 1]), { inputs }, HALF, { agreement: false })
+        .agreeWanda,
+    ),
+  );
+  assert.throws(() => evaluateLayer("l", w, pruned([1, 0, 0, 1]), {}, HALF), {
+    name: "TypeError",
+    message: /inputs are missing/,
+  });
 });

@@ -89,7 +89,9 @@ export function corpusText(
     try {
       doc = JSON.parse(line);
     } catch (e) {
-      throw new TypeError(`Cannot read jsonl corpus: line ${i + 1} is not JSON (${(e as Error).message})`);
+      throw new TypeError(
+        `Cannot read jsonl corpus: line ${i + 1} is not JSON (${(e as Error).message})`,
+      );
     }
     const text = (doc as { text?: unknown } | null)?.text;
     if (typeof text !== "string") {
@@ -133,16 +135,26 @@ export interface WindowOptions {
  */
 export function sampleWindows(ids: Int32Array, options: WindowOptions): Int32Array[] {
   if (!(ids instanceof Int32Array)) {
-    throw new TypeError(`Cannot sample calibration windows: ids must be an Int32Array, got ${typeof ids}`);
+    throw new TypeError(
+      `Cannot sample calibration windows: ids must be an Int32Array, got ${typeof ids}`,
+    );
   }
   const { nsamples, seqlen, seed } = options;
   for (const [name, v] of [["nsamples", nsamples], ["seqlen", seqlen], ["seed", seed]] as const) {
     if (!Number.isInteger(v)) {
-      throw new TypeError(`Cannot sample calibration windows: ${name} must be an integer, got ${v}`);
+      throw new TypeError(
+        `Cannot sample calibration windows: ${name} must be an integer, got ${v}`,
+      );
     }
   }
-  if (nsamples < 1) throw new RangeError(`Cannot sample calibration windows: nsamples must be >= 1, got ${nsamples}`);
-  if (seqlen < 2) throw new RangeError(`Cannot sample calibration windows: seqlen must be >= 2, got ${seqlen}`);
+  if (nsamples < 1) {
+    throw new RangeError(
+      `Cannot sample calibration windows: nsamples must be >= 1, got ${nsamples}`,
+    );
+  }
+  if (seqlen < 2) {
+    throw new RangeError(`Cannot sample calibration windows: seqlen must be >= 2, got ${seqlen}`);
+  }
   if (ids.length < seqlen) {
     throw new RangeError(
       `Cannot sample calibration windows of ${seqlen} tokens: the text has only ${ids.length} tokens`,

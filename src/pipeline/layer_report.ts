@@ -57,7 +57,12 @@ export interface LayerReport {
  * assert.equal(relativeLayerError(w, wp, x), 0.2);
  * ```
  */
-export function relativeLayerError(weight: Matrix, pruned: Matrix, inputs: Matrix, inputsPruned?: Matrix): number {
+export function relativeLayerError(
+  weight: Matrix,
+  pruned: Matrix,
+  inputs: Matrix,
+  inputsPruned?: Matrix,
+): number {
   if (weight.rows !== pruned.rows || weight.cols !== pruned.cols) {
     throw new TypeError(
       `Cannot compute layer error: weight [${weight.rows}, ${weight.cols}] and pruned [${pruned.rows}, ${pruned.cols}] differ`,
@@ -71,7 +76,9 @@ export function relativeLayerError(weight: Matrix, pruned: Matrix, inputs: Matri
     diff = matmulTransB(inputs, { data: d, rows: weight.rows, cols: weight.cols }).data;
   } else {
     const yp = matmulTransB(inputsPruned, pruned);
-    if (yp.rows !== y.rows) throw new TypeError(`Cannot compute layer error: X has ${y.rows} tokens, X* ${yp.rows}`);
+    if (yp.rows !== y.rows) {
+      throw new TypeError(`Cannot compute layer error: X has ${y.rows} tokens, X* ${yp.rows}`);
+    }
     diff = new Float32Array(y.data.length);
     for (let i = 0; i < diff.length; i++) diff[i] = y.data[i] - yp.data[i];
   }
@@ -102,7 +109,11 @@ export function relativeLayerError(weight: Matrix, pruned: Matrix, inputs: Matri
  * assert.equal(relativeLayerErrorFromGram(w, wp, gramOf(x)), 0.2); // as relativeLayerError
  * ```
  */
-export function relativeLayerErrorFromGram(weight: Matrix, pruned: Matrix, gram: Float64Array): number {
+export function relativeLayerErrorFromGram(
+  weight: Matrix,
+  pruned: Matrix,
+  gram: Float64Array,
+): number {
   const { rows, cols } = weight;
   if (pruned.rows !== rows || pruned.cols !== cols || gram.length !== cols * cols) {
     throw new TypeError(
@@ -166,7 +177,9 @@ export function gramOf(inputs: Matrix): Float64Array {
  * ```
  */
 export function maskAgreement(a: Uint8Array, b: Uint8Array): number {
-  if (a.length !== b.length) throw new TypeError(`Cannot compare masks of ${a.length} and ${b.length} entries`);
+  if (a.length !== b.length) {
+    throw new TypeError(`Cannot compare masks of ${a.length} and ${b.length} entries`);
+  }
   if (a.length === 0) return 1;
   let same = 0;
   for (let i = 0; i < a.length; i++) if (a[i] === b[i]) same++;
@@ -208,7 +221,9 @@ export function evaluateLayer(
   options: { agreement?: boolean; gram?: Float64Array } = {},
 ): LayerReport {
   const inputs = calib.inputs;
-  if (inputs === undefined) throw new TypeError(`Cannot evaluate ${name}: calibration inputs are missing`);
+  if (inputs === undefined) {
+    throw new TypeError(`Cannot evaluate ${name}: calibration inputs are missing`);
+  }
   let pruned = 0;
   for (let i = 0; i < result.keep.length; i++) if (result.keep[i] === 0) pruned++;
   const size = weight.rows * weight.cols;
@@ -229,7 +244,8 @@ export function evaluateLayer(
   }
   if (options.agreement ?? true) {
     const magnitude = buildMask(magnitudeScores(weight), target, { select: "sort" }).keep;
-    const wanda = buildMask(wandaScores(weight, columnNorms(inputs)), target, { select: "sort" }).keep;
+    const wanda =
+      buildMask(wandaScores(weight, columnNorms(inputs)), target, { select: "sort" }).keep;
     report.agreeMagnitude = maskAgreement(result.keep, magnitude);
     report.agreeWanda = maskAgreement(result.keep, wanda);
   }

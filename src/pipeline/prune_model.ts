@@ -74,9 +74,20 @@ export interface PruneModelResult {
 }
 
 /** Operator groups in FISTAPruner's intra-layer order; each group shares one input. */
-const INTRA_LAYER_GROUPS: readonly (readonly LinearName[])[] = [["wq", "wk", "wv"], ["wo"], ["w1", "w3"], ["w2"]];
+const INTRA_LAYER_GROUPS: readonly (readonly LinearName[])[] = [["wq", "wk", "wv"], ["wo"], [
+  "w1",
+  "w3",
+], ["w2"]];
 /** The linear whose captured input stands for each linear's input. */
-const INPUT_OF: Record<LinearName, LinearName> = { wq: "wq", wk: "wq", wv: "wq", wo: "wo", w1: "w1", w3: "w1", w2: "w2" };
+const INPUT_OF: Record<LinearName, LinearName> = {
+  wq: "wq",
+  wk: "wq",
+  wv: "wq",
+  wo: "wo",
+  w1: "w1",
+  w3: "w1",
+  w2: "w2",
+};
 
 /**
  * Prunes every linear layer of a Llama model block by block on calibration windows.
@@ -101,11 +112,16 @@ const INPUT_OF: Record<LinearName, LinearName> = { wq: "wq", wk: "wq", wv: "wq",
  * assert.equal(out.layers[0].agreeMagnitude, 1);
  * ```
  */
-export function pruneModel(weights: LlamaWeights, windows: Int32Array[], options: PruneModelOptions): PruneModelResult {
+export function pruneModel(
+  weights: LlamaWeights,
+  windows: Int32Array[],
+  options: PruneModelOptions,
+): PruneModelResult {
   checkWindows(windows);
   const now = options.now ?? (() => performance.now());
   const nLayers = weights.config.nLayers;
-  const stepsPerBlock = 1 + LINEAR_NAMES.length + (options.intraLayer ? 3 : 0) + (options.denseInputs ? 0 : 1);
+  const stepsPerBlock = 1 + LINEAR_NAMES.length + (options.intraLayer ? 3 : 0) +
+    (options.denseInputs ? 0 : 1);
   const progress = progressCounter(nLayers * stepsPerBlock, options.onProgress);
   const times = { calibration: 0, pruning: 0, evaluation: 0 };
   const methodTimesMs: Record<string, number> = {};
@@ -142,7 +158,11 @@ export function pruneModel(weights: LlamaWeights, windows: Int32Array[], options
         addMethodTimes(methodTimesMs, result.info);
         t0 = now();
         const input = INPUT_OF[name];
-        if (!(input in grams)) grams[input] = gramPays(weights.blocks[l], input, calib.inputs!) ? gramOf(calib.inputs!) : undefined;
+        if (!(input in grams)) {
+          grams[input] = gramPays(weights.blocks[l], input, calib.inputs!)
+            ? gramOf(calib.inputs!)
+            : undefined;
+        }
         const gram = grams[input];
         const report = evaluateLayer(`layers.${l}.${name}`, w, result, calib, options.target, {
           agreement: options.agreement ?? true,
@@ -165,7 +185,14 @@ export function pruneModel(weights: LlamaWeights, windows: Int32Array[], options
       progress(`block ${l}: pruned outputs`);
     }
   }
-  return { weights: pruned, masks, layers, sparsity: overallSparsity(layers), timesMs: times, methodTimesMs };
+  return {
+    weights: pruned,
+    masks,
+    layers,
+    sparsity: overallSparsity(layers),
+    timesMs: times,
+    methodTimesMs,
+  };
 }
 
 /** The block's outputs per window and (when `capture`) its linears' inputs, windows concatenated. */
@@ -178,7 +205,13 @@ interface BlockRun {
  * Runs block `layer` (with the given block weights swapped in) on every window's hidden states.
  * Captured inputs are copied into one `[tokens, cols]` matrix per distinct input as they arrive.
  */
-function runBlock(weights: LlamaWeights, layer: number, block: LlamaBlock, h: Matrix[], capture = true): BlockRun {
+function runBlock(
+  weights: LlamaWeights,
+  layer: number,
+  block: LlamaBlock,
+  h: Matrix[],
+  capture = true,
+): BlockRun {
   const blocks = weights.blocks.slice();
   blocks[layer] = block;
   const model: LlamaWeights = { ...weights, blocks };
@@ -206,26 +239,39 @@ function runBlock(weights: LlamaWeights, layer: number, block: LlamaBlock, h: Ma
  * two products `X W^T`, `X (W - W')^T` of each (`2 * tokens * rows * cols`). Multiply-adds.
  */
 function gramPays(block: LlamaBlock, input: LinearName, x: Matrix): boolean {
-  const rows = LINEAR_NAMES.filter((n) => INPUT_OF[n] === input).reduce((s, n) => s + block[n].rows, 0);
+  const rows = LINEAR_NAMES.filter((n) => INPUT_OF[n] === input).reduce(
+    (s, n) => s + block[n].rows,
+    0,
+  );
   return x.rows * x.cols + 2 * rows * x.cols < 2 * x.rows * rows; // both sides divided by cols
 }
 
 function checkWindows(windows: Int32Array[]): void {
   if (!Array.isArray(windows) || windows.length === 0) {
-    throw new RangeError(`Cannot prune model: need at least one calibration window, got ${windows?.length}`);
+    throw new RangeError(
+      `Cannot prune model: need at least one calibration window, got ${windows?.length}`,
+    );
   }
   windows.forEach((w, i) => {
-    if (!(w instanceof Int32Array)) throw new TypeError(`Cannot prune model: window ${i} is not an Int32Array`);
+    if (!(w instanceof Int32Array)) {
+      throw new TypeError(`Cannot prune model: window ${i} is not an Int32Array`);
+    }
     if (w.length === 0) throw new RangeError(`Cannot prune model: window ${i} is empty`);
   });
 }
 
-function progressCounter(total: number, onProgress?: PruneModelOptions["onProgress"]): (label: string) => void {
+function progressCounter(
+  total: number,
+  onProgress?: PruneModelOptions["onProgress"],
+): (label: string) => void {
   let done = 0;
   return (label) => onProgress?.(++done, total, label);
 }
 
-function addMethodTimes(sums: Record<string, number>, info: Record<string, unknown> | undefined): void {
+function addMethodTimes(
+  sums: Record<string, number>,
+  info: Record<string, unknown> | undefined,
+): void {
   const t = info?.timesMs;
   if (typeof t !== "object" || t === null) return;
   for (const [k, v] of Object.entries(t)) if (typeof v === "number") sums[k] = (sums[k] ?? 0) + v;
