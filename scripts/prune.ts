@@ -273,9 +273,7 @@ function runMethod(
   evaluate: (w: LlamaWeights, label: string) => { ppl: PerplexityResult; ms: number },
   bar: (done: number, total: number, label?: string) => void,
 ): MethodRun {
-  const defaults = PIPELINE_DEFAULTS[method] ?? {};
-  const denseInputs = s.denseInputs ?? defaults.denseInputs ?? false;
-  const intraLayer = s.intraLayer ?? defaults.intraLayer ?? false;
+  const { denseInputs, intraLayer } = pipelineMode(s, method);
   const methodOptions: MethodOptions = s.select ? { select: s.select } : {};
   const result = pruneModel(weights, windows, {
     method: METHODS[method],
@@ -408,6 +406,24 @@ function targetText(t: Target, select?: SelectMode): string {
   return `${pct(t.sparsity)} unstructured per ${t.group}${select ? `, select ${select}` : ""}`;
 }
 
+/** Whether `method` runs with dense inputs and the intra-layer order (flags, else its paper's way). */
+function pipelineMode(s: Settings, method: string): { denseInputs: boolean; intraLayer: boolean } {
+  const d = PIPELINE_DEFAULTS[method] ?? {};
+  return {
+    denseInputs: s.denseInputs ?? d.denseInputs ?? false,
+    intraLayer: s.intraLayer ?? d.intraLayer ?? false,
+  };
+}
+
+function propagationText(s: Settings): string {
+  const modes = s.methods.map((m) => {
+    const { denseInputs, intraLayer } = pipelineMode(s, m);
+    return `${denseInputs ? "dense" : "pruned"} inputs across blocks${intraLayer ? ", intra-layer order" : ""}`;
+  });
+  if (modes.every((m) => m === modes[0])) return modes[0];
+  return s.methods.map((m, i) => `${m}: ${modes[i]}`).join(", ");
+}
+
 function compareTable(dense: PerplexityResult, runs: MethodRun[]): string {
   const head = [
     "method",
@@ -475,7 +491,9 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
     `model ${s.model}\n  ${c.nLayers} blocks, dim ${c.dim}, hidden ${c.hiddenDim}, ${
       prunableWeights(weights).toLocaleString("en")
     } prunable weights\n` +
-      `target ${targetText(s.target, s.select)}\n` +
+      `${s.compare ? "methods" : "method"} ${s.methods.join(", ")}, target ${
+        targetText(s.target, s.select)
+      }, ${propagationText(s)}\n` +
       `calibration ${
         basename(s.calib)
       }: ${nsamples} windows x ${seqlen} tokens (seed ${s.seed}) of ${
