@@ -418,7 +418,9 @@ function pipelineMode(s: Settings, method: string): { denseInputs: boolean; intr
 function propagationText(s: Settings): string {
   const modes = s.methods.map((m) => {
     const { denseInputs, intraLayer } = pipelineMode(s, m);
-    return `${denseInputs ? "dense" : "pruned"} inputs across blocks${intraLayer ? ", intra-layer order" : ""}`;
+    return `${denseInputs ? "dense" : "pruned"} inputs across blocks${
+      intraLayer ? ", intra-layer order" : ""
+    }`;
   });
   if (modes.every((m) => m === modes[0])) return modes[0];
   return s.methods.map((m, i) => `${m}: ${modes[i]}`).join(", ");
@@ -434,9 +436,11 @@ function compareTable(dense: PerplexityResult, runs: MethodRun[]): string {
     "agree wanda",
     "calib",
     "prune",
+    "report",
     "eval",
+    "total",
   ];
-  const rows = [["dense", fmtPpl(dense.ppl), pct(0), "-", "-", "-", "-", "-", "-"]];
+  const rows = [["dense", fmtPpl(dense.ppl), pct(0), "-", "-", "-", "-", "-", "-", "-", "-"]];
   for (const r of runs) {
     const t = r.result.timesMs;
     rows.push([
@@ -448,7 +452,9 @@ function compareTable(dense: PerplexityResult, runs: MethodRun[]): string {
       mean(r.result, "agreeWanda").toFixed(3),
       sec(t.calibration),
       sec(t.pruning),
+      sec(t.evaluation),
       sec(r.evalMs),
+      sec(t.calibration + t.pruning + t.evaluation + r.evalMs),
     ]);
   }
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
