@@ -3,7 +3,8 @@
  * tool other backends call to compare masks with ours.
  *
  * Input: `weight` `[rows, cols]` (F32, F16 or BF16) and, for calibrated methods, `inputs`
- * `[tokens, cols]` or `col_norms` `[cols]`. Output: `weight` (pruned, F32), `mask` (U8, 1 = keep),
+ * `[tokens, cols]` or `col_norms` `[cols]`; for `fista`, optionally `inputs_pruned` `[tokens, cols]`
+ * (X*, the inputs when earlier operators are pruned). Output: `weight` (pruned, F32), `mask` (U8, 1 = keep),
  * `scores` (F32), and `__metadata__` with JSON strings `method`, `options`, `sparsity` (achieved)
  * and `time_ms` (the pruning method alone: scoring, selection and masking; no I/O).
  *
@@ -12,8 +13,8 @@
  *
  * @module
  */
-import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import process from "node:process";
 import { readSafetensors, writeSafetensors } from "../src/io/safetensors.ts";
 import type { Matrix } from "../src/tensor/matrix.ts";
@@ -21,12 +22,14 @@ import type { Group, LayerCalibration, SelectMode, Target } from "../src/prune/t
 import { methodNames, type MethodOptions, METHODS } from "../src/prune/methods.ts";
 import { checkSparsity } from "../src/select/mask.ts";
 import { CliError, type CliIo, parseFlags, runCli } from "./lib/cli.ts";
+import { checkTarget, writeFileAtomic } from "./lib/files.ts";
 
 const USAGE = `Prune one linear layer stored in a safetensors file.
 
 usage: deno task prune-layer --in FILE --out FILE --method NAME (--sparsity S | --pattern N:M) [options]
 
-  --in FILE         safetensors with weight [rows, cols] (F32/F16/BF16) and inputs [tokens, cols]
+  --in FILE         safetensors with weight [rows, cols] (F32/F16/BF16), inputs [tokens, cols]
+                    (and for fista optionally inputs_pruned [tokens, cols])
                     or col_norms [cols] (wanda, swiftprune)
   --out FILE        where to write weight (pruned, F32), mask (U8, 1 = keep), scores (F32)
   --method NAME     ${methodNames().join(" | ")}
@@ -36,6 +39,11 @@ usage: deno task prune-layer --in FILE --out FILE --method NAME (--sparsity S | 
   --group GROUP     row | layer (default row; magnitude: layer)
   --x-stat STAT     swiftprune's x: norm | token | mean (default norm)
   --eps E           swiftprune's relative ridge (default 1e-8)
+  --blocksize B     sparsegpt's columns per block (default 128)
+  --damp D          sparsegpt's dampening, fraction of mean(diag H) (default 0.01)
+  --iterations K    fista's FISTA iterations per run (default 20)
+  --updates T       fista's lambda-search runs (default 3)
+  --warm-start M    fista's warm start: wanda | sparsegpt (default wanda)
   --force           overwrite --out if it exists
   --quiet           no progress output
   --debug           print the stack trace of an error
@@ -51,6 +59,11 @@ const FLAGS = {
   group: { type: "string" },
   "x-stat": { type: "string", default: "norm" },
   eps: { type: "string" },
+  blocksize: { type: "string" },
+  damp: { type: "string" },
+  iterations: { type: "string" },
+  updates: { type: "string" },
+  "warm-start": { type: "string" },
   force: { type: "boolean", default: false },
   quiet: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
@@ -103,6 +116,7 @@ function readLayer(bytes: Uint8Array, source: string): { weight: Matrix; calib: 
   const weight = matrixOf("weight");
   const calib: LayerCalibration = {};
   if (file.has("inputs")) calib.inputs = matrixOf("inputs");
+  if (file.has("inputs_pruned")) calib.inputsPruned = matrixOf("inputs_pruned");
   if (file.has("col_norms")) {
     const { shape } = file.info("col_norms");
     if (shape.length !== 1 || shape[0] !== weight.cols) {
@@ -113,22 +127,6 @@ function readLayer(bytes: Uint8Array, source: string): { weight: Matrix; calib: 
     calib.colNorms = file.float32("col_norms");
   }
   return { weight, calib };
-}
-
-async function exists(path: string): Promise<boolean> {
-  return await stat(path).then(() => true, () => false);
-}
-
-/** Writes `bytes` to `path` through a temporary file in the same folder and a rename. */
-async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    await writeFile(temp, bytes, { flag: "wx" });
-    await rename(temp, path);
-  } catch (e) {
-    await rm(temp, { force: true });
-    throw e;
-  }
 }
 
 async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
@@ -151,12 +149,8 @@ async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
   const eps = flags.eps === undefined ? undefined : Number(flags.eps);
   const target = parseTarget(flags.sparsity, flags.pattern, group);
   const input = resolve(flags.in), output = resolve(flags.out);
-  if (input === output) {
-    throw new CliError(`refusing to write the output over the input ${flags.in}`);
-  }
-  if (!flags.force && await exists(output)) {
-    throw new CliError(`${flags.out} exists; pass --force to overwrite it`);
-  }
+  const writeOptions = { force: flags.force, inputs: [input] };
+  await checkTarget(output, writeOptions); // fail before the work, not after
   const bytes = await readFile(input).catch((e: Error) => {
     throw new CliError(`cannot read ${flags.in}: ${e.message}`);
   });
@@ -165,7 +159,18 @@ async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
     flags.in,
   );
 
-  const options: MethodOptions = { select, xStat, ...(eps === undefined ? {} : { eps }) };
+  const options: MethodOptions = {
+    select,
+    xStat,
+    ...(eps === undefined ? {} : { eps }),
+    ...(flags.blocksize === undefined ? {} : { blocksize: Number(flags.blocksize) }),
+    ...(flags.damp === undefined ? {} : { percdamp: Number(flags.damp) }),
+    ...(flags.iterations === undefined ? {} : { iterations: Number(flags.iterations) }),
+    ...(flags.updates === undefined ? {} : { updates: Number(flags.updates) }),
+    ...(flags["warm-start"] === undefined ? {} : {
+      warmStart: oneOf("warm-start", flags["warm-start"], ["wanda", "sparsegpt"] as const),
+    }),
+  };
   const started = performance.now();
   const result = METHODS[method](weight, calib, target, options);
   const timeMs = performance.now() - started;
@@ -186,7 +191,7 @@ async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
     sparsity: JSON.stringify(total ? pruned / total : 0),
     time_ms: JSON.stringify(Number(timeMs.toFixed(3))),
   };
-  await writeAtomically(output, writeSafetensors(entries, metadata));
+  await writeFileAtomic(output, writeSafetensors(entries, metadata), writeOptions);
   io.stdout(
     `${method}: pruned ${pruned} of ${total} weights of [${shape}] (sparsity ${
       (pruned / (total || 1)).toFixed(4)
