@@ -58,7 +58,6 @@ export const DEFAULTS = {
 const CALIB_BUDGET = 1e9, EVAL_BUDGET = 2e9;
 /** Methods whose paper prunes with dense inputs across blocks and intra-layer correction. */
 const PIPELINE_DEFAULTS: Record<string, { denseInputs?: boolean; intraLayer?: boolean }> = {
-  fistapruner: { denseInputs: true, intraLayer: true },
   fista: { denseInputs: true, intraLayer: true },
 };
 
@@ -100,8 +99,8 @@ const HELP =
   --nsamples N        calibration windows [budget: 1e9 / (prunable weights x seqlen)]
   --seqlen N          tokens per calibration and evaluation window [min(256, model seq_len)]
   --seed N            seed of the calibration windows [0]
-  --dense-inputs      feed each block the dense model's activations (FISTAPruner)
-  --intra-layer       q,k,v -> o -> w1,w3 -> w2 with inputs from the pruned operators
+  --dense-inputs      feed each block the dense model's activations [fista: on, others: off]
+  --intra-layer       q,k,v -> o -> w1,w3 -> w2 with inputs X* from the pruned operators [fista: on]
   --out DIR           write HF Llama config.json + model.safetensors + masks.safetensors
   --force             replace existing files in --out / --report
   --report FILE.json  write the run (and per-layer numbers) as JSON

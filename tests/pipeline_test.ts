@@ -331,3 +331,22 @@ Deno.test("maskAgreement and evaluateLayer: exact fractions and the missing-inpu
     message: /inputs are missing/,
   });
 });
+
+Deno.test("pruneModel runs FISTAPruner the paper's way: dense inputs, intra-layer X*", () => {
+  const weights = stories(), windows = calibrationWindows(2, 16);
+  const rec = recording(METHODS.fista);
+  const out = pruneModel(weights, windows, {
+    method: rec.method,
+    target: HALF,
+    denseInputs: true,
+    intraLayer: true,
+  });
+  assert.equal(rec.calls.length, 35);
+  for (const [i, r] of out.layers.entries()) {
+    assert.ok(Math.abs(r.sparsity - 0.5) < 0.01, `${r.name} sparsity ${r.sparsity}`);
+    assert.ok(Number.isFinite(r.error) && r.error < 1, `${r.name} error ${r.error}`);
+    // q, k, v see X* = X; every later operator gets its own X* and reports the error against it
+    if (i % 7 < 3) assert.equal(rec.calls[i].inputsPruned, rec.calls[i].inputs);
+    else assert.ok(r.errorPruned !== undefined && Number.isFinite(r.errorPruned), r.name);
+  }
+});

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { gramAccumulateReference, matmulTransB } from "../linalg/matmul.ts";
+import { gramAccumulate, matmulTransB } from "../linalg/matmul.ts";
 import type { LayerCalibration, PruneResult, Target } from "../prune/types.ts";
 import { magnitudeScores } from "../score/magnitude.ts";
 import { columnNorms, wandaScores } from "../score/wanda.ts";
@@ -158,7 +158,7 @@ export function relativeLayerErrorFromGram(
  */
 export function gramOf(inputs: Matrix): Float64Array {
   const g = new Float64Array(inputs.cols * inputs.cols);
-  gramAccumulateReference(g, inputs);
+  gramAccumulate(g, inputs);
   return g;
 }
 
