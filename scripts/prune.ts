@@ -415,14 +415,15 @@ function pipelineMode(s: Settings, method: string): { denseInputs: boolean; intr
 }
 
 function propagationText(s: Settings): string {
-  const modes = s.methods.map((m) => {
+  const text = (m: string) => {
     const { denseInputs, intraLayer } = pipelineMode(s, m);
     return `${denseInputs ? "dense" : "pruned"} inputs across blocks${
       intraLayer ? ", intra-layer order" : ""
     }`;
-  });
-  if (modes.every((m) => m === modes[0])) return modes[0];
-  return s.methods.map((m, i) => `${m}: ${modes[i]}`).join(", ");
+  };
+  const base = text(s.methods[0]);
+  const others = s.methods.filter((m) => text(m) !== base).map((m) => `${m}: ${text(m)}`);
+  return others.length ? `${base} (${others.join("; ")})` : base;
 }
 
 function compareTable(dense: PerplexityResult, runs: MethodRun[]): string {

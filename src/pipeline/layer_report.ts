@@ -243,9 +243,9 @@ export function evaluateLayer(
     report.errorPruned = relativeLayerError(weight, result.weight, inputs, calib.inputsPruned);
   }
   if (options.agreement ?? true) {
-    const magnitude = buildMask(magnitudeScores(weight), target, { select: "sort" }).keep;
+    const magnitude = buildMask(magnitudeScores(weight), target, { select: "ewma-exact" }).keep;
     const wanda =
-      buildMask(wandaScores(weight, columnNorms(inputs)), target, { select: "sort" }).keep;
+      buildMask(wandaScores(weight, columnNorms(inputs)), target, { select: "ewma-exact" }).keep;
     report.agreeMagnitude = maskAgreement(result.keep, magnitude);
     report.agreeWanda = maskAgreement(result.keep, wanda);
   }

@@ -16,7 +16,7 @@
  *    `||W X - W' X||^2 / ||W X||^2` (from `G = X^T X`, shared by the linears that share an input, as
  *    `sum_i d_i^T G d_i / sum_i w_i^T G w_i` with `d = W - W'`, when that is cheaper), achieved
  *    sparsity, and the fraction of mask entries equal to the magnitude mask and to the Wanda mask
- *    at the same target (sort selection).
+ *    at the same target (exact selection: `ewma-exact`, which equals `selectBySort`).
  * 4. **Next inputs.** Sequential (SparseGPT/Wanda default, "pruned activations propagated"): run the
  *    *pruned* block on `h`. `denseInputs` (FISTAPruner): keep the dense block's outputs from step 1,
  *    so every block sees the dense model's activations.
