@@ -107,8 +107,35 @@ export function tiledMatrix(pool: Float32Array, rows: number, cols: number): { m
 }
 
 /**
- * Synthetic calibration inputs `X` `[tokens, cols]`: Gaussian activations whose channel scales are
- * log-normal (`exp(N(0, 0.5))`), with 1% of the channels (at least one) scaled by 20 as outliers.
+ * Per-channel activation scales: log-normal (`exp(N(0, 0.5))`), with 1% of the channels (at least
+ * one) scaled by 20 as outliers. Used directly as synthetic column norms `||X_:,j||` (up to a
+ * constant), and by {@link syntheticInputs}.
+ *
+ * @param cols Input features.
+ * @param rng The seeded generator (advanced).
+ * @returns A new `Float32Array(cols)` of positive scales.
+ * @throws {RangeError} If `cols` is not a positive integer.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createRng } from "../tensor/rng.ts";
+ * import { channelScales } from "./synthetic.ts";
+ * const s = channelScales(200, createRng(3));
+ * assert.ok(s.every((v) => v > 0) && Math.max(...s) > 10 * Math.min(...s));
+ * ```
+ */
+export function channelScales(cols: number, rng: Rng): Float32Array {
+  if (!Number.isInteger(cols) || cols < 1) throw new RangeError(`Cannot make channel scales: cols must be >= 1, got ${cols}`);
+  const scale = new Float32Array(cols);
+  for (let j = 0; j < cols; j++) scale[j] = Math.exp(0.5 * rng.normal());
+  const outliers = Math.max(1, Math.round(cols / 100));
+  for (let o = 0; o < outliers; o++) scale[rng.int(cols)] *= 20;
+  return scale;
+}
+
+/**
+ * Synthetic calibration inputs `X` `[tokens, cols]`: Gaussian activations with the per-channel
+ * scales of {@link channelScales} (a few outlier channels).
  *
  * @param tokens Rows of `X`.
  * @param cols Input features.
@@ -125,13 +152,8 @@ export function tiledMatrix(pool: Float32Array, rows: number, cols: number): { m
  * ```
  */
 export function syntheticInputs(tokens: number, cols: number, rng: Rng): Matrix {
-  for (const [name, v] of [["tokens", tokens], ["cols", cols]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new RangeError(`Cannot make inputs: ${name} must be >= 1, got ${v}`);
-  }
-  const scale = new Float64Array(cols);
-  for (let j = 0; j < cols; j++) scale[j] = Math.exp(0.5 * rng.normal());
-  const outliers = Math.max(1, Math.round(cols / 100));
-  for (let o = 0; o < outliers; o++) scale[rng.int(cols)] *= 20;
+  if (!Number.isInteger(tokens) || tokens < 1) throw new RangeError(`Cannot make inputs: tokens must be >= 1, got ${tokens}`);
+  const scale = channelScales(cols, rng);
   const data = new Float32Array(tokens * cols);
   for (let t = 0; t < tokens; t++) {
     for (let j = 0; j < cols; j++) data[t * cols + j] = rng.normal() * scale[j];

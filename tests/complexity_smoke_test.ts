@@ -1,0 +1,50 @@
+// Smoke test of `deno task complexity` at tiny sizes, in-process: the JSON and SVG are written, and
+// every method of both sweeps has a fitted slope and every verdict a result. Timings are not checked.
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { main, runComplexity } from "../scripts/complexity.ts";
+import { LAYER_METHODS, ROW_SELECTORS } from "../scripts/lib/complexity_methods.ts";
+
+Deno.test("complexity at tiny sizes writes a report with a slope per method", async () => {
+  const dir = await Deno.makeTempDir();
+  const out = join(dir, "cx.json"), svg = join(dir, "cx.svg");
+  const printed: string[] = [];
+  runComplexity({
+    quick: true,
+    out,
+    svg,
+    selectLogs: [6, 7, 8],
+    layerLogs: [8, 9, 10],
+    measure: { minRuns: 2, minTotalMs: 1, maxTotalMs: 30, minSampleMs: 0.2 },
+    perRowRows: 2,
+    errorSizes: [256],
+    errorRows: 2,
+    tokens: 8,
+    prunerSquares: [],
+    log: (t) => printed.push(t),
+    progress: () => {},
+  });
+  const report = JSON.parse(readFileSync(out, "utf8"));
+  for (const key of ["meta", "selection", "layers", "slopes", "perRow", "sparsityErrors", "pruners", "verdicts"]) {
+    assert.ok(key in report, `missing ${key}`);
+  }
+  assert.deepEqual(Object.keys(report.slopes.selection).sort(), ROW_SELECTORS.map((s) => s.name).sort());
+  assert.deepEqual(Object.keys(report.slopes.layers).sort(), LAYER_METHODS.map((m) => m.name).sort());
+  for (const rec of [...Object.values(report.slopes.selection), ...Object.values(report.slopes.layers)]) {
+    assert.ok(Number.isFinite((rec as { slope: number }).slope));
+  }
+  assert.equal(report.selection.methods.sort.points.length, 3);
+  assert.deepEqual(report.layers.methods["stream (floor)"].points.map((p: { shape: number[] }) => p.shape), [[16, 16], [16, 32], [32, 32]]);
+  for (const v of report.verdicts) assert.ok(v.pass === null || typeof v.pass === "boolean", JSON.stringify(v));
+  assert.ok(report.verdicts.some((v: { claim: string }) => v.claim.startsWith("target:")));
+  assert.ok(readFileSync(svg, "utf8").startsWith("<svg"));
+  assert.ok(/verdict\s+claim/.test(printed.join("\n")));
+  assert.deepEqual(readdirSync(dir).sort(), ["cx.json", "cx.svg"]); // no temp file left behind
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("complexity CLI: an unknown flag or a bad number exits 2 without running", () => {
+  assert.equal(main(["--nope"]), 2);
+  assert.equal(main(["--seed", "abc"]), 2);
+});
