@@ -17,15 +17,13 @@
 import { parseArgs } from "node:util";
 import process from "node:process";
 import { renameSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import type { MeasureOptions } from "../src/bench/measure.ts";
-import { DISTRIBUTIONS, syntheticWeights, tiledMatrix } from "../src/bench/synthetic.ts";
-import { createRng } from "../src/tensor/rng.ts";
+import { DISTRIBUTIONS, tiledMatrix } from "../src/bench/synthetic.ts";
 import type { Matrix } from "../src/tensor/matrix.ts";
 import { LAYER_METHODS, LAYER_PRUNERS, PER_ROW_SCORES, ROW_SELECTORS, TARGET_NAMES } from "./lib/complexity_methods.ts";
-import { comparePruners, layerShape, sparsityErrors, sweepLayers, sweepSelection, timePerRow, type ValuePool } from "./lib/complexity_sweeps.ts";
+import { comparePruners, sparsityErrors, sweepLayers, sweepSelection, timePerRow } from "./lib/complexity_sweeps.ts";
 import { analyze, chartPanels, type ComplexityReport, formatReport } from "./lib/complexity_report.ts";
-import { readRealLayers, type RealLayer } from "./lib/real_layers.ts";
+import { defaultModelsDir, layerValuePool, poolOf, readRealLayers } from "./lib/real_layers.ts";
 import { logLogSvg } from "./lib/svg_chart.ts";
 
 /** Everything a run can be told; {@link defaultOptions} gives the full and `--quick` settings. */
@@ -82,7 +80,7 @@ export function defaultOptions(quick: boolean): ComplexityOptions {
     quick,
     out: "complexity.json",
     svg: "complexity.svg",
-    modelsDir: fileURLToPath(new URL("../../shared/models/", import.meta.url)),
+    modelsDir: defaultModelsDir(),
     seed: 1,
     sparsity: 0.5,
     selectLogs: quick ? range(10, 16) : range(10, 22),
@@ -100,17 +98,6 @@ export function defaultOptions(quick: boolean): ComplexityOptions {
   };
 }
 
-/** All linear weights of a model in one array (its layers' rows concatenated). */
-function poolOf(layers: readonly RealLayer[], source: string): ValuePool {
-  const values = new Float32Array(layers.reduce((a, l) => a + l.weight.data.length, 0));
-  let at = 0;
-  for (const l of layers) {
-    values.set(l.weight.data, at);
-    at += l.weight.data.length;
-  }
-  return { values, source };
-}
-
 /**
  * Runs every section, prints the report through `options.log`, writes the JSON and SVG.
  *
@@ -124,8 +111,7 @@ export function runComplexity(overrides: Partial<ComplexityOptions> = {}): Compl
   const notes: string[] = [];
   const real = { stories260K: readRealLayers(o.modelsDir, "stories260K"), llama4m: readRealLayers(o.modelsDir, "llama4m") };
   const pools = Object.entries(real).flatMap(([name, ls]) => (ls ? [poolOf(ls, `${name} linear weights`)] : []));
-  if (!real.llama4m) notes.push(`llama4m not found in ${o.modelsDir}: layers use synthetic N(0,1) weights`);
-  const layerPool = real.llama4m ? pools.at(-1)! : { values: syntheticWeights("gaussian", 1 << 22, createRng(o.seed)), source: "synthetic N(0,1)" };
+  const layerPool = real.llama4m ? pools.at(-1)! : layerValuePool(o.modelsDir, o.seed);
   notes.push(`column norms and calibration inputs X are synthetic (log-normal channel scales, 1% outlier channels x20)`);
   notes.push(`per-row target times ${o.perRowRows} of the 4096 rows of a 4096x4096 layer (per-row cost does not depend on the row count)`);
 

@@ -126,3 +126,12 @@ export const PER_ROW_SCORES = {
   description: "|W| scores",
   scoresOf: (weight: Matrix, _colNorms: Float32Array): Matrix => absMatrix(weight),
 };
+
+/** A scorer: importance scores of a layer from its weight and input column norms. */
+export interface Scorer {
+  name: string;
+  score(weight: Matrix, colNorms: Float32Array): Matrix;
+}
+
+/** The scorers, magnitude first (the baseline of the score bench). */
+export const SCORERS: readonly Scorer[] = [];

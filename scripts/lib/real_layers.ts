@@ -9,7 +9,10 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Matrix } from "../../src/tensor/matrix.ts";
+import { syntheticWeights } from "../../src/bench/synthetic.ts";
+import { createRng } from "../../src/tensor/rng.ts";
 
 /** One linear layer of a real model. */
 export interface RealLayer {
@@ -88,4 +91,67 @@ export function readRealLayers(modelsDir: string, model: RealModelName): RealLay
   const path = join(modelsDir, REAL_MODELS[model]);
   if (!existsSync(path)) return undefined;
   return parseLegacyLinears(new Uint8Array(readFileSync(path)), model);
+}
+
+/**
+ * The models folder of a checkout with `../shared` beside it.
+ *
+ * @returns The absolute path of `../shared/models` relative to the repository root.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultModelsDir } from "./real_layers.ts";
+ * assert.ok(defaultModelsDir().replaceAll("\\", "/").endsWith("/shared/models/"));
+ * ```
+ */
+export function defaultModelsDir(): string {
+  return fileURLToPath(new URL("../../../shared/models/", import.meta.url));
+}
+
+/**
+ * All linear weights of a model in one array (its layers' rows concatenated), as a value pool for
+ * filling benchmark layers.
+ *
+ * @param layers The model's layers.
+ * @param source How the report names the pool.
+ * @returns `{values, source}`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { poolOf } from "./real_layers.ts";
+ * const w = (v: number[]) => ({ label: "", weight: { data: new Float32Array(v), rows: 1, cols: v.length } });
+ * assert.deepEqual(Array.from(poolOf([w([1, 2]), w([3])], "toy").values), [1, 2, 3]);
+ * ```
+ */
+export function poolOf(layers: readonly RealLayer[], source: string): { values: Float32Array; source: string } {
+  const values = new Float32Array(layers.reduce((a, l) => a + l.weight.data.length, 0));
+  let at = 0;
+  for (const l of layers) {
+    values.set(l.weight.data, at);
+    at += l.weight.data.length;
+  }
+  return { values, source };
+}
+
+/**
+ * The values benchmark layers are filled from: llama4m's linear weights (4.4M values), or 2^22
+ * seeded N(0, 1) values when the checkpoint is missing (`source` says which).
+ *
+ * @param modelsDir The models folder.
+ * @param seed Seed of the synthetic fallback.
+ * @returns `{values, source}`.
+ * @throws {RangeError} If the checkpoint is truncated.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { layerValuePool } from "./real_layers.ts";
+ * const pool = layerValuePool("/nonexistent", 1);
+ * assert.equal(pool.values.length, 1 << 22);
+ * assert.match(pool.source, /synthetic/);
+ * ```
+ */
+export function layerValuePool(modelsDir: string, seed: number): { values: Float32Array; source: string } {
+  const layers = readRealLayers(modelsDir, "llama4m");
+  if (layers) return poolOf(layers, "llama4m linear weights");
+  return { values: syntheticWeights("gaussian", 1 << 22, createRng(seed)), source: "synthetic N(0,1) (llama4m not found)" };
 }
