@@ -16,3 +16,86 @@ export type { Rng } from "./src/tensor/rng.ts";
 // check: numeric comparison for tests and other backends
 export { allClose, assertAllClose } from "./src/check/all_close.ts";
 export type { AllCloseReport, Tolerance } from "./src/check/all_close.ts";
+
+// parallel: the worker pool and row-parallel matrix products (branch pool, issue 6)
+export {
+  createPool,
+  defaultPoolSize,
+  isShared,
+  sharedFloat32,
+  sharedMemoryAvailable,
+  splitRange,
+  toShared,
+} from "./src/parallel/pool.ts";
+export type { MapOptions, Pool, PoolOptions } from "./src/parallel/pool.ts";
+export {
+  MIN_PARALLEL_FLOPS,
+  matmulParallel,
+  matmulTransBParallel,
+  ROW_ALIGN,
+} from "./src/parallel/matmul_parallel.ts";
+export type { ParallelMatmulOptions } from "./src/parallel/matmul_parallel.ts";
+
+// io (helper "io"): safetensors read/write/stream, half-precision conversion
+export {
+  openSafetensors,
+  parseSafetensorsHeader,
+  readSafetensors,
+  SAFETENSORS_DTYPE_BYTES,
+  SAFETENSORS_MAX_HEADER_BYTES,
+  safetensorsChunks,
+  writeSafetensors,
+} from "./src/io/safetensors.ts";
+export type {
+  ByteSource,
+  SafetensorsDtypeOut,
+  SafetensorsEntry,
+  SafetensorsFile,
+  SafetensorsHeader,
+  SafetensorsIndex,
+  SafetensorsReader,
+  SafetensorsReadOptions,
+  SafetensorsTensorInfo,
+} from "./src/io/safetensors.ts";
+export {
+  bf16BitsFromNumber,
+  bf16ToFloat32,
+  f16BitsFromNumber,
+  f16ToFloat32,
+  float32ToBf16,
+  float32ToF16,
+  numberFromBf16Bits,
+  numberFromF16Bits,
+} from "./src/io/half.ts";
+export { findDuplicateKey } from "./src/io/json_duplicates.ts";
+export type { DuplicateKey } from "./src/io/json_duplicates.ts";
+export {
+  hfLlamaConfigJson,
+  hfLlamaTensorSpecs,
+  llamaFromHf,
+  llamaFromHfReader,
+  llamaToHf,
+  parseHfLlamaConfig,
+  permuteForHfRope,
+  unpermuteFromHfRope,
+} from "./src/io/hf_llama.ts";
+export type { HfTensorFile, HfTensorSpec, LlamaToHfOptions } from "./src/io/hf_llama.ts";
+
+// model helper (branch `model`): llama2.c checkpoints, tokenizer, Llama forward pass, perplexity
+export { LLAMA2C_MAGIC, readLlama2c, ropeTables, writeLlama2c } from "./src/io/llama2c.ts";
+export { BOS_ID, decode, encode, encodeReference, EOS_ID, readTokenizer } from "./src/io/tokenizer.ts";
+export type { EncodeOptions, Tokenizer } from "./src/io/tokenizer.ts";
+export { LINEAR_NAMES } from "./src/model/weights.ts";
+export type { LinearName, LlamaBlock, LlamaConfig, LlamaWeights } from "./src/model/weights.ts";
+export {
+  blockForward,
+  embed,
+  forward,
+  forwardReference,
+  logits,
+  referenceDecoder,
+  tinyLlama,
+} from "./src/model/llama.ts";
+export type { ForwardHooks, ReferenceDecoder } from "./src/model/llama.ts";
+export { perplexity, tokenNll } from "./src/eval/perplexity.ts";
+export type { PerplexityOptions, PerplexityResult } from "./src/eval/perplexity.ts";

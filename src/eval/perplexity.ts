@@ -1,0 +1,122 @@
+/**
+ * Perplexity by the field's protocol (as in the SparseGPT and Wanda evaluation code, and
+ * `docs/algorithms.md` §4): the caller encodes the whole evaluation text ONCE (with BOS); we cut
+ * non-overlapping windows of `seqlen` tokens, drop the tail that does not fill a window, and in each
+ * window predict tokens 2..seqlen from their prefix (the first token of a window has no prefix inside
+ * the window, so it is not predicted). `ppl = exp(mean NLL)` over all predicted tokens.
+ *
+ * | protocol              | code                                  |
+ * | --------------------- | ------------------------------------- |
+ * | window length         | `seqlen`                              |
+ * | number of windows     | `floor(min(N, maxTokens) / seqlen)`   |
+ * | predicted tokens      | `windows * (seqlen - 1)`              |
+ * | NLL of token t+1      | `logsumexp(logits[t]) - logits[t][id]` (float64) |
+ *
+ * @module
+ */
+import { forward } from "../model/llama.ts";
+import type { LlamaWeights } from "../model/weights.ts";
+
+/** Options of {@link perplexity}. */
+export interface PerplexityOptions {
+  /** Window length in tokens, >= 2. */
+  seqlen: number;
+  /** Use only the first `maxTokens` ids (default: all). */
+  maxTokens?: number;
+  /** Called after every window with (windows done, total windows, label). */
+  onProgress?(done: number, total: number, label?: string): void;
+}
+
+/** The result of {@link perplexity}. */
+export interface PerplexityResult {
+  /** `exp(nll)`. */
+  ppl: number;
+  /** Mean negative log-likelihood per predicted token, in nats. */
+  nll: number;
+  /** Number of predicted tokens, `windows * (seqlen - 1)`. */
+  predicted: number;
+  /** Number of windows evaluated. */
+  windows: number;
+}
+
+/**
+ * Negative log-likelihood of `target` under one row of logits, in float64:
+ * `-log softmax(row)[target] = logsumexp(row) - row[target]`.
+ *
+ * @param row Logits `(vocab)`.
+ * @param target The id whose probability is scored.
+ * @returns The NLL in nats (>= 0).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tokenNll } from "./perplexity.ts";
+ * assert.ok(Math.abs(tokenNll(new Float32Array([0, 0, 0, 0]), 2) - Math.log(4)) < 1e-12);
+ * ```
+ */
+export function tokenNll(row: ArrayLike<number>, target: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) if (row[i] > max) max = row[i];
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i] - max);
+  return Math.log(sum) + max - row[target];
+}
+
+/**
+ * Perplexity of a model on already-encoded text (see the module doc for the protocol).
+ *
+ * @param weights The model.
+ * @param ids The whole text encoded once, with BOS.
+ * @param options `seqlen`, optional `maxTokens` and `onProgress`.
+ * @returns `{ ppl, nll, predicted, windows }`.
+ * @throws {TypeError} If `ids` is not an Int32Array.
+ * @throws {RangeError} If `seqlen < 2`, `maxTokens < 1`, or fewer than `seqlen` tokens are available.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { perplexity } from "./perplexity.ts";
+ * import { tinyLlama } from "../model/llama.ts";
+ * const ids = Int32Array.from({ length: 11 }, (_, i) => (i * 7) % 16);
+ * const r = perplexity(tinyLlama({ seed: 1 }), ids, { seqlen: 4 });
+ * assert.equal(r.windows, 2); // 11 tokens: two windows of 4, tail of 3 dropped
+ * assert.equal(r.predicted, 6);
+ * assert.ok(Math.abs(r.ppl - Math.exp(r.nll)) < 1e-9);
+ * ```
+ */
+export function perplexity(
+  weights: LlamaWeights,
+  ids: Int32Array,
+  options: PerplexityOptions,
+): PerplexityResult {
+  if (!(ids instanceof Int32Array)) {
+    throw new TypeError(`Cannot compute perplexity: ids must be an Int32Array`);
+  }
+  const { seqlen, maxTokens = ids.length, onProgress } = options;
+  if (!Number.isInteger(seqlen) || seqlen < 2) {
+    throw new RangeError(
+      `Cannot compute perplexity: seqlen must be an integer >= 2, got ${seqlen}`,
+    );
+  }
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) {
+    throw new RangeError(
+      `Cannot compute perplexity: maxTokens must be a positive integer, got ${maxTokens}`,
+    );
+  }
+  const available = Math.min(ids.length, maxTokens), windows = Math.floor(available / seqlen);
+  if (windows === 0) {
+    throw new RangeError(
+      `Cannot compute perplexity: ${available} tokens do not fill one window of seqlen ${seqlen}`,
+    );
+  }
+  const vocab = weights.config.vocabSize;
+  let total = 0;
+  for (let w = 0; w < windows; w++) {
+    const window = ids.subarray(w * seqlen, (w + 1) * seqlen);
+    const out = forward(weights, window); // row t predicts token t+1
+    for (let t = 0; t + 1 < seqlen; t++) {
+      total += tokenNll(out.data.subarray(t * vocab, (t + 1) * vocab), window[t + 1]);
+    }
+    onProgress?.(w + 1, windows, "eval");
+  }
+  const predicted = windows * (seqlen - 1), nll = total / predicted;
+  return { ppl: Math.exp(nll), nll, predicted, windows };
+}

@@ -1,0 +1,310 @@
+/**
+ * The llama2.c tokenizer (Karpathy, github.com/karpathy/llama2.c, `run.c` `encode`/`decode`): a
+ * SentencePiece-style BPE vocabulary stored as `tokenizer.bin`.
+ *
+ * File format (little-endian): int32 `max_token_length`, then for every token float32 `score`,
+ * int32 `len`, `len` raw bytes. Ids 0, 1, 2 are `<unk>`, BOS, EOS; ids 3..258 are the byte fallbacks
+ * `<0x00>`..`<0xFF>`.
+ *
+ * Encoding, exactly as `run.c`: optional BOS; if the text is not empty a dummy-prefix `" "` token;
+ * one token per UTF-8 character (its leading byte plus up to 3 continuation bytes), or, when that
+ * character is not in the vocabulary, one byte-fallback token `byte + 3` per byte; then, repeatedly,
+ * merge the adjacent pair whose concatenated string is a vocabulary token with the highest score
+ * (the first such pair on ties) until no pair merges; optional EOS.
+ *
+ * Why {@link encode} may split the text (and still equal {@link encodeReference} exactly):
+ * call a "split point" a position where a space follows a non-space byte. The token left of a split
+ * point ends with a non-space byte (a text piece ending in that character, or a byte-fallback
+ * string ending in ">"), and the token right of it starts with `" "` (the space is its own vocabulary
+ * token). So every candidate pair across the split point contains "non-space, space". When NO
+ * vocabulary token contains that pattern (checked when the file is read: `splitSafe`), no candidate
+ * across a split point is ever in the vocabulary. Merges on either side then never interact: the
+ * globally best pair always lies in one segment and is that segment's own best (first on ties), so
+ * each segment goes through exactly the merges it would go through alone. Hence encoding the
+ * segments independently and concatenating gives the same ids, and equal segments (repeated words)
+ * can be cached. The same argument covers BOS ("\n<s>\n", ends in a non-space) before the dummy
+ * prefix. Without `splitSafe` we run the literal quadratic loop over the whole text.
+ *
+ * @module
+ */
+
+/** A llama2.c tokenizer read from `tokenizer.bin`. Treat as read-only. */
+export interface Tokenizer {
+  /** The longest token in bytes, as stored in the file. */
+  maxTokenLength: number;
+  /** Token strings as raw bytes, by id. */
+  pieces: Uint8Array[];
+  /** Merge scores, by id (higher merges first). */
+  scores: Float32Array;
+  /** Token string (one JS char per byte) -> id; on duplicate strings the lowest id. */
+  idOf: Map<string, number>;
+  /** True when no token contains a space after a non-space byte and `" "` is a token (see module doc). */
+  splitSafe: boolean;
+}
+
+/** Id of the BOS token. */
+export const BOS_ID = 1;
+/** Id of the EOS token. */
+export const EOS_ID = 2;
+const BYTE_FALLBACK_OFFSET = 3;
+const SPACE = 0x20;
+
+/** One JS char per byte ("binary string"): exact byte concatenation and Map keys. */
+function bytesToBinary(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
+  return s;
+}
+
+function hasSpaceAfterNonSpace(b: Uint8Array): boolean {
+  for (let i = 1; i < b.length; i++) if (b[i] === SPACE && b[i - 1] !== SPACE) return true;
+  return false;
+}
+
+/**
+ * Reads a llama2.c `tokenizer.bin`.
+ *
+ * @param bytes The whole file. Not modified.
+ * @returns The tokenizer (every token up to the end of the file).
+ * @throws {TypeError} If `bytes` is not a Uint8Array.
+ * @throws {RangeError} If the file is truncated (inside a header or a token), `max_token_length` is
+ *   not positive, or a token length is negative or larger than `max_token_length`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readTokenizer } from "./tokenizer.ts";
+ * const file = new Uint8Array([2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x61]); // max 2; "a" score 0
+ * const tok = readTokenizer(file);
+ * assert.equal(tok.idOf.get("a"), 0);
+ * assert.throws(() => readTokenizer(file.subarray(0, 12)), RangeError);
+ * ```
+ */
+export function readTokenizer(bytes: Uint8Array): Tokenizer {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new TypeError(`Cannot read tokenizer: expected a Uint8Array, got ${typeof bytes}`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 4) {
+    throw new RangeError(`Cannot read tokenizer: ${bytes.length} bytes, need a 4-byte header`);
+  }
+  const maxTokenLength = view.getInt32(0, true);
+  if (maxTokenLength <= 0) {
+    throw new RangeError(
+      `Cannot read tokenizer: max_token_length must be positive, got ${maxTokenLength}`,
+    );
+  }
+  const pieces: Uint8Array[] = [], scoreList: number[] = [];
+  let offset = 4;
+  while (offset < bytes.length) {
+    const id = pieces.length;
+    if (offset + 8 > bytes.length) {
+      throw new RangeError(
+        `Cannot read tokenizer: truncated header of token ${id} at byte ${offset}`,
+      );
+    }
+    const len = view.getInt32(offset + 4, true);
+    if (len < 0 || len > maxTokenLength) {
+      throw new RangeError(
+        `Cannot read tokenizer: token ${id} has length ${len}, expected 0..${maxTokenLength} (max_token_length)`,
+      );
+    }
+    if (offset + 8 + len > bytes.length) {
+      throw new RangeError(
+        `Cannot read tokenizer: token ${id} of ${len} bytes runs past the end (${bytes.length})`,
+      );
+    }
+    scoreList.push(view.getFloat32(offset, true));
+    pieces.push(bytes.slice(offset + 8, offset + 8 + len));
+    offset += 8 + len;
+  }
+  const idOf = new Map<string, number>();
+  pieces.forEach((p, id) => {
+    const key = bytesToBinary(p);
+    if (!idOf.has(key)) idOf.set(key, id);
+  });
+  const splitSafe = idOf.has(" ") && !pieces.some(hasSpaceAfterNonSpace);
+  return { maxTokenLength, pieces, scores: Float32Array.from(scoreList), idOf, splitSafe };
+}
+
+/** One token per UTF-8 character, byte fallback `byte + 3` (run.c's first pass). */
+function characterTokens(tok: Tokenizer, text: string): number[] {
+  const ids: number[] = [];
+  for (let i = 0; i < text.length;) {
+    let end = i + 1; // a leading byte plus at most 3 continuation bytes (0b10xxxxxx)
+    while (end < text.length && end - i < 4 && (text.charCodeAt(end) & 0xc0) === 0x80) end++;
+    const id = tok.idOf.get(text.slice(i, end));
+    if (id !== undefined) ids.push(id);
+    else {
+      for (let j = i; j < end; j++) {
+        const fallback = text.charCodeAt(j) + BYTE_FALLBACK_OFFSET;
+        if (fallback >= tok.pieces.length) {
+          throw new RangeError(
+            `Cannot encode byte ${
+              text.charCodeAt(j)
+            }: no byte-fallback token in a vocabulary of ${tok.pieces.length}`,
+          );
+        }
+        ids.push(fallback);
+      }
+    }
+    i = end;
+  }
+  return ids;
+}
+
+/** run.c's merge loop: merge the best-scoring adjacent pair (first on ties) until none merges. */
+function mergePairs(tok: Tokenizer, ids: number[]): number[] {
+  const strings = ids.map((id) => bytesToBinary(tok.pieces[id]));
+  for (;;) {
+    let bestScore = -1e10, bestIndex = -1, bestId = -1;
+    for (let i = 0; i + 1 < ids.length; i++) {
+      const id = tok.idOf.get(strings[i] + strings[i + 1]);
+      if (id !== undefined && tok.scores[id] > bestScore) {
+        bestScore = tok.scores[id];
+        bestIndex = i;
+        bestId = id;
+      }
+    }
+    if (bestIndex < 0) return ids;
+    ids.splice(bestIndex, 2, bestId);
+    strings.splice(bestIndex, 2, strings[bestIndex] + strings[bestIndex + 1]);
+  }
+}
+
+/** Options of {@link encode}. */
+export interface EncodeOptions {
+  /** Prepend BOS (id 1). */
+  bos: boolean;
+  /** Append EOS (id 2). */
+  eos: boolean;
+}
+
+function utf8Binary(text: string): string {
+  if (typeof text !== "string") {
+    throw new TypeError(`Cannot encode: expected a string, got ${typeof text}`);
+  }
+  return bytesToBinary(new TextEncoder().encode(text));
+}
+
+function withSpecials(body: number[], { bos, eos }: EncodeOptions): Int32Array {
+  return Int32Array.from([...(bos ? [BOS_ID] : []), ...body, ...(eos ? [EOS_ID] : [])]);
+}
+
+/**
+ * Encodes text literally as llama2.c's `run.c` does: one merge loop over the whole text (quadratic
+ * in its length). The correctness reference for {@link encode}.
+ *
+ * @param tok The tokenizer.
+ * @param text The text (encoded to UTF-8).
+ * @param options Whether to add BOS and EOS.
+ * @returns The token ids.
+ * @throws {TypeError} If `text` is not a string.
+ * @throws {RangeError} If a character is not in the vocabulary and its byte-fallback id is not either.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeReference, readTokenizer } from "./tokenizer.ts";
+ * const s = (t: string) => [0, 0, 0, 0, t.length, 0, 0, 0, ...new TextEncoder().encode(t)];
+ * const tok = readTokenizer(new Uint8Array([5, 0, 0, 0, ...s("<unk>"), ...s("<s>"), ...s("</s>"), ...s(" "), ...s("a")]));
+ * assert.deepEqual(Array.from(encodeReference(tok, "aa", { bos: true, eos: true })), [1, 3, 4, 4, 2]);
+ * assert.deepEqual(Array.from(encodeReference(tok, "", { bos: true, eos: false })), [1]); // no dummy prefix
+ * ```
+ */
+export function encodeReference(tok: Tokenizer, text: string, options: EncodeOptions): Int32Array {
+  const bin = utf8Binary(text);
+  if (bin.length === 0) return withSpecials([], options);
+  return withSpecials(mergePairs(tok, characterTokens(tok, " " + bin)), options);
+}
+
+/**
+ * Encodes text exactly like {@link encodeReference}, fast: when `tok.splitSafe`, the text is cut where
+ * a space follows a non-space, the segments are encoded independently, and repeated segments come
+ * from a cache (why this is identical: see the module doc).
+ *
+ * @param tok The tokenizer.
+ * @param text The text (encoded to UTF-8).
+ * @param options Whether to add BOS and EOS.
+ * @returns The token ids.
+ * @throws {TypeError} If `text` is not a string.
+ * @throws {RangeError} If a character is not in the vocabulary and its byte-fallback id is not either.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decode, encode, readTokenizer } from "./tokenizer.ts";
+ * // vocabulary: <unk>, BOS, EOS, then " ", "a", " a" (higher score merges first)
+ * const entries: [number, string][] = [[0, "<unk>"], [0, "<s>"], [0, "</s>"], [0, " "], [0, "a"], [1, " a"]];
+ * const parts = entries.flatMap(([score, s]) => [
+ *   ...new Uint8Array(new Float32Array([score]).buffer), ...new Uint8Array(new Int32Array([s.length]).buffer),
+ *   ...new TextEncoder().encode(s)]);
+ * const tok = readTokenizer(new Uint8Array([5, 0, 0, 0, ...parts]));
+ * const ids = encode(tok, "a a", { bos: true, eos: false });
+ * assert.deepEqual(Array.from(ids), [1, 5, 5]); // BOS, " a" (dummy prefix merged), " a"
+ * assert.equal(decode(tok, ids), "a a");
+ * ```
+ */
+export function encode(tok: Tokenizer, text: string, options: EncodeOptions): Int32Array {
+  const bin = utf8Binary(text);
+  if (bin.length === 0 || !tok.splitSafe) return encodeReference(tok, text, options);
+  const spaced = " " + bin; // the dummy prefix; " " is a token (splitSafe), so this is run.c's first token
+  const cache = new Map<string, number[]>();
+  const body: number[] = [];
+  let start = 0;
+  for (let i = 1; i <= spaced.length; i++) {
+    const atSplit = i === spaced.length ||
+      (spaced.charCodeAt(i) === SPACE && spaced.charCodeAt(i - 1) !== SPACE);
+    if (!atSplit) continue;
+    const segment = spaced.slice(start, i);
+    let ids = cache.get(segment);
+    if (ids === undefined) {
+      ids = mergePairs(tok, characterTokens(tok, segment));
+      cache.set(segment, ids);
+    }
+    for (const id of ids) body.push(id);
+    start = i;
+  }
+  return withSpecials(body, options);
+}
+
+/**
+ * Decodes ids to text as llama2.c's `run.c` prints them: BOS and EOS print nothing, the leading space
+ * of the token right after BOS is dropped, `<0xXX>` tokens are the raw byte; the bytes are then read
+ * as UTF-8 (invalid sequences become U+FFFD).
+ *
+ * @param tok The tokenizer.
+ * @param ids Token ids.
+ * @returns The text.
+ * @throws {RangeError} If an id is not an integer in `[0, vocab)`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decode, readTokenizer } from "./tokenizer.ts";
+ * const s = (t: string) => [0, 0, 0, 0, t.length, 0, 0, 0, ...new TextEncoder().encode(t)];
+ * const tok = readTokenizer(new Uint8Array([6, 0, 0, 0, ...s("<unk>"), ...s("<s>"), ...s("</s>"), ...s("<0x41>"), ...s(" hi")]));
+ * assert.equal(decode(tok, [1, 4, 3, 2]), "hiA");
+ * assert.throws(() => decode(tok, [5]), RangeError);
+ * ```
+ */
+export function decode(tok: Tokenizer, ids: ArrayLike<number>): string {
+  const out: number[] = [];
+  let previous = -1;
+  for (let n = 0; n < ids.length; n++) {
+    const id = ids[n];
+    if (!Number.isInteger(id) || id < 0 || id >= tok.pieces.length) {
+      throw new RangeError(
+        `Cannot decode: id ${id} at index ${n} is outside [0, ${tok.pieces.length})`,
+      );
+    }
+    const piece = tok.pieces[id];
+    if (id !== BOS_ID && id !== EOS_ID) {
+      const byte = /^<0x([0-9A-Fa-f]{2})>$/.exec(bytesToBinary(piece));
+      if (byte) out.push(parseInt(byte[1], 16));
+      else {for (let i = previous === BOS_ID && piece[0] === SPACE ? 1 : 0; i < piece.length; i++) {
+          out.push(piece[i]);
+        }}
+    }
+    previous = id;
+  }
+  return new TextDecoder().decode(new Uint8Array(out));
+}

@@ -1,0 +1,64 @@
+/**
+ * The script every worker of a {@link createPool} pool runs. It receives tasks
+ * `{ id, moduleUrl, exportName, args }`, imports the module once (cached), calls the named export
+ * with the structured-cloned `args`, and answers `{ id, ok: true, value }` or
+ * `{ id, ok: false, error: { name, message, stack } }`.
+ *
+ * Only web APIs are used (`onmessage`, `postMessage`, dynamic `import()`), so the same file runs
+ * under Deno, Bun and in browsers. It has no exports: it is loaded with `new Worker(url)`.
+ *
+ * @module
+ */
+
+/** A task as posted by the pool (see `pool.ts`). */
+interface TaskMessage {
+  id: number;
+  moduleUrl: string;
+  exportName: string;
+  args: unknown[];
+}
+
+/** The part of the worker global scope used here (typed locally: `lib.dom` and `lib.deno.worker` disagree). */
+interface WorkerScope {
+  onmessage: ((event: MessageEvent<TaskMessage>) => void) | null;
+  postMessage(message: unknown): void;
+}
+
+const scope = globalThis as unknown as WorkerScope;
+const modules = new Map<string, Promise<Record<string, unknown>>>();
+
+/** Imports `moduleUrl` once per worker; later tasks reuse the same module instance. */
+function load(moduleUrl: string): Promise<Record<string, unknown>> {
+  let module = modules.get(moduleUrl);
+  if (module === undefined) {
+    module = import(moduleUrl) as Promise<Record<string, unknown>>;
+    modules.set(moduleUrl, module);
+    module.catch(() => modules.delete(moduleUrl)); // a failed import may be retried
+  }
+  return module;
+}
+
+/** An error as plain data (structured clone of Error objects differs between runtimes). */
+function describeError(e: unknown): { name: string; message: string; stack?: string } {
+  if (e instanceof Error) return { name: e.name, message: e.message, stack: e.stack };
+  return { name: "Error", message: `worker task threw a non-Error value: ${String(e)}` };
+}
+
+async function runTask({ moduleUrl, exportName, args }: TaskMessage): Promise<unknown> {
+  const module = await load(moduleUrl);
+  const fn = module[exportName];
+  if (typeof fn !== "function") {
+    throw new TypeError(`Cannot run task: ${moduleUrl} has no exported function "${exportName}"`);
+  }
+  return await fn(...args);
+}
+
+scope.onmessage = async (event) => {
+  const { id } = event.data;
+  try {
+    const value = await runTask(event.data);
+    scope.postMessage({ id, ok: true, value }); // throws DataCloneError if value cannot be cloned
+  } catch (e) {
+    scope.postMessage({ id, ok: false, error: describeError(e) });
+  }
+};
