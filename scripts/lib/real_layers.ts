@@ -1,9 +1,7 @@
 /**
  * Real linear layers for the benchmarks, read from the llama2.c checkpoints in `../shared/models`
- * (stories260K and llama4m; see that folder's README for the format).
- *
- * TEMPORARY: until `src/io/llama2c.ts` (`readLlama2c`) is on main, the legacy header and the
- * block matrices are parsed here by a small local function; it is replaced after that merge.
+ * (stories260K and llama4m, parsed by `readLlama2c`), and the value pool benchmark layers are
+ * filled from.
  *
  * @module
  */
@@ -11,6 +9,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Matrix } from "../../src/tensor/matrix.ts";
+import { readLlama2c } from "../../src/io/llama2c.ts";
+import { LINEAR_NAMES, type LlamaWeights } from "../../src/model/weights.ts";
 import { syntheticWeights } from "../../src/bench/synthetic.ts";
 import { createRng } from "../../src/tensor/rng.ts";
 
@@ -32,51 +32,26 @@ export const REAL_MODELS = {
 export type RealModelName = keyof typeof REAL_MODELS;
 
 /**
- * Parses the linear layers of a llama2.c legacy checkpoint: seven int32 (dim, hidden, layers,
- * heads, kv heads, vocab, seq_len), then float32 arrays in llama2.c's order.
+ * The prunable linear layers of a model, block by block in {@link LINEAR_NAMES} order.
  *
- * @param bytes The whole file.
+ * @param weights The model.
  * @param model The model name, used in labels.
- * @returns Every block's wq, wk, wv, wo, w1, w3, w2, in block order (copies, not views).
- * @throws {RangeError} If the file is shorter than its header says.
+ * @returns One entry per block and linear name (the matrices are the model's, not copies).
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseLegacyLinears } from "./real_layers.ts";
- * // dim 4, hidden 8, 1 layer, 2 heads, 2 kv heads, vocab 3, seq_len 2: header + 3*4 + 4 + 3*16 ...
- * const header = new Int32Array([4, 8, 1, 2, 2, 3, 2]);
- * const floats = 12 + 4 + 16 * 4 + 4 + 32 * 3 + 4 + 2 * 2 * 2;
- * const bytes = new Uint8Array(28 + 4 * floats);
+ * import { readLlama2c } from "../../src/io/llama2c.ts";
+ * import { linearLayersOf } from "./real_layers.ts";
+ * const header = new Int32Array([4, 8, 1, 2, 2, 3, 2]); // dim 4, hidden 8, 1 layer, 2+2 heads, vocab 3
+ * const bytes = new Uint8Array(28 + 4 * (3 * 4 + (2 * 4 + 4 * 16 + 3 * 32) + 4));
  * bytes.set(new Uint8Array(header.buffer));
- * const layers = parseLegacyLinears(bytes, "toy");
+ * const layers = linearLayersOf(readLlama2c(bytes), "toy");
  * assert.deepEqual(layers.map((l) => `${l.label} ${l.weight.rows}x${l.weight.cols}`),
  *   ["toy L0 wq 4x4", "toy L0 wk 4x4", "toy L0 wv 4x4", "toy L0 wo 4x4", "toy L0 w1 8x4", "toy L0 w3 8x4", "toy L0 w2 4x8"]);
  * ```
  */
-export function parseLegacyLinears(bytes: Uint8Array, model: string): RealLayer[] {
-  const header = new DataView(bytes.buffer, bytes.byteOffset, 28);
-  const [dim, hidden, nLayers, nHeads, nKvHeads] = [0, 1, 2, 3, 4].map((i) => header.getInt32(4 * i, true));
-  const vocab = Math.abs(header.getInt32(20, true));
-  const kvDim = (dim * nKvHeads) / nHeads;
-  let offset = 28 + 4 * (vocab * dim + nLayers * dim); // token embedding, rms_att
-  const take = (rows: number, cols: number): Matrix[] => {
-    const out: Matrix[] = [];
-    for (let l = 0; l < nLayers; l++) {
-      const end = offset + 4 * rows * cols;
-      if (end > bytes.length) {
-        throw new RangeError(`Cannot read ${model}: needs ${end} bytes, file has ${bytes.length}`);
-      }
-      out.push({ data: new Float32Array(bytes.slice(offset, end).buffer), rows, cols });
-      offset = end;
-    }
-    return out;
-  };
-  const wq = take(dim, dim), wk = take(kvDim, dim), wv = take(kvDim, dim), wo = take(dim, dim);
-  offset += 4 * nLayers * dim; // rms_ffn
-  const w1 = take(hidden, dim), w2 = take(dim, hidden), w3 = take(hidden, dim);
-  const byName = { wq, wk, wv, wo, w1, w3, w2 };
-  return Array.from({ length: nLayers }, (_, l) =>
-    Object.entries(byName).map(([name, ms]) => ({ label: `${model} L${l} ${name}`, weight: ms[l] }))).flat();
+export function linearLayersOf(weights: LlamaWeights, model: string): RealLayer[] {
+  return weights.blocks.flatMap((block, l) => LINEAR_NAMES.map((name) => ({ label: `${model} L${l} ${name}`, weight: block[name] })));
 }
 
 /**
@@ -85,12 +60,12 @@ export function parseLegacyLinears(bytes: Uint8Array, model: string): RealLayer[
  * @param modelsDir The models folder (`../shared/models`).
  * @param model Which model.
  * @returns The layers, or `undefined` if the checkpoint is not there.
- * @throws {RangeError} If the file is truncated.
+ * @throws {RangeError} If the file is not a valid llama2.c checkpoint.
  */
 export function readRealLayers(modelsDir: string, model: RealModelName): RealLayer[] | undefined {
   const path = join(modelsDir, REAL_MODELS[model]);
   if (!existsSync(path)) return undefined;
-  return parseLegacyLinears(new Uint8Array(readFileSync(path)), model);
+  return linearLayersOf(readLlama2c(new Uint8Array(readFileSync(path))), model);
 }
 
 /**
