@@ -30,9 +30,14 @@ for (const d of [256, 1024, 4096]) {
   }
 }
 
-const real = (readRealLayers(defaultModelsDir(), "llama4m") ?? []).filter((l) => /^llama4m L0 (wq|wk|w1|w2)$/.test(l.label));
+const real = (readRealLayers(defaultModelsDir(), "llama4m") ?? []).filter((l) =>
+  /^llama4m L0 (wq|wk|w1|w2)$/.test(l.label)
+);
 const prunerLayers: { weight: Matrix; label: string }[] = [
-  ...[256, 512, 1024].map((d) => ({ weight: tiledMatrix(pool.values, d, d).matrix, label: `${d}x${d}` })),
+  ...[256, 512, 1024].map((d) => ({
+    weight: tiledMatrix(pool.values, d, d).matrix,
+    label: `${d}x${d}`,
+  })),
   ...real.map((l) => ({ weight: l.weight, label: `${l.label} ${l.weight.rows}x${l.weight.cols}` })),
 ];
 for (const { weight, label } of prunerLayers) {

@@ -20,9 +20,26 @@ import { renameSync, writeFileSync } from "node:fs";
 import type { MeasureOptions } from "../src/bench/measure.ts";
 import { DISTRIBUTIONS, tiledMatrix } from "../src/bench/synthetic.ts";
 import type { Matrix } from "../src/tensor/matrix.ts";
-import { LAYER_METHODS, LAYER_PRUNERS, PER_ROW_SCORES, ROW_SELECTORS, TARGET_NAMES } from "./lib/complexity_methods.ts";
-import { comparePruners, sparsityErrors, sweepLayers, sweepSelection, timePerRow } from "./lib/complexity_sweeps.ts";
-import { analyze, chartPanels, type ComplexityReport, formatReport } from "./lib/complexity_report.ts";
+import {
+  LAYER_METHODS,
+  LAYER_PRUNERS,
+  PER_ROW_SCORES,
+  ROW_SELECTORS,
+  TARGET_NAMES,
+} from "./lib/complexity_methods.ts";
+import {
+  comparePruners,
+  sparsityErrors,
+  sweepLayers,
+  sweepSelection,
+  timePerRow,
+} from "./lib/complexity_sweeps.ts";
+import {
+  analyze,
+  chartPanels,
+  type ComplexityReport,
+  formatReport,
+} from "./lib/complexity_report.ts";
 import { defaultModelsDir, layerValuePool, poolOf, readRealLayers } from "./lib/real_layers.ts";
 import { logLogSvg } from "./lib/svg_chart.ts";
 
@@ -85,7 +102,9 @@ export function defaultOptions(quick: boolean): ComplexityOptions {
     sparsity: 0.5,
     selectLogs: quick ? range(10, 16) : range(10, 22),
     layerLogs: quick ? range(16, 20) : range(16, 24),
-    measure: quick ? { minRuns: 5, minTotalMs: 100, maxTotalMs: 600 } : { minRuns: 5, minTotalMs: 200, maxTotalMs: 3000 },
+    measure: quick
+      ? { minRuns: 5, minTotalMs: 100, maxTotalMs: 600 }
+      : { minRuns: 5, minTotalMs: 200, maxTotalMs: 3000 },
     floorMs: 0.02,
     perRowRows: quick ? 256 : 4096,
     errorSizes: [1024, 4096],
@@ -109,15 +128,26 @@ export function runComplexity(overrides: Partial<ComplexityOptions> = {}): Compl
   const o = { ...defaultOptions(overrides.quick ?? false), ...overrides };
   const s = { seed: o.seed, sparsity: o.sparsity, measure: o.measure, progress: o.progress };
   const notes: string[] = [];
-  const real = { stories260K: readRealLayers(o.modelsDir, "stories260K"), llama4m: readRealLayers(o.modelsDir, "llama4m") };
-  const pools = Object.entries(real).flatMap(([name, ls]) => (ls ? [poolOf(ls, `${name} linear weights`)] : []));
+  const real = {
+    stories260K: readRealLayers(o.modelsDir, "stories260K"),
+    llama4m: readRealLayers(o.modelsDir, "llama4m"),
+  };
+  const pools = Object.entries(real).flatMap((
+    [name, ls],
+  ) => (ls ? [poolOf(ls, `${name} linear weights`)] : []));
   const layerPool = real.llama4m ? pools.at(-1)! : layerValuePool(o.modelsDir, o.seed);
-  notes.push(`column norms and calibration inputs X are synthetic (log-normal channel scales, 1% outlier channels x20)`);
-  notes.push(`per-row target times ${o.perRowRows} of the 4096 rows of a 4096x4096 layer (per-row cost does not depend on the row count)`);
+  notes.push(
+    `column norms and calibration inputs X are synthetic (log-normal channel scales, 1% outlier channels x20)`,
+  );
+  notes.push(
+    `per-row target times ${o.perRowRows} of the 4096 rows of a 4096x4096 layer (per-row cost does not depend on the row count)`,
+  );
 
   const selection = sweepSelection(o.selectLogs, ROW_SELECTORS, s);
   const layers = sweepLayers(o.layerLogs, LAYER_METHODS, layerPool, s);
-  const perRowSelectors = ROW_SELECTORS.filter((r) => r.name === TARGET_NAMES.sort || r.name === TARGET_NAMES.exact);
+  const perRowSelectors = ROW_SELECTORS.filter((r) =>
+    r.name === TARGET_NAMES.sort || r.name === TARGET_NAMES.exact
+  );
   const perRow = {
     rows: o.perRowRows,
     cols: 4096,
@@ -126,25 +156,40 @@ export function runComplexity(overrides: Partial<ComplexityOptions> = {}): Compl
   };
   const approximate = ROW_SELECTORS.filter((r) => r.approximate);
   const errors = sparsityErrors(approximate, DISTRIBUTIONS, pools, o.errorSizes, o.errorRows, s);
-  if (approximate.length === 0) notes.push("no approximate selector available: achieved-sparsity check not run");
+  if (approximate.length === 0) {
+    notes.push("no approximate selector available: achieved-sparsity check not run");
+  }
 
   const prunerLayers: { weight: Matrix; source: string }[] = [
-    ...(real.llama4m ?? []).filter((l) => /^llama4m L0 (wq|wk|w1|w2)$/.test(l.label)).map((l) => ({ weight: l.weight, source: `${l.label} (real)` })),
-    ...o.prunerSquares.map((d) => ({ weight: tiledMatrix(layerPool.values, d, d).matrix, source: `${layerPool.source}, tiled` })),
+    ...(real.llama4m ?? []).filter((l) => /^llama4m L0 (wq|wk|w1|w2)$/.test(l.label)).map((l) => ({
+      weight: l.weight,
+      source: `${l.label} (real)`,
+    })),
+    ...o.prunerSquares.map((d) => ({
+      weight: tiledMatrix(layerPool.values, d, d).matrix,
+      source: `${layerPool.source}, tiled`,
+    })),
   ];
   const pruners = comparePruners(prunerLayers, LAYER_PRUNERS, o.tokens, o.budgetS * 1000, s);
-  if (LAYER_PRUNERS.length === 0) notes.push("no whole-layer pruner available: SwiftPrune/SparseGPT comparison not run");
+  if (LAYER_PRUNERS.length === 0) {
+    notes.push("no whole-layer pruner available: SwiftPrune/SparseGPT comparison not run");
+  }
 
   const versions = process.versions as Record<string, string | undefined>;
   const report = analyze({
     meta: {
       generated: new Date().toISOString(),
-      runtime: versions.bun ? `bun ${versions.bun}` : versions.deno ? `deno ${versions.deno}` : `node ${versions.node}`,
+      runtime: versions.bun
+        ? `bun ${versions.bun}`
+        : versions.deno
+        ? `deno ${versions.deno}`
+        : `node ${versions.node}`,
       quick: o.quick,
       seed: o.seed,
       sparsity: o.sparsity,
       floorMs: o.floorMs,
-      fitRule: `least squares of ln(median time) on ln n over sizes with median >= ${o.floorMs} ms (at least the 3 largest)`,
+      fitRule:
+        `least squares of ln(median time) on ln n over sizes with median >= ${o.floorMs} ms (at least the 3 largest)`,
       notes,
     },
     selection,
@@ -193,7 +238,9 @@ export function main(args: string[]): number {
     return 2;
   }
   if (values.help) {
-    console.log("usage: deno task complexity [--quick] [--out complexity.json] [--svg path] [--models dir] [--seed n] [--budget-s s]");
+    console.log(
+      "usage: deno task complexity [--quick] [--out complexity.json] [--svg path] [--models dir] [--seed n] [--budget-s s]",
+    );
     return 0;
   }
   const num = (name: string, v: string | undefined, fallback: number) => {

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { fitLogLog, pointsAboveFloor, quantile, summarize } from "../src/bench/stats.ts";
 import { measureStable } from "../src/bench/measure.ts";
 import { streamingThresholdPass } from "../src/bench/streaming.ts";
-import { absValues, DISTRIBUTIONS, syntheticInputs, syntheticWeights, tiledMatrix } from "../src/bench/synthetic.ts";
+import {
+  absValues,
+  DISTRIBUTIONS,
+  syntheticInputs,
+  syntheticWeights,
+  tiledMatrix,
+} from "../src/bench/synthetic.ts";
 import { createRng } from "../src/tensor/rng.ts";
 import { logLogSvg, logTicks } from "../scripts/lib/svg_chart.ts";
 
@@ -29,10 +35,19 @@ Deno.test("fitLogLog: n log n over 2^10..2^22 fits a slope near 1.09, and seeded
 });
 
 Deno.test("fitLogLog and quantile reject bad input with the value seen", () => {
-  assert.throws(() => fitLogLog([1, 2], [1]), { name: "TypeError", message: /2 sizes but 1 times/ });
+  assert.throws(() => fitLogLog([1, 2], [1]), {
+    name: "TypeError",
+    message: /2 sizes but 1 times/,
+  });
   assert.throws(() => fitLogLog([4], [1]), { name: "RangeError", message: /1 point/ });
-  assert.throws(() => fitLogLog([1, 2], [1, 0]), { name: "RangeError", message: /point 1 is \(2, 0\)/ });
-  assert.throws(() => fitLogLog([8, 8], [1, 2]), { name: "RangeError", message: /all 2 sizes are 8/ });
+  assert.throws(() => fitLogLog([1, 2], [1, 0]), {
+    name: "RangeError",
+    message: /point 1 is \(2, 0\)/,
+  });
+  assert.throws(() => fitLogLog([8, 8], [1, 2]), {
+    name: "RangeError",
+    message: /all 2 sizes are 8/,
+  });
   assert.throws(() => quantile([], 0.5), { name: "RangeError" });
   assert.throws(() => quantile([1], 1.5), { name: "RangeError", message: /1.5/ });
 });
@@ -52,21 +67,37 @@ Deno.test("pointsAboveFloor keeps sizes above the floor, else the largest minPoi
 
 Deno.test("measureStable: batches fast calls, stops at the time cap for slow ones", () => {
   let t = 0;
-  const fast = measureStable(() => (t += 0.01), { now: () => t, minRuns: 3, minTotalMs: 0, minSampleMs: 1 });
+  const fast = measureStable(() => (t += 0.01), {
+    now: () => t,
+    minRuns: 3,
+    minTotalMs: 0,
+    minSampleMs: 1,
+  });
   assert.equal(fast.batch, 100);
   assert.ok(Math.abs(fast.median - 0.01) < 1e-9);
   t = 0;
-  const slow = measureStable(() => (t += 500), { now: () => t, minRuns: 5, minTotalMs: 0, maxTotalMs: 1200 });
+  const slow = measureStable(() => (t += 500), {
+    now: () => t,
+    minRuns: 5,
+    minTotalMs: 0,
+    maxTotalMs: 1200,
+  });
   assert.equal(slow.count, 3); // 500, 1000, 1500 >= 1200: stop
   assert.equal(slow.capped, true);
-  assert.throws(() => measureStable(() => 0, { minRuns: 0 }), { name: "RangeError", message: /got 0/ });
+  assert.throws(() => measureStable(() => 0, { minRuns: 0 }), {
+    name: "RangeError",
+    message: /got 0/,
+  });
 });
 
 Deno.test("streamingThresholdPass equals a per-element comparison and checks the output length", () => {
   const w = syntheticWeights("gaussian", 257, createRng(2));
   const keep = streamingThresholdPass(w, 0.7);
   for (let i = 0; i < w.length; i++) assert.equal(keep[i], Math.abs(w[i]) >= 0.7 ? 1 : 0);
-  assert.throws(() => streamingThresholdPass(w, 1, new Uint8Array(3)), { name: "TypeError", message: /3 entries/ });
+  assert.throws(() => streamingThresholdPass(w, 1, new Uint8Array(3)), {
+    name: "TypeError",
+    message: /3 entries/,
+  });
 });
 
 Deno.test("synthetic data: seeded, right sizes, heavy tails where promised", () => {
@@ -75,9 +106,16 @@ Deno.test("synthetic data: seeded, right sizes, heavy tails where promised", () 
     assert.deepEqual(a, syntheticWeights(d, 4096, createRng(9)));
     assert.ok(a.every(Number.isFinite));
   }
-  const maxAbs = (d: (typeof DISTRIBUTIONS)[number]) => Math.max(...absValues(syntheticWeights(d, 20000, createRng(4))));
-  assert.ok(maxAbs("outliers") > 5 * maxAbs("gaussian"), "outliers should exceed Gaussian extremes");
-  assert.throws(() => syntheticWeights("cauchy" as never, 4, createRng(1)), { name: "RangeError", message: /cauchy/ });
+  const maxAbs = (d: (typeof DISTRIBUTIONS)[number]) =>
+    Math.max(...absValues(syntheticWeights(d, 20000, createRng(4))));
+  assert.ok(
+    maxAbs("outliers") > 5 * maxAbs("gaussian"),
+    "outliers should exceed Gaussian extremes",
+  );
+  assert.throws(() => syntheticWeights("cauchy" as never, 4, createRng(1)), {
+    name: "RangeError",
+    message: /cauchy/,
+  });
   const { matrix, repeats } = tiledMatrix(new Float32Array([1, 2]), 3, 3);
   assert.deepEqual(Array.from(matrix.data), [1, 2, 1, 2, 1, 2, 1, 2, 1]);
   assert.equal(repeats, 5);
@@ -89,7 +127,12 @@ Deno.test("synthetic data: seeded, right sizes, heavy tails where promised", () 
 Deno.test("svg chart: ticks, escaping, one path per series, empty input rejected", () => {
   assert.deepEqual(logTicks(1, 1000, 10), [1, 10, 100, 1000]);
   const svg = logLogSvg([
-    { title: "a<b", xLabel: "n", yLabel: "ms", series: [{ name: "x", points: [[2, 1], [4, 2]] }, { name: "y", points: [[2, 3], [4, 9]] }] },
+    {
+      title: "a<b",
+      xLabel: "n",
+      yLabel: "ms",
+      series: [{ name: "x", points: [[2, 1], [4, 2]] }, { name: "y", points: [[2, 3], [4, 9]] }],
+    },
     { title: "empty", xLabel: "n", yLabel: "ms", series: [] },
   ]);
   assert.equal(svg.match(/<path /g)?.length, 2);

@@ -26,17 +26,41 @@ Deno.test("complexity at tiny sizes writes a report with a slope per method", as
     progress: () => {},
   });
   const report = JSON.parse(readFileSync(out, "utf8"));
-  for (const key of ["meta", "selection", "layers", "slopes", "perRow", "sparsityErrors", "pruners", "verdicts"]) {
+  for (
+    const key of [
+      "meta",
+      "selection",
+      "layers",
+      "slopes",
+      "perRow",
+      "sparsityErrors",
+      "pruners",
+      "verdicts",
+    ]
+  ) {
     assert.ok(key in report, `missing ${key}`);
   }
-  assert.deepEqual(Object.keys(report.slopes.selection).sort(), ROW_SELECTORS.map((s) => s.name).sort());
-  assert.deepEqual(Object.keys(report.slopes.layers).sort(), LAYER_METHODS.map((m) => m.name).sort());
-  for (const rec of [...Object.values(report.slopes.selection), ...Object.values(report.slopes.layers)]) {
+  assert.deepEqual(
+    Object.keys(report.slopes.selection).sort(),
+    ROW_SELECTORS.map((s) => s.name).sort(),
+  );
+  assert.deepEqual(
+    Object.keys(report.slopes.layers).sort(),
+    LAYER_METHODS.map((m) => m.name).sort(),
+  );
+  for (
+    const rec of [...Object.values(report.slopes.selection), ...Object.values(report.slopes.layers)]
+  ) {
     assert.ok(Number.isFinite((rec as { slope: number }).slope));
   }
   assert.equal(report.selection.methods.sort.points.length, 3);
-  assert.deepEqual(report.layers.methods["stream (floor)"].points.map((p: { shape: number[] }) => p.shape), [[16, 16], [16, 32], [32, 32]]);
-  for (const v of report.verdicts) assert.ok(v.pass === null || typeof v.pass === "boolean", JSON.stringify(v));
+  assert.deepEqual(
+    report.layers.methods["stream (floor)"].points.map((p: { shape: number[] }) => p.shape),
+    [[16, 16], [16, 32], [32, 32]],
+  );
+  for (const v of report.verdicts) {
+    assert.ok(v.pass === null || typeof v.pass === "boolean", JSON.stringify(v));
+  }
   assert.ok(report.verdicts.some((v: { claim: string }) => v.claim.startsWith("target:")));
   assert.ok(readFileSync(svg, "utf8").startsWith("<svg"));
   assert.ok(/verdict\s+claim/.test(printed.join("\n")));

@@ -43,11 +43,18 @@ export interface RowSelector {
  * assert.deepEqual(Array.from(keep), [1, 0, 1, 1, 1, 0]);
  * ```
  */
-export function selectRows(scores: Matrix, sparsity: number, select: RowSelector["select"]): Uint8Array {
+export function selectRows(
+  scores: Matrix,
+  sparsity: number,
+  select: RowSelector["select"],
+): Uint8Array {
   const keep = new Uint8Array(scores.rows * scores.cols);
   const k = Math.floor(sparsity * scores.cols);
   for (let i = 0; i < scores.rows; i++) {
-    keep.set(select(scores.data.subarray(i * scores.cols, (i + 1) * scores.cols), k), i * scores.cols);
+    keep.set(
+      select(scores.data.subarray(i * scores.cols, (i + 1) * scores.cols), k),
+      i * scores.cols,
+    );
   }
   return keep;
 }
@@ -56,7 +63,11 @@ export function selectRows(scores: Matrix, sparsity: number, select: RowSelector
 export const ROW_SELECTORS: readonly RowSelector[] = [
   { name: "sort", role: "contrast", select: selectBySort },
   // N:M ignores k: it keeps 2 of every 4 (50%), the paper's structured extension.
-  { name: "nm-2:4", role: "measured", select: (s) => nmMask({ data: s, rows: 1, cols: s.length }, 2, 4) },
+  {
+    name: "nm-2:4",
+    role: "measured",
+    select: (s) => nmMask({ data: s, rows: 1, cols: s.length }, 2, 4),
+  },
 ];
 
 /** A layer and what scoring needs about its inputs. */
@@ -84,7 +95,11 @@ function absMatrix(w: Matrix): Matrix {
 
 /** The whole-layer methods. */
 export const LAYER_METHODS: readonly LayerMethod[] = [
-  { name: "stream (floor)", role: "floor", run: ({ weight }) => streamingThresholdPass(weight.data, 0.01) },
+  {
+    name: "stream (floor)",
+    role: "floor",
+    run: ({ weight }) => streamingThresholdPass(weight.data, 0.01),
+  },
   {
     name: "|W| + sort rows",
     role: "contrast",

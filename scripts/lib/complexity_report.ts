@@ -85,13 +85,30 @@ function slopeVerdicts(what: string, slopes: Record<string, SlopeRecord>): Verdi
  * @param exactName Name of the exact EWMA selector.
  * @returns The verdict (`pass: false` with the reason when either was not measured).
  */
-function perRowVerdict(timings: readonly PerRowTiming[], sortName: string, exactName: string): Verdict {
-  const sort = timings.find((t) => t.name === sortName), exact = timings.find((t) => t.name === exactName);
+function perRowVerdict(
+  timings: readonly PerRowTiming[],
+  sortName: string,
+  exactName: string,
+): Verdict {
+  const sort = timings.find((t) => t.name === sortName),
+    exact = timings.find((t) => t.name === exactName);
   const claim = `target: ${exactName} >= 3x faster than ${sortName} per row, 4096 cols`;
-  if (!sort || !exact) return { claim, measured: `not measured (${exactName} not available)`, threshold: ">= 3x", pass: false };
+  if (!sort || !exact) {
+    return {
+      claim,
+      measured: `not measured (${exactName} not available)`,
+      threshold: ">= 3x",
+      pass: false,
+    };
+  }
   const ratio = sort.perRowMs / exact.perRowMs;
   const us = (ms: number) => `${(ms * 1000).toFixed(1)} us`;
-  return { claim, measured: `${ratio.toFixed(2)}x (${us(sort.perRowMs)} vs ${us(exact.perRowMs)} per row)`, threshold: ">= 3x", pass: ratio >= 3 };
+  return {
+    claim,
+    measured: `${ratio.toFixed(2)}x (${us(sort.perRowMs)} vs ${us(exact.perRowMs)} per row)`,
+    threshold: ">= 3x",
+    pass: ratio >= 3,
+  };
 }
 
 /**
@@ -103,7 +120,11 @@ function perRowVerdict(timings: readonly PerRowTiming[], sortName: string, exact
  * @param floorName The streaming pass.
  * @returns The ratio per size and the verdict.
  */
-function floorVerdict(layers: Sweep, methodName: string, floorName: string): { ratios: { n: number; ratio: number }[]; verdict: Verdict } {
+function floorVerdict(
+  layers: Sweep,
+  methodName: string,
+  floorName: string,
+): { ratios: { n: number; ratio: number }[]; verdict: Verdict } {
   const m = layers.methods[methodName]?.points ?? [], f = layers.methods[floorName]?.points ?? [];
   const ratios = m.flatMap((p) => {
     const q = f.find((x) => x.n === p.n);
@@ -111,8 +132,26 @@ function floorVerdict(layers: Sweep, methodName: string, floorName: string): { r
   });
   const claim = `target: ${methodName} within 3x of ${floorName}`;
   const last = ratios.at(-1);
-  if (!last) return { ratios, verdict: { claim, measured: `not measured (${methodName} not available)`, threshold: "<= 3x", pass: false } };
-  return { ratios, verdict: { claim, measured: `${last.ratio.toFixed(2)}x at n=2^${Math.log2(last.n)}`, threshold: "<= 3x", pass: last.ratio <= 3 } };
+  if (!last) {
+    return {
+      ratios,
+      verdict: {
+        claim,
+        measured: `not measured (${methodName} not available)`,
+        threshold: "<= 3x",
+        pass: false,
+      },
+    };
+  }
+  return {
+    ratios,
+    verdict: {
+      claim,
+      measured: `${last.ratio.toFixed(2)}x at n=2^${Math.log2(last.n)}`,
+      threshold: "<= 3x",
+      pass: last.ratio <= 3,
+    },
+  };
 }
 
 /** One verdict per approximate selector: its worst row's |achieved - target| over sources and sizes <= 1 pt. */
@@ -131,11 +170,16 @@ function sparsityVerdicts(errors: readonly SparsityError[]): Verdict[] {
 }
 
 /** Ratio of every pruner's time to the first's, per shape, as printable rows. */
-function prunerRatios(timings: readonly PrunerTiming[], reference: string): { shape: string; ratios: Record<string, number> }[] {
+function prunerRatios(
+  timings: readonly PrunerTiming[],
+  reference: string,
+): { shape: string; ratios: Record<string, number> }[] {
   return timings.map((t) => ({
     shape: `${t.shape[0]}x${t.shape[1]}`,
     ratios: Object.fromEntries(
-      Object.entries(t.ms).filter(([name]) => name !== reference && t.ms[reference]).map(([name, ms]) => [name, ms / t.ms[reference]]),
+      Object.entries(t.ms).filter(([name]) => name !== reference && t.ms[reference]).map((
+        [name, ms],
+      ) => [name, ms / t.ms[reference]]),
     ),
   }));
 }
@@ -143,22 +187,41 @@ function prunerRatios(timings: readonly PrunerTiming[], reference: string): { sh
 /** Pads a table's columns to their widest cell; first row is the header. */
 function textTable(rows: readonly (readonly string[])[]): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
-  const line = (r: readonly string[]) => r.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd();
-  return [line(rows[0]), widths.map((w) => "-".repeat(w)).join("  "), ...rows.slice(1).map(line)].join("\n");
+  const line = (r: readonly string[]) =>
+    r.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd();
+  return [line(rows[0]), widths.map((w) => "-".repeat(w)).join("  "), ...rows.slice(1).map(line)]
+    .join("\n");
 }
 
 /** The verdict table as text. */
 function verdictTable(verdicts: readonly Verdict[]): string {
   const mark = (p: boolean | null) => (p === null ? "info" : p ? "PASS" : "MISS");
-  return textTable([["verdict", "claim", "measured", "threshold"], ...verdicts.map((v) => [mark(v.pass), v.claim, v.measured, v.threshold])]);
+  return textTable([
+    ["verdict", "claim", "measured", "threshold"],
+    ...verdicts.map((v) => [mark(v.pass), v.claim, v.measured, v.threshold]),
+  ]);
 }
 
 /** Chart panels: time per call against n, one line per method, for each sweep. */
 export function chartPanels(selection: Sweep, layers: Sweep): Panel[] {
-  const series = (s: Sweep) => Object.entries(s.methods).map(([name, { points }]) => ({ name, points: points.map((p) => [p.n, p.medianMs] as const) }));
+  const series = (s: Sweep) =>
+    Object.entries(s.methods).map(([name, { points }]) => ({
+      name,
+      points: points.map((p) => [p.n, p.medianMs] as const),
+    }));
   return [
-    { title: "Per-row selection", xLabel: "row length n", yLabel: "median time per row (ms)", series: series(selection) },
-    { title: "Whole layer", xLabel: "rows * cols", yLabel: "median time per layer (ms)", series: series(layers) },
+    {
+      title: "Per-row selection",
+      xLabel: "row length n",
+      yLabel: "median time per row (ms)",
+      series: series(selection),
+    },
+    {
+      title: "Whole layer",
+      xLabel: "rows * cols",
+      yLabel: "median time per layer (ms)",
+      series: series(layers),
+    },
   ];
 }
 
@@ -226,7 +289,10 @@ export interface TargetNames {
  * ```
  */
 export function analyze(m: Measured, names: TargetNames): ComplexityReport {
-  const slopes = { selection: fitSweep(m.selection, m.meta.floorMs), layers: fitSweep(m.layers, m.meta.floorMs) };
+  const slopes = {
+    selection: fitSweep(m.selection, m.meta.floorMs),
+    layers: fitSweep(m.layers, m.meta.floorMs),
+  };
   const floor = floorVerdict(m.layers, names.scoreSelect, names.floor);
   const verdicts = [
     ...slopeVerdicts("select", slopes.selection),
@@ -235,7 +301,14 @@ export function analyze(m: Measured, names: TargetNames): ComplexityReport {
     floor.verdict,
     ...sparsityVerdicts(m.sparsityErrors),
   ];
-  return { ...m, slopes, floorRatios: floor.ratios, prunerReference: names.referencePruner, prunerRatios: prunerRatios(m.pruners, names.referencePruner), verdicts };
+  return {
+    ...m,
+    slopes,
+    floorRatios: floor.ratios,
+    prunerReference: names.referencePruner,
+    prunerRatios: prunerRatios(m.pruners, names.referencePruner),
+    verdicts,
+  };
 }
 
 const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(3));
@@ -251,10 +324,20 @@ function slopeTable(sweep: Sweep, slopes: Record<string, SlopeRecord>): string {
       s ? s.r2.toFixed(3) : "-",
       s ? `2^${Math.log2(s.fittedSizes[0])}..2^${Math.log2(s.fittedSizes.at(-1)!)}` : "-",
       first && last ? `${ms(first.medianMs)} .. ${ms(last.medianMs)}` : "-",
-      last ? `${(100 * last.spread).toFixed(0)}% (${last.runs} runs${last.capped ? ", capped" : ""})` : "-",
+      last
+        ? `${(100 * last.spread).toFixed(0)}% (${last.runs} runs${last.capped ? ", capped" : ""})`
+        : "-",
     ];
   });
-  return textTable([["method", "role", "slope", "r2", "fitted over", "median ms (first .. last)", "IQR/median at last"], ...rows]);
+  return textTable([[
+    "method",
+    "role",
+    "slope",
+    "r2",
+    "fitted over",
+    "median ms (first .. last)",
+    "IQR/median at last",
+  ], ...rows]);
 }
 
 /**
@@ -278,40 +361,94 @@ function slopeTable(sweep: Sweep, slopes: Record<string, SlopeRecord>): string {
  */
 export function formatReport(r: ComplexityReport): string {
   const out: string[] = [];
-  out.push(`complexity report (${r.meta.quick ? "--quick" : "full"}), ${r.meta.runtime}, ${r.meta.generated}`);
+  out.push(
+    `complexity report (${
+      r.meta.quick ? "--quick" : "full"
+    }), ${r.meta.runtime}, ${r.meta.generated}`,
+  );
   out.push(`sparsity ${r.meta.sparsity}, seed ${r.meta.seed}; slopes: ${r.meta.fitRule}`);
   for (const n of r.meta.notes) out.push(`note: ${n}`);
-  out.push("", `Per-row selection (${r.selection.input})`, slopeTable(r.selection, r.slopes.selection));
-  out.push("", `Whole layer, n = rows * cols (${r.layers.input})`, slopeTable(r.layers, r.slopes.layers));
+  out.push(
+    "",
+    `Per-row selection (${r.selection.input})`,
+    slopeTable(r.selection, r.slopes.selection),
+  );
+  out.push(
+    "",
+    `Whole layer, n = rows * cols (${r.layers.input})`,
+    slopeTable(r.layers, r.slopes.layers),
+  );
   if (r.floorRatios.length > 0) {
-    out.push("", "Scoring + selection / streaming pass: " + r.floorRatios.map((f) => `2^${Math.log2(f.n)}: ${f.ratio.toFixed(2)}x`).join(", "));
+    out.push(
+      "",
+      "Scoring + selection / streaming pass: " +
+        r.floorRatios.map((f) => `2^${Math.log2(f.n)}: ${f.ratio.toFixed(2)}x`).join(", "),
+    );
   }
   out.push("", `Per row on ${r.perRow.rows} rows x ${r.perRow.cols} cols (${r.perRow.scores})`);
-  out.push(textTable([["selector", "us per row"], ...r.perRow.timings.map((t) => [t.name, (t.perRowMs * 1000).toFixed(1)])]));
+  out.push(
+    textTable([
+      ["selector", "us per row"],
+      ...r.perRow.timings.map((t) => [t.name, (t.perRowMs * 1000).toFixed(1)]),
+    ]),
+  );
   if (r.sparsityErrors.length > 0) {
-    out.push("", "Achieved sparsity of approximate selection, |achieved - target| in percentage points");
+    out.push(
+      "",
+      "Achieved sparsity of approximate selection, |achieved - target| in percentage points",
+    );
     out.push(textTable([
       ["selector", "rows", "n", "rows tested", "mean", "max"],
-      ...r.sparsityErrors.map((e) => [e.selector, e.rows, String(e.n), String(e.count), e.meanAbsPts.toFixed(3), e.maxAbsPts.toFixed(3)]),
+      ...r.sparsityErrors.map((
+        e,
+      ) => [
+        e.selector,
+        e.rows,
+        String(e.n),
+        String(e.count),
+        e.meanAbsPts.toFixed(3),
+        e.maxAbsPts.toFixed(3),
+      ]),
     ]));
   }
-  const prunerNames = new Set(r.pruners.flatMap((p) => [...Object.keys(p.ms), ...Object.keys(p.skipped)]));
+  const prunerNames = new Set(
+    r.pruners.flatMap((p) => [...Object.keys(p.ms), ...Object.keys(p.skipped)]),
+  );
   if (prunerNames.size > 0) {
     const names = [r.prunerReference, ...[...prunerNames].filter((n) => n !== r.prunerReference)];
-    out.push("", `Whole-layer pruners end to end (X: ${r.pruners[0].tokens} tokens); ratio = time / ${names[0]}'s;`);
+    out.push(
+      "",
+      `Whole-layer pruners end to end (X: ${r.pruners[0].tokens} tokens); ratio = time / ${
+        names[0]
+      }'s;`,
+    );
     out.push(`paper's claim (GPUs): ${PAPER_SPEEDUP.average}x average, ${PAPER_SPEEDUP.max}x max`);
     out.push(textTable([
-      ["shape", "source", ...names.map((n) => `${n} ms`), ...names.slice(1).map((n) => `${n}/${names[0]}`)],
+      [
+        "shape",
+        "source",
+        ...names.map((n) => `${n} ms`),
+        ...names.slice(1).map((n) => `${n}/${names[0]}`),
+      ],
       ...r.pruners.map((p, i) => [
         `${p.shape[0]}x${p.shape[1]}`,
         p.source,
         ...names.map((n) => (n in p.ms ? ms(p.ms[n]) : `skipped: ${p.skipped[n] ?? "n/a"}`)),
-        ...names.slice(1).map((n) => (n in r.prunerRatios[i].ratios ? `${r.prunerRatios[i].ratios[n].toFixed(2)}x` : "-")),
+        ...names.slice(1).map((
+          n,
+        ) => (n in r.prunerRatios[i].ratios ? `${r.prunerRatios[i].ratios[n].toFixed(2)}x` : "-")),
       ]),
     ]));
   }
   out.push("", verdictTable(r.verdicts));
   const misses = r.verdicts.filter((v) => v.pass === false);
-  out.push("", misses.length === 0 ? "All claims checked here PASS." : `MISSED (${misses.length}): ${misses.map((v) => `${v.claim}: ${v.measured}, needed ${v.threshold}`).join("; ")}`);
+  out.push(
+    "",
+    misses.length === 0
+      ? "All claims checked here PASS."
+      : `MISSED (${misses.length}): ${
+        misses.map((v) => `${v.claim}: ${v.measured}, needed ${v.threshold}`).join("; ")
+      }`,
+  );
   return out.join("\n");
 }

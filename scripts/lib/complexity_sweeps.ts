@@ -6,8 +6,15 @@
  *
  * @module
  */
-import { type Measurement, measureStable, type MeasureOptions } from "../../src/bench/measure.ts";
-import { absValues, channelScales, type Distribution, syntheticInputs, syntheticWeights, tiledMatrix } from "../../src/bench/synthetic.ts";
+import { type Measurement, type MeasureOptions, measureStable } from "../../src/bench/measure.ts";
+import {
+  absValues,
+  channelScales,
+  type Distribution,
+  syntheticInputs,
+  syntheticWeights,
+  tiledMatrix,
+} from "../../src/bench/synthetic.ts";
 import { createRng } from "../../src/tensor/rng.ts";
 import type { Matrix } from "../../src/tensor/matrix.ts";
 import type { LayerMethod, LayerPruner, Role, RowSelector } from "./complexity_methods.ts";
@@ -77,8 +84,14 @@ function fmtMs(ms: number): string {
  * @param s Settings.
  * @returns The sweep.
  */
-export function sweepSelection(logs: readonly number[], selectors: readonly RowSelector[], s: SweepSettings): Sweep {
-  const methods: Sweep["methods"] = Object.fromEntries(selectors.map((m) => [m.name, { role: m.role, points: [] }]));
+export function sweepSelection(
+  logs: readonly number[],
+  selectors: readonly RowSelector[],
+  s: SweepSettings,
+): Sweep {
+  const methods: Sweep["methods"] = Object.fromEntries(
+    selectors.map((m) => [m.name, { role: m.role, points: [] }]),
+  );
   for (const e of logs) {
     const n = 2 ** e, k = Math.floor(s.sparsity * n);
     const scores = absValues(syntheticWeights("gaussian", n, createRng(s.seed + e)));
@@ -106,22 +119,38 @@ export function layerShape(e: number): [number, number] {
  * @param s Settings.
  * @returns The sweep; its input says from which size on the pool was tiled.
  */
-export function sweepLayers(logs: readonly number[], methods: readonly LayerMethod[], pool: ValuePool, s: SweepSettings): Sweep {
-  const out: Sweep["methods"] = Object.fromEntries(methods.map((m) => [m.name, { role: m.role, points: [] }]));
+export function sweepLayers(
+  logs: readonly number[],
+  methods: readonly LayerMethod[],
+  pool: ValuePool,
+  s: SweepSettings,
+): Sweep {
+  const out: Sweep["methods"] = Object.fromEntries(
+    methods.map((m) => [m.name, { role: m.role, points: [] }]),
+  );
   const tiled: string[] = [];
   for (const e of logs) {
     const [rows, cols] = layerShape(e);
     const { matrix: weight, repeats } = tiledMatrix(pool.values, rows, cols);
     if (repeats > 1) tiled.push(`${rows}x${cols} (x${repeats})`);
-    const input = { weight, colNorms: channelScales(cols, createRng(s.seed + e)), sparsity: s.sparsity };
+    const input = {
+      weight,
+      colNorms: channelScales(cols, createRng(s.seed + e)),
+      sparsity: s.sparsity,
+    };
     for (const method of methods) {
       const m = measureStable(() => method.run(input), s.measure);
       out[method.name].points.push(toPoint(rows * cols, m, [rows, cols]));
       s.progress(`layer ${rows}x${cols} ${method.name}: ${fmtMs(m.median)} (${m.count} runs)`);
     }
   }
-  const tiling = tiled.length > 0 ? `; tiled (pool repeated) at ${tiled.join(", ")}` : "; no tiling";
-  return { input: `layers filled row-major from ${pool.source}${tiling}; column norms synthetic`, methods: out };
+  const tiling = tiled.length > 0
+    ? `; tiled (pool repeated) at ${tiled.join(", ")}`
+    : "; no tiling";
+  return {
+    input: `layers filled row-major from ${pool.source}${tiling}; column norms synthetic`,
+    methods: out,
+  };
 }
 
 /** Per-row cost of each selector on rows of a 4096-column layer. */
@@ -152,11 +181,18 @@ export function timePerRow(
   s: SweepSettings,
 ): PerRowTiming[] {
   const cols = 4096;
-  const scores = scoresOf(tiledMatrix(pool.values, rows, cols).matrix, channelScales(cols, createRng(s.seed)));
+  const scores = scoresOf(
+    tiledMatrix(pool.values, rows, cols).matrix,
+    channelScales(cols, createRng(s.seed)),
+  );
   return selectors.map((sel) => {
     const m = measureStable(() => selectRows(scores, s.sparsity, sel.select), s.measure);
     s.progress(`per-row 4096 cols x ${rows} rows ${sel.name}: ${fmtMs(m.median)}`);
-    return { name: sel.name, perRowMs: m.median / rows, point: toPoint(rows * cols, m, [rows, cols]) };
+    return {
+      name: sel.name,
+      perRowMs: m.median / rows,
+      point: toPoint(rows * cols, m, [rows, cols]),
+    };
   });
 }
 
@@ -203,7 +239,9 @@ export function sparsityErrors(
         const rng = createRng(s.seed + n);
         return [d, () => absValues(syntheticWeights(d, n, rng))];
       }),
-      ...pools.filter((p) => p.values.length >= n).map((p): [string, (r: number) => Float32Array] => [
+      ...pools.filter((p) => p.values.length >= n).map((
+        p,
+      ): [string, (r: number) => Float32Array] => [
         p.source,
         (r) => {
           const start = (r * n) % (p.values.length - n + 1); // n consecutive weights, rows concatenated
@@ -214,7 +252,9 @@ export function sparsityErrors(
     for (const [name, rowOf] of sources) {
       const rows = Array.from({ length: count }, (_, r) => rowOf(r));
       for (const sel of selectors) {
-        const errs = rows.map((row) => Math.abs(sel.select(row, k).reduce((z, v) => z + (v === 0 ? 1 : 0), 0) - k) / n * 100);
+        const errs = rows.map((row) =>
+          Math.abs(sel.select(row, k).reduce((z, v) => z + (v === 0 ? 1 : 0), 0) - k) / n * 100
+        );
         out.push({
           selector: sel.name,
           rows: name,
@@ -264,20 +304,35 @@ export function comparePruners(
   const last: Record<string, { ms: number; rows: number; cols: number }> = {};
   return layers.map(({ weight, source }) => {
     const x = syntheticInputs(tokens, weight.cols, createRng(s.seed + weight.cols));
-    const rec: PrunerTiming = { shape: [weight.rows, weight.cols], source, tokens, ms: {}, runs: {}, skipped: {} };
+    const rec: PrunerTiming = {
+      shape: [weight.rows, weight.cols],
+      source,
+      tokens,
+      ms: {},
+      runs: {},
+      skipped: {},
+    };
     for (const p of pruners) {
       const prev = last[p.name];
-      const predicted = prev ? prev.ms * (weight.rows / prev.rows) * (weight.cols / prev.cols) ** (p.costExponent - 1) : 0;
+      const predicted = prev
+        ? prev.ms * (weight.rows / prev.rows) * (weight.cols / prev.cols) ** (p.costExponent - 1)
+        : 0;
       if (predicted > budgetMs) {
-        rec.skipped[p.name] = `predicted ${(predicted / 1000).toFixed(0)} s > budget ${(budgetMs / 1000).toFixed(0)} s`;
-        s.progress(`compare ${weight.rows}x${weight.cols} ${p.name}: skipped, ${rec.skipped[p.name]}`);
+        rec.skipped[p.name] = `predicted ${(predicted / 1000).toFixed(0)} s > budget ${
+          (budgetMs / 1000).toFixed(0)
+        } s`;
+        s.progress(
+          `compare ${weight.rows}x${weight.cols} ${p.name}: skipped, ${rec.skipped[p.name]}`,
+        );
         continue;
       }
       const m = measureStable(() => p.run(weight, x, s.sparsity), s.measure);
       rec.ms[p.name] = m.median;
       rec.runs[p.name] = m.count;
       last[p.name] = { ms: m.median, rows: weight.rows, cols: weight.cols };
-      s.progress(`compare ${weight.rows}x${weight.cols} ${p.name}: ${fmtMs(m.median)} (${m.count} runs)`);
+      s.progress(
+        `compare ${weight.rows}x${weight.cols} ${p.name}: ${fmtMs(m.median)} (${m.count} runs)`,
+      );
     }
     return rec;
   });

@@ -51,7 +51,9 @@ export type RealModelName = keyof typeof REAL_MODELS;
  * ```
  */
 export function linearLayersOf(weights: LlamaWeights, model: string): RealLayer[] {
-  return weights.blocks.flatMap((block, l) => LINEAR_NAMES.map((name) => ({ label: `${model} L${l} ${name}`, weight: block[name] })));
+  return weights.blocks.flatMap((block, l) =>
+    LINEAR_NAMES.map((name) => ({ label: `${model} L${l} ${name}`, weight: block[name] }))
+  );
 }
 
 /**
@@ -98,7 +100,10 @@ export function defaultModelsDir(): string {
  * assert.deepEqual(Array.from(poolOf([w([1, 2]), w([3])], "toy").values), [1, 2, 3]);
  * ```
  */
-export function poolOf(layers: readonly RealLayer[], source: string): { values: Float32Array; source: string } {
+export function poolOf(
+  layers: readonly RealLayer[],
+  source: string,
+): { values: Float32Array; source: string } {
   const values = new Float32Array(layers.reduce((a, l) => a + l.weight.data.length, 0));
   let at = 0;
   for (const l of layers) {
@@ -125,8 +130,14 @@ export function poolOf(layers: readonly RealLayer[], source: string): { values: 
  * assert.match(pool.source, /synthetic/);
  * ```
  */
-export function layerValuePool(modelsDir: string, seed: number): { values: Float32Array; source: string } {
+export function layerValuePool(
+  modelsDir: string,
+  seed: number,
+): { values: Float32Array; source: string } {
   const layers = readRealLayers(modelsDir, "llama4m");
   if (layers) return poolOf(layers, "llama4m linear weights");
-  return { values: syntheticWeights("gaussian", 1 << 22, createRng(seed)), source: "synthetic N(0,1) (llama4m not found)" };
+  return {
+    values: syntheticWeights("gaussian", 1 << 22, createRng(seed)),
+    source: "synthetic N(0,1) (llama4m not found)",
+  };
 }

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type Summary, summarize } from "./stats.ts";
+import { summarize, type Summary } from "./stats.ts";
 
 /** How long to keep measuring. */
 export interface MeasureOptions {
@@ -59,14 +59,23 @@ export function measureStable(fn: () => unknown, options: MeasureOptions = {}): 
   if (!Number.isInteger(minRuns) || minRuns < 1) {
     throw new RangeError(`Cannot measure: minRuns must be a positive integer, got ${minRuns}`);
   }
-  for (const [name, v] of [["minTotalMs", minTotalMs], ["maxTotalMs", maxTotalMs], ["minSampleMs", minSampleMs]]) {
-    if (!((v as number) >= 0)) throw new RangeError(`Cannot measure: ${name} must be >= 0, got ${v}`);
+  for (
+    const [name, v] of [["minTotalMs", minTotalMs], ["maxTotalMs", maxTotalMs], [
+      "minSampleMs",
+      minSampleMs,
+    ]]
+  ) {
+    if (!((v as number) >= 0)) {
+      throw new RangeError(`Cannot measure: ${name} must be >= 0, got ${v}`);
+    }
   }
   let sink: unknown;
   const start = now();
   sink = fn(); // warm-up, also sizes the batch
   const first = now() - start;
-  const batch = first >= minSampleMs ? 1 : Math.min(1 << 20, Math.ceil(minSampleMs / Math.max(first, 1e-3)));
+  const batch = first >= minSampleMs
+    ? 1
+    : Math.min(1 << 20, Math.ceil(minSampleMs / Math.max(first, 1e-3)));
   const samples: number[] = [];
   let total = 0;
   while (samples.length < minRuns || total < minTotalMs) {

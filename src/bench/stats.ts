@@ -41,7 +41,9 @@ export function quantile(values: readonly number[], q: number): number {
   if (!(q >= 0 && q <= 1)) throw new RangeError(`Cannot take quantile ${q}: q must be in [0, 1]`);
   if (values.length === 0) throw new RangeError("Cannot take a quantile of no values");
   for (const v of values) {
-    if (!Number.isFinite(v)) throw new RangeError(`Cannot take a quantile: value ${v} is not finite`);
+    if (!Number.isFinite(v)) {
+      throw new RangeError(`Cannot take a quantile: value ${v} is not finite`);
+    }
   }
   const sorted = [...values].sort((a, b) => a - b);
   const pos = q * (sorted.length - 1);
@@ -110,10 +112,14 @@ export function fitLogLog(ns: readonly number[], ts: readonly number[]): LogLogF
   if (ns.length !== ts.length) {
     throw new TypeError(`Cannot fit log-log slope: ${ns.length} sizes but ${ts.length} times`);
   }
-  if (ns.length < 2) throw new RangeError(`Cannot fit log-log slope from ${ns.length} point(s): need 2`);
+  if (ns.length < 2) {
+    throw new RangeError(`Cannot fit log-log slope from ${ns.length} point(s): need 2`);
+  }
   for (let i = 0; i < ns.length; i++) {
     if (!(ns[i] > 0 && ts[i] > 0 && Number.isFinite(ns[i]) && Number.isFinite(ts[i]))) {
-      throw new RangeError(`Cannot fit log-log slope: point ${i} is (${ns[i]}, ${ts[i]}), need finite values > 0`);
+      throw new RangeError(
+        `Cannot fit log-log slope: point ${i} is (${ns[i]}, ${ts[i]}), need finite values > 0`,
+      );
     }
   }
   const xs = ns.map(Math.log), ys = ts.map(Math.log);
@@ -125,10 +131,17 @@ export function fitLogLog(ns: readonly number[], ts: readonly number[]): LogLogF
     sxy += (xs[i] - mx) * (ys[i] - my);
     syy += (ys[i] - my) ** 2;
   }
-  if (sxx === 0) throw new RangeError(`Cannot fit log-log slope: all ${ns.length} sizes are ${ns[0]}`);
+  if (sxx === 0) {
+    throw new RangeError(`Cannot fit log-log slope: all ${ns.length} sizes are ${ns[0]}`);
+  }
   const slope = sxy / sxx; // least squares: slope = cov(x, y) / var(x)
   const residual = syy - slope * sxy;
-  return { slope, intercept: my - slope * mx, r2: syy > 0 ? 1 - residual / syy : 1, points: xs.length };
+  return {
+    slope,
+    intercept: my - slope * mx,
+    r2: syy > 0 ? 1 - residual / syy : 1,
+    points: xs.length,
+  };
 }
 
 /**
@@ -156,7 +169,9 @@ export function pointsAboveFloor(
   floorTime: number,
   minPoints = 3,
 ): number[] {
-  if (ns.length !== ts.length) throw new TypeError(`Cannot pick points: ${ns.length} sizes but ${ts.length} times`);
+  if (ns.length !== ts.length) {
+    throw new TypeError(`Cannot pick points: ${ns.length} sizes but ${ts.length} times`);
+  }
   const above = ts.flatMap((t, i) => (t >= floorTime ? [i] : []));
   const need = Math.min(minPoints, ns.length);
   if (above.length >= need) return above;

@@ -29,7 +29,9 @@ export function streamingThresholdPass(
   keep: Uint8Array = new Uint8Array(weights.length),
 ): Uint8Array {
   if (keep.length !== weights.length) {
-    throw new TypeError(`Cannot write mask: keep has ${keep.length} entries, expected ${weights.length}`);
+    throw new TypeError(
+      `Cannot write mask: keep has ${keep.length} entries, expected ${weights.length}`,
+    );
   }
   for (let i = 0; i < weights.length; i++) keep[i] = Math.abs(weights[i]) >= threshold ? 1 : 0;
   return keep;

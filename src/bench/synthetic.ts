@@ -13,7 +13,12 @@ import type { Rng } from "../tensor/rng.ts";
 export type Distribution = "gaussian" | "laplace" | "lognormal" | "outliers";
 
 /** Every {@link Distribution}, in report order. */
-export const DISTRIBUTIONS: readonly Distribution[] = ["gaussian", "laplace", "lognormal", "outliers"];
+export const DISTRIBUTIONS: readonly Distribution[] = [
+  "gaussian",
+  "laplace",
+  "lognormal",
+  "outliers",
+];
 
 /** One draw of a signed weight from `dist`. */
 function draw(dist: Distribution, rng: Rng): number {
@@ -52,9 +57,13 @@ function draw(dist: Distribution, rng: Rng): number {
  */
 export function syntheticWeights(dist: Distribution, n: number, rng: Rng): Float32Array {
   if (!DISTRIBUTIONS.includes(dist)) {
-    throw new RangeError(`Cannot draw weights: unknown distribution ${dist}, expected one of ${DISTRIBUTIONS}`);
+    throw new RangeError(
+      `Cannot draw weights: unknown distribution ${dist}, expected one of ${DISTRIBUTIONS}`,
+    );
   }
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`Cannot draw ${n} weights: need an integer >= 0`);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(`Cannot draw ${n} weights: need an integer >= 0`);
+  }
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = draw(dist, rng);
   return out;
@@ -97,13 +106,22 @@ export function absValues(weights: Float32Array): Float32Array {
  * assert.equal(repeats, 2);
  * ```
  */
-export function tiledMatrix(pool: Float32Array, rows: number, cols: number): { matrix: Matrix; repeats: number } {
-  if (pool.length === 0) throw new RangeError(`Cannot fill a [${rows}, ${cols}] matrix from an empty pool`);
+export function tiledMatrix(
+  pool: Float32Array,
+  rows: number,
+  cols: number,
+): { matrix: Matrix; repeats: number } {
+  if (pool.length === 0) {
+    throw new RangeError(`Cannot fill a [${rows}, ${cols}] matrix from an empty pool`);
+  }
   const data = new Float32Array(rows * cols);
   for (let start = 0; start < data.length; start += pool.length) {
     data.set(pool.subarray(0, Math.min(pool.length, data.length - start)), start);
   }
-  return { matrix: { data, rows, cols }, repeats: Math.max(1, Math.ceil(data.length / pool.length)) };
+  return {
+    matrix: { data, rows, cols },
+    repeats: Math.max(1, Math.ceil(data.length / pool.length)),
+  };
 }
 
 /**
@@ -125,7 +143,9 @@ export function tiledMatrix(pool: Float32Array, rows: number, cols: number): { m
  * ```
  */
 export function channelScales(cols: number, rng: Rng): Float32Array {
-  if (!Number.isInteger(cols) || cols < 1) throw new RangeError(`Cannot make channel scales: cols must be >= 1, got ${cols}`);
+  if (!Number.isInteger(cols) || cols < 1) {
+    throw new RangeError(`Cannot make channel scales: cols must be >= 1, got ${cols}`);
+  }
   const scale = new Float32Array(cols);
   for (let j = 0; j < cols; j++) scale[j] = Math.exp(0.5 * rng.normal());
   const outliers = Math.max(1, Math.round(cols / 100));
@@ -152,7 +172,9 @@ export function channelScales(cols: number, rng: Rng): Float32Array {
  * ```
  */
 export function syntheticInputs(tokens: number, cols: number, rng: Rng): Matrix {
-  if (!Number.isInteger(tokens) || tokens < 1) throw new RangeError(`Cannot make inputs: tokens must be >= 1, got ${tokens}`);
+  if (!Number.isInteger(tokens) || tokens < 1) {
+    throw new RangeError(`Cannot make inputs: tokens must be >= 1, got ${tokens}`);
+  }
   const scale = channelScales(cols, rng);
   const data = new Float32Array(tokens * cols);
   for (let t = 0; t < tokens; t++) {
