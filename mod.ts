@@ -99,3 +99,36 @@ export {
 export type { ForwardHooks, ReferenceDecoder } from "./src/model/llama.ts";
 export { perplexity, tokenNll } from "./src/eval/perplexity.ts";
 export type { PerplexityOptions, PerplexityResult } from "./src/eval/perplexity.ts";
+// core (branch core, issue 2): scores, selectors, masks and the method registry
+export { magnitudeScores, magnitudeScoresReference } from "./src/score/magnitude.ts";
+export {
+  checkColNorms,
+  columnNorms,
+  columnNormsReference,
+  wandaScores,
+  wandaScoresReference,
+} from "./src/score/wanda.ts";
+export {
+  SWIFTPRUNE_DEFAULT_EPS,
+  swiftPruneScores,
+  swiftPruneScoresReference,
+} from "./src/score/swiftprune.ts";
+export type { SwiftPruneCalibration, SwiftPruneOptions, XStat } from "./src/score/swiftprune.ts";
+export { checkSelection, selectBySort } from "./src/select/sort.ts";
+export { checkNM, nmMask, nmMaskReference } from "./src/select/nm.ts";
+export {
+  EWMA_DEFAULTS,
+  keyOf,
+  locateThreshold,
+  scoreBits,
+  scoreOfKey,
+  selectEwma,
+  selectEwmaTrace,
+} from "./src/select/ewma.ts";
+export type { EwmaOptions, EwmaSelection, EwmaTrace, ThresholdBracket } from "./src/select/ewma.ts";
+export { selectEwmaExact, selectSmallest } from "./src/select/ewma_exact.ts";
+export { buildMask, checkSparsity } from "./src/select/mask.ts";
+export type { MaskOptions, MaskResult } from "./src/select/mask.ts";
+export { applyMask, METHODS, methodNames } from "./src/prune/methods.ts";
+export type { MethodOptions, PruneMethod } from "./src/prune/methods.ts";
+export type { Group, LayerCalibration, PruneResult, SelectMode, Target } from "./src/prune/types.ts";

@@ -41,17 +41,34 @@ import { hfLlamaConfigJson, parseHfLlamaConfig } from "./hf_llama_config.ts";
 
 export { hfLlamaConfigJson, parseHfLlamaConfig };
 
-/** Checks that `w` has `nHeads` heads of an even size; returns the head size. */
-function ropeHeadSize(w: Matrix, nHeads: number, what: string): number {
+/**
+ * Moves whole rows between llama2.c's and HF's RoPE orders. Within head `h`, llama2.c row
+ * `2j + t` (member `t` of pair `j`) is HF row `t * headSize/2 + j` (index `j` of half `t`).
+ */
+function reorderRopeRows(w: Matrix, nHeads: number, toHf: boolean): Matrix {
   checkMatrix(w, "weight");
+  const headSize = w.rows / nHeads;
   if (
-    !Number.isInteger(nHeads) || nHeads <= 0 || w.rows % nHeads !== 0 || (w.rows / nHeads) % 2 !== 0
+    !Number.isInteger(nHeads) || nHeads <= 0 || !Number.isInteger(headSize) || headSize % 2 !== 0
   ) {
     throw new RangeError(
-      `Cannot ${what} weight [${w.rows}, ${w.cols}] for RoPE: rows must split into ${nHeads} heads of even size`,
+      `Cannot ${toHf ? "permute" : "unpermute"} weight [${w.rows}, ${w.cols}] for RoPE: ` +
+        `rows must split into ${nHeads} heads of even size`,
     );
   }
-  return w.rows / nHeads;
+  const half = headSize / 2, cols = w.cols;
+  const out = new Float32Array(w.data.length);
+  for (let h = 0; h < nHeads; h++) {
+    for (let t = 0; t < 2; t++) {
+      for (let j = 0; j < half; j++) {
+        const llamaRow = (h * headSize + 2 * j + t) * cols;
+        const hfRow = (h * headSize + t * half + j) * cols;
+        const [from, to] = toHf ? [llamaRow, hfRow] : [hfRow, llamaRow];
+        out.set(w.data.subarray(from, from + cols), to);
+      }
+    }
+  }
+  return { data: out, rows: w.rows, cols };
 }
 
 /**
@@ -72,19 +89,7 @@ function ropeHeadSize(w: Matrix, nHeads: number, what: string): number {
  * ```
  */
 export function permuteForHfRope(w: Matrix, nHeads: number): Matrix {
-  const headSize = ropeHeadSize(w, nHeads, "permute");
-  const half = headSize / 2, cols = w.cols;
-  const out = new Float32Array(w.data.length);
-  for (let h = 0; h < nHeads; h++) {
-    for (let t = 0; t < 2; t++) {
-      for (let j = 0; j < half; j++) {
-        const from = (h * headSize + 2 * j + t) * cols; // llama2.c row: pair j, member t
-        const to = (h * headSize + t * half + j) * cols; // HF row: half t, index j
-        out.set(w.data.subarray(from, from + cols), to);
-      }
-    }
-  }
-  return { data: out, rows: w.rows, cols };
+  return reorderRopeRows(w, nHeads, true);
 }
 
 /**
@@ -104,19 +109,7 @@ export function permuteForHfRope(w: Matrix, nHeads: number): Matrix {
  * ```
  */
 export function unpermuteFromHfRope(w: Matrix, nHeads: number): Matrix {
-  const headSize = ropeHeadSize(w, nHeads, "unpermute");
-  const half = headSize / 2, cols = w.cols;
-  const out = new Float32Array(w.data.length);
-  for (let h = 0; h < nHeads; h++) {
-    for (let t = 0; t < 2; t++) {
-      for (let j = 0; j < half; j++) {
-        const from = (h * headSize + t * half + j) * cols;
-        const to = (h * headSize + 2 * j + t) * cols;
-        out.set(w.data.subarray(from, from + cols), to);
-      }
-    }
-  }
-  return { data: out, rows: w.rows, cols };
+  return reorderRopeRows(w, nHeads, false);
 }
 
 /** One tensor of the HF layout: its name and shape. */

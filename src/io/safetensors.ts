@@ -31,10 +31,28 @@ import { bf16ToFloat32, f16ToFloat32 } from "./half.ts";
 export { safetensorsChunks, writeSafetensors } from "./safetensors_write.ts";
 export type { SafetensorsDtypeOut, SafetensorsEntry } from "./safetensors_write.ts";
 
-/** Largest header the reference implementation accepts (`MAX_HEADER_SIZE`), in bytes. */
+/**
+ * Largest header the reference implementation accepts (`MAX_HEADER_SIZE`), in bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SAFETENSORS_MAX_HEADER_BYTES } from "./safetensors.ts";
+ * assert.equal(SAFETENSORS_MAX_HEADER_BYTES, 100_000_000);
+ * ```
+ */
 export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
 
-/** Bytes per element of every dtype we can read (safetensors' `Dtype`, without sub-byte floats). */
+/**
+ * Bytes per element of every dtype we can read (safetensors' `Dtype`, without sub-byte floats).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SAFETENSORS_DTYPE_BYTES } from "./safetensors.ts";
+ * assert.equal(SAFETENSORS_DTYPE_BYTES.BF16, 2);
+ * ```
+ */
 export const SAFETENSORS_DTYPE_BYTES: Readonly<Record<string, number>> = Object.freeze({
   BOOL: 1,
   U8: 1,
