@@ -12,7 +12,6 @@ import type { Matrix } from "../src/tensor/matrix.ts";
 import { LAYER_METHODS, LAYER_PRUNERS, TARGET_NAMES } from "../scripts/lib/complexity_methods.ts";
 import { defaultModelsDir, layerValuePool, readRealLayers } from "../scripts/lib/real_layers.ts";
 
-const SORT_METHOD = "|W| + sort rows";
 const pool = layerValuePool(defaultModelsDir(), 1);
 for (const d of [256, 1024, 4096]) {
   const { matrix: weight } = tiledMatrix(pool.values, d, d);
@@ -21,7 +20,7 @@ for (const d of [256, 1024, 4096]) {
     Deno.bench({
       name: `${method.name} ${d}x${d}`,
       group: `layer ${d}x${d}`,
-      baseline: method.name === SORT_METHOD,
+      baseline: method.name === TARGET_NAMES.layerSort,
       ...(d >= 4096 ? { n: 2, warmup: 1 } : {}),
       fn: () => {
         method.run(input);

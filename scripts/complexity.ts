@@ -14,9 +14,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import process from "node:process";
-import { renameSync, writeFileSync } from "node:fs";
 import type { MeasureOptions } from "../src/bench/measure.ts";
 import { DISTRIBUTIONS, tiledMatrix } from "../src/bench/synthetic.ts";
 import type { Matrix } from "../src/tensor/matrix.ts";
@@ -42,6 +40,8 @@ import {
 } from "./lib/complexity_report.ts";
 import { defaultModelsDir, layerValuePool, poolOf, readRealLayers } from "./lib/real_layers.ts";
 import { logLogSvg } from "./lib/svg_chart.ts";
+import { writeFileAtomic } from "./lib/files.ts";
+import { CliError, type CliIo, parseFlags, PROCESS_IO, runCli } from "./lib/cli.ts";
 
 /** Everything a run can be told; {@link defaultOptions} gives the full and `--quick` settings. */
 export interface ComplexityOptions {
@@ -124,7 +124,9 @@ export function defaultOptions(quick: boolean): ComplexityOptions {
  * @returns The report written to `options.out`.
  * @throws {RangeError} If a model file is truncated.
  */
-export function runComplexity(overrides: Partial<ComplexityOptions> = {}): ComplexityReport {
+export async function runComplexity(
+  overrides: Partial<ComplexityOptions> = {},
+): Promise<ComplexityReport> {
   const o = { ...defaultOptions(overrides.quick ?? false), ...overrides };
   const s = { seed: o.seed, sparsity: o.sparsity, measure: o.measure, progress: o.progress };
   const notes: string[] = [];
@@ -199,75 +201,85 @@ export function runComplexity(overrides: Partial<ComplexityOptions> = {}): Compl
     pruners,
   }, TARGET_NAMES);
   o.log(formatReport(report));
-  writeAtomic(o.out, JSON.stringify(report, null, 1) + "\n");
-  writeAtomic(o.svg, logLogSvg(chartPanels(report.selection, report.layers)));
+  const encode = (text: string) => new TextEncoder().encode(text);
+  // force: the report is regenerated on every run (it is gitignored), so replacing it is the point.
+  await writeFileAtomic(o.out, encode(JSON.stringify(report, null, 1) + "\n"), { force: true });
+  await writeFileAtomic(o.svg, encode(logLogSvg(chartPanels(report.selection, report.layers))), {
+    force: true,
+  });
   o.progress(`wrote ${o.out} and ${o.svg}`);
   return report;
 }
 
-/** Writes a temp file beside `path`, then renames it over `path` (atomic on one file system). */
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+const FLAGS = {
+  quick: { type: "boolean", default: false },
+  out: { type: "string" },
+  svg: { type: "string" },
+  models: { type: "string" },
+  seed: { type: "string" },
+  "budget-s": { type: "string" },
+  help: { type: "boolean", default: false },
+} as const;
+
+const USAGE = `Check SwiftPrune's complexity claims: sweeps, slopes, targets, SparseGPT comparison.
+
+usage: deno task complexity [--quick] [--out complexity.json] [--svg complexity.svg]
+                            [--models ../shared/models] [--seed 1] [--budget-s 180]
+
+  --quick        reduced sweep (under a minute), same verdict table
+  --out FILE     the JSON report (replaced if it exists); the chart goes beside it as .svg
+  --svg FILE     the log-log chart
+  --models DIR   folder with stories260K/ and llama4m/
+  --seed N       seed of the synthetic inputs
+  --budget-s S   skip a pruner at a layer when its predicted time exceeds S seconds
+`;
+
+function numberFlag(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const x = Number(value);
+  if (!Number.isFinite(x)) throw new CliError(`--${name} must be a number, got ${value}`);
+  return x;
 }
 
 /**
- * The CLI: parses `args`, runs, returns the exit code (0 ok, 2 bad arguments).
+ * The CLI body: parses `argv`, runs {@link runComplexity} with the report on `io.stdout` and
+ * progress on `io.stderr`.
  *
- * @param args Command-line arguments (without the program).
- * @returns The exit code.
+ * @param argv Command-line arguments (without the program).
+ * @param io Where output goes.
+ * @returns 0.
+ * @throws {CliError} On an unknown flag or a bad number.
  */
-export function main(args: string[]): number {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        quick: { type: "boolean", default: false },
-        out: { type: "string" },
-        svg: { type: "string" },
-        models: { type: "string" },
-        seed: { type: "string" },
-        "budget-s": { type: "string" },
-        help: { type: "boolean", default: false },
-      },
-    }));
-  } catch (e) {
-    process.stderr.write(`complexity: ${(e as Error).message}\n`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(
-      "usage: deno task complexity [--quick] [--out complexity.json] [--svg path] [--models dir] [--seed n] [--budget-s s]",
-    );
+export async function complexityMain(argv: string[], io: CliIo = PROCESS_IO): Promise<number> {
+  const flags = parseFlags(argv, FLAGS);
+  if (flags.help) {
+    io.stdout(USAGE);
     return 0;
   }
-  const num = (name: string, v: string | undefined, fallback: number) => {
-    if (v === undefined) return fallback;
-    const x = Number(v);
-    if (!Number.isFinite(x)) throw new RangeError(`--${name} must be a number, got ${v}`);
-    return x;
-  };
-  const base = defaultOptions(values.quick);
-  const out = values.out ?? base.out;
-  let seed: number, budgetS: number;
-  try {
-    seed = num("seed", values.seed, base.seed);
-    budgetS = num("budget-s", values["budget-s"], base.budgetS);
-  } catch (e) {
-    process.stderr.write(`complexity: ${(e as Error).message}\n`);
-    return 2;
-  }
-  runComplexity({
-    quick: values.quick,
+  const base = defaultOptions(flags.quick);
+  const out = flags.out ?? base.out;
+  await runComplexity({
+    quick: flags.quick,
     out,
-    svg: values.svg ?? (values.out ? out.replace(/\.json$/, "") + ".svg" : base.svg),
-    modelsDir: values.models ?? base.modelsDir,
-    seed,
-    budgetS,
+    svg: flags.svg ?? (flags.out ? out.replace(/\.json$/, "") + ".svg" : base.svg),
+    modelsDir: flags.models ?? base.modelsDir,
+    seed: numberFlag("seed", flags.seed, base.seed),
+    budgetS: numberFlag("budget-s", flags["budget-s"], base.budgetS),
+    log: (text) => io.stdout(`${text}\n`),
+    progress: (line) => io.stderr(`${line}\n`),
   });
   return 0;
 }
 
-if (import.meta.main) process.exit(main(process.argv.slice(2)));
+/**
+ * The CLI: {@link complexityMain} under `runCli` (one-line errors, exit status 2 for bad input).
+ *
+ * @param argv Command-line arguments (without the program).
+ * @param io Where output goes.
+ * @returns The exit status.
+ */
+export function main(argv: string[], io: CliIo = PROCESS_IO): Promise<number> {
+  return runCli(complexityMain, argv, io);
+}
+
+if (import.meta.main) process.exit(await main(process.argv.slice(2)));

@@ -10,7 +10,7 @@ Deno.test("complexity at tiny sizes writes a report with a slope per method", as
   const dir = await Deno.makeTempDir();
   const out = join(dir, "cx.json"), svg = join(dir, "cx.svg");
   const printed: string[] = [];
-  runComplexity({
+  await runComplexity({
     quick: true,
     out,
     svg,
@@ -68,7 +68,12 @@ Deno.test("complexity at tiny sizes writes a report with a slope per method", as
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("complexity CLI: an unknown flag or a bad number exits 2 without running", () => {
-  assert.equal(main(["--nope"]), 2);
-  assert.equal(main(["--seed", "abc"]), 2);
+Deno.test("complexity CLI: an unknown flag or a bad number exits 2 with one line", async () => {
+  let err = "";
+  const io = { stdout: () => {}, stderr: (t: string) => void (err += t), isTTY: false };
+  assert.equal(await main(["--nope"], io), 2);
+  assert.match(err, /^error: .*nope.*\n$/);
+  err = "";
+  assert.equal(await main(["--seed", "abc"], io), 2);
+  assert.equal(err, "error: --seed must be a number, got abc\n");
 });

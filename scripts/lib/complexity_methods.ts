@@ -9,8 +9,16 @@
  * @module
  */
 import type { Matrix } from "../../src/tensor/matrix.ts";
+import type { Target } from "../../src/prune/types.ts";
 import { selectBySort } from "../../src/select/sort.ts";
 import { nmMask } from "../../src/select/nm.ts";
+import { selectEwma } from "../../src/select/ewma.ts";
+import { selectEwmaExact } from "../../src/select/ewma_exact.ts";
+import { buildMask } from "../../src/select/mask.ts";
+import { magnitudeScores } from "../../src/score/magnitude.ts";
+import { wandaScores } from "../../src/score/wanda.ts";
+import { swiftPruneScores } from "../../src/score/swiftprune.ts";
+import { METHODS } from "../../src/prune/methods.ts";
 import { streamingThresholdPass } from "../../src/bench/streaming.ts";
 
 /** What a method's timing is evidence for. */
@@ -62,6 +70,8 @@ export function selectRows(
 /** The per-row selectors, sort first (the baseline). */
 export const ROW_SELECTORS: readonly RowSelector[] = [
   { name: "sort", role: "contrast", select: selectBySort },
+  { name: "ewma", role: "linear", approximate: true, select: (s, k) => selectEwma(s, k).keep },
+  { name: "ewma-exact", role: "linear", select: (s, k) => selectEwmaExact(s, k).keep },
   // N:M ignores k: it keeps 2 of every 4 (50%), the paper's structured extension.
   {
     name: "nm-2:4",
@@ -86,29 +96,53 @@ export interface LayerMethod {
   run(input: LayerInput): unknown;
 }
 
-/** |W| row by row into a new matrix: the magnitude score without the core branch. */
-function absMatrix(w: Matrix): Matrix {
-  const data = new Float32Array(w.data.length);
-  for (let i = 0; i < data.length; i++) data[i] = Math.abs(w.data[i]);
-  return { data, rows: w.rows, cols: w.cols };
+/** A scorer: importance scores of a layer from its weight and input column norms. */
+export interface Scorer {
+  name: string;
+  score(weight: Matrix, colNorms: Float32Array): Matrix;
 }
 
-/** The whole-layer methods. */
+/** The scorers, magnitude first (the baseline of the score bench). */
+export const SCORERS: readonly Scorer[] = [
+  { name: "magnitude", score: (w) => magnitudeScores(w) },
+  { name: "wanda", score: (w, colNorms) => wandaScores(w, colNorms) },
+  { name: "swiftprune", score: (w, colNorms) => swiftPruneScores(w, { colNorms }) },
+];
+
+const rowTarget = (sparsity: number): Target => ({ kind: "unstructured", sparsity, group: "row" });
+const swiftScores = ({ weight, colNorms }: LayerInput) => swiftPruneScores(weight, { colNorms });
+
+/** The whole-layer methods: the floor, each scorer, and SwiftPrune scoring + each selection. */
 export const LAYER_METHODS: readonly LayerMethod[] = [
   {
     name: "stream (floor)",
     role: "floor",
     run: ({ weight }) => streamingThresholdPass(weight.data, 0.01),
   },
+  ...SCORERS.map((sc): LayerMethod => ({
+    name: `${sc.name} scores`,
+    role: "linear",
+    run: ({ weight, colNorms }) => sc.score(weight, colNorms),
+  })),
   {
-    name: "|W| + sort rows",
+    name: "swiftprune + sort",
     role: "contrast",
-    run: ({ weight, sparsity }) => selectRows(absMatrix(weight), sparsity, selectBySort),
+    run: (x) => buildMask(swiftScores(x), rowTarget(x.sparsity), { select: "sort" }),
   },
   {
-    name: "|W| + 2:4",
+    name: "swiftprune + ewma",
+    role: "linear",
+    run: (x) => buildMask(swiftScores(x), rowTarget(x.sparsity), { select: "ewma" }),
+  },
+  {
+    name: "swiftprune + ewma-exact",
+    role: "linear",
+    run: (x) => buildMask(swiftScores(x), rowTarget(x.sparsity), { select: "ewma-exact" }),
+  },
+  {
+    name: "swiftprune + 2:4",
     role: "measured",
-    run: ({ weight }) => nmMask(absMatrix(weight), 2, 4),
+    run: (x) => buildMask(swiftScores(x), { kind: "nm", n: 2, m: 4 }),
   },
 ];
 
@@ -125,7 +159,14 @@ export interface LayerPruner {
 }
 
 /** The pruners compared end to end; the first is the one the others' time ratios are taken to. */
-export const LAYER_PRUNERS: readonly LayerPruner[] = [];
+export const LAYER_PRUNERS: readonly LayerPruner[] = [
+  // METHODS.swiftprune: column norms of X, SwiftPrune scores, exact EWMA per row, masked weight.
+  {
+    name: "swiftprune",
+    costExponent: 2,
+    run: (w, inputs, s) => METHODS.swiftprune(w, { inputs }, rowTarget(s)),
+  },
+];
 
 /** The method names the report's targets refer to. */
 export const TARGET_NAMES = {
@@ -134,19 +175,12 @@ export const TARGET_NAMES = {
   scoreSelect: "swiftprune + ewma-exact",
   floor: "stream (floor)",
   referencePruner: "swiftprune",
+  layerSort: "swiftprune + sort",
 } as const;
 
 /** The scores the per-row target selects from, and how the report describes them. */
 export const PER_ROW_SCORES = {
-  description: "|W| scores",
-  scoresOf: (weight: Matrix, _colNorms: Float32Array): Matrix => absMatrix(weight),
+  description: "SwiftPrune scores (synthetic column norms)",
+  scoresOf: (weight: Matrix, colNorms: Float32Array): Matrix =>
+    swiftPruneScores(weight, { colNorms }),
 };
-
-/** A scorer: importance scores of a layer from its weight and input column norms. */
-export interface Scorer {
-  name: string;
-  score(weight: Matrix, colNorms: Float32Array): Matrix;
-}
-
-/** The scorers, magnitude first (the baseline of the score bench). */
-export const SCORERS: readonly Scorer[] = [];
