@@ -8,7 +8,7 @@
  * SparseGPT end to end. Prints a verdict table and writes `complexity.json` and a log-log SVG.
  *
  *     deno task complexity [--quick] [--out complexity.json] [--svg complexity.svg]
- *                          [--models ../shared/models] [--seed 1] [--budget-s 180]
+ *                          [--models ../shared/models] [--seed 1] [--budget-s 180] [--clock cpu]
  *
  * Uses `node:` built-ins only, so it also runs under Bun.
  *
@@ -58,6 +58,11 @@ export interface ComplexityOptions {
   /** Exponents of the layer sweep (rows * cols = 2^e). */
   layerLogs: number[];
   measure: MeasureOptions;
+  /**
+   * `"cpu"`: process CPU time (user + system, `process.cpuUsage`), which other processes on a
+   * shared machine do not inflate; `"wall"`: `performance.now()`.
+   */
+  clock: "cpu" | "wall";
   /** Noise floor in ms: slopes are fitted over sizes at or above it (at least the 3 largest). */
   floorMs: number;
   /** Rows of the 4096-column layer timed for the per-row target (4096 = all). */
@@ -75,6 +80,12 @@ export interface ComplexityOptions {
   log: (text: string) => void;
   /** Where progress lines go (stderr in the CLI). */
   progress: (line: string) => void;
+}
+
+/** Process CPU time in ms (user + system). */
+function cpuClockMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 const range = (lo: number, hi: number) => Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
@@ -105,6 +116,7 @@ export function defaultOptions(quick: boolean): ComplexityOptions {
     measure: quick
       ? { minRuns: 5, minTotalMs: 100, maxTotalMs: 600 }
       : { minRuns: 5, minTotalMs: 200, maxTotalMs: 3000 },
+    clock: "cpu",
     floorMs: 0.02,
     perRowRows: quick ? 256 : 4096,
     errorSizes: [1024, 4096],
@@ -128,8 +140,13 @@ export async function runComplexity(
   overrides: Partial<ComplexityOptions> = {},
 ): Promise<ComplexityReport> {
   const o = { ...defaultOptions(overrides.quick ?? false), ...overrides };
-  const s = { seed: o.seed, sparsity: o.sparsity, measure: o.measure, progress: o.progress };
-  const notes: string[] = [];
+  const measure = o.clock === "cpu" ? { ...o.measure, now: cpuClockMs } : o.measure;
+  const s = { seed: o.seed, sparsity: o.sparsity, measure, progress: o.progress };
+  const notes: string[] = [
+    o.clock === "cpu"
+      ? "times are process CPU time (user + system, incl. V8 helper threads), not wall time: robust to other load"
+      : "times are wall-clock (performance.now); other load on the machine inflates them",
+  ];
   const real = {
     stories260K: readRealLayers(o.modelsDir, "stories260K"),
     llama4m: readRealLayers(o.modelsDir, "llama4m"),
@@ -218,13 +235,14 @@ const FLAGS = {
   models: { type: "string" },
   seed: { type: "string" },
   "budget-s": { type: "string" },
+  clock: { type: "string", default: "cpu" },
   help: { type: "boolean", default: false },
 } as const;
 
 const USAGE = `Check SwiftPrune's complexity claims: sweeps, slopes, targets, SparseGPT comparison.
 
 usage: deno task complexity [--quick] [--out complexity.json] [--svg complexity.svg]
-                            [--models ../shared/models] [--seed 1] [--budget-s 180]
+                            [--models ../shared/models] [--seed 1] [--budget-s 180] [--clock cpu]
 
   --quick        reduced sweep (under a minute), same verdict table
   --out FILE     the JSON report (replaced if it exists); the chart goes beside it as .svg
@@ -232,6 +250,7 @@ usage: deno task complexity [--quick] [--out complexity.json] [--svg complexity.
   --models DIR   folder with stories260K/ and llama4m/
   --seed N       seed of the synthetic inputs
   --budget-s S   skip a pruner at a layer when its predicted time exceeds S seconds
+  --clock C      cpu (default: process CPU time, robust to other load) | wall
 `;
 
 function numberFlag(name: string, value: string | undefined, fallback: number): number {
@@ -257,6 +276,9 @@ export async function complexityMain(argv: string[], io: CliIo = PROCESS_IO): Pr
     return 0;
   }
   const base = defaultOptions(flags.quick);
+  if (flags.clock !== "cpu" && flags.clock !== "wall") {
+    throw new CliError(`--clock must be cpu or wall, got ${flags.clock}`);
+  }
   const out = flags.out ?? base.out;
   await runComplexity({
     quick: flags.quick,
@@ -265,6 +287,7 @@ export async function complexityMain(argv: string[], io: CliIo = PROCESS_IO): Pr
     modelsDir: flags.models ?? base.modelsDir,
     seed: numberFlag("seed", flags.seed, base.seed),
     budgetS: numberFlag("budget-s", flags["budget-s"], base.budgetS),
+    clock: flags.clock,
     log: (text) => io.stdout(`${text}\n`),
     progress: (line) => io.stderr(`${line}\n`),
   });

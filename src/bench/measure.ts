@@ -36,7 +36,8 @@ export interface Measurement extends Summary {
 }
 
 /**
- * Times `fn` until stable (see the module comment) after one untimed warm-up call.
+ * Times `fn` until stable (see the module comment) after one untimed warm-up call; the batch is
+ * sized on warm calls (doubling, or scaled from the last try, until a batch takes `minSampleMs`).
  *
  * @param fn The work to time; its result is kept alive so it cannot be optimised away.
  * @param options When to stop.
@@ -69,17 +70,26 @@ export function measureStable(fn: () => unknown, options: MeasureOptions = {}): 
       throw new RangeError(`Cannot measure: ${name} must be >= 0, got ${v}`);
     }
   }
-  let sink: unknown;
-  const start = now();
-  sink = fn(); // warm-up, also sizes the batch
-  const first = now() - start;
-  const batch = first >= minSampleMs
-    ? 1
-    : Math.min(1 << 20, Math.ceil(minSampleMs / Math.max(first, 1e-3)));
+  let sink: unknown = fn(); // warm-up: the first call also pays for compilation
+  // Calibrate the batch on warm calls; the first batch long enough is kept as a sample.
   const samples: number[] = [];
-  let total = 0;
+  let batch = 1, total = 0;
+  for (;;) {
+    const t0 = now();
+    for (let b = 0; b < batch; b++) sink = fn();
+    const dt = now() - t0;
+    if (dt >= minSampleMs || batch >= MAX_BATCH) {
+      samples.push(dt / batch);
+      total += dt;
+      break;
+    }
+    batch = Math.min(
+      MAX_BATCH,
+      dt > 0 ? Math.max(2 * batch, Math.ceil((1.2 * batch * minSampleMs) / dt)) : 2 * batch,
+    );
+  }
   while (samples.length < minRuns || total < minTotalMs) {
-    if (total >= maxTotalMs && samples.length > 0) break;
+    if (total >= maxTotalMs) break;
     const t0 = now();
     for (let b = 0; b < batch; b++) sink = fn();
     const dt = now() - t0;
@@ -91,6 +101,7 @@ export function measureStable(fn: () => unknown, options: MeasureOptions = {}): 
   return { ...summarize(samples), batch, samples, capped };
 }
 
+const MAX_BATCH = 1 << 20;
 let kept: unknown;
 /** Stores a result where the optimiser cannot prove it unused. */
 function keepAlive(value: unknown): void {
