@@ -19,6 +19,8 @@ export interface MeasureOptions {
   minTotalMs?: number;
   /** Stop after this much measured time in ms even if the other two are not met (default 3000). */
   maxTotalMs?: number;
+  /** Untimed warm-up: at least one call, and calls for this long in ms so the JIT has optimised `fn` (default 30). */
+  warmupMs?: number;
   /** Batch calls so that each sample takes at least this long, in ms (default 2). */
   minSampleMs?: number;
   /** Clock in ms (default `performance.now`); for tests. */
@@ -36,7 +38,7 @@ export interface Measurement extends Summary {
 }
 
 /**
- * Times `fn` until stable (see the module comment) after one untimed warm-up call; the batch is
+ * Times `fn` until stable (see the module comment) after an untimed warm-up; the batch is
  * sized on warm calls (doubling, or scaled from the last try, until a batch takes `minSampleMs`).
  *
  * @param fn The work to time; its result is kept alive so it cannot be optimised away.
@@ -55,7 +57,8 @@ export interface Measurement extends Summary {
  * ```
  */
 export function measureStable(fn: () => unknown, options: MeasureOptions = {}): Measurement {
-  const { minRuns = 5, minTotalMs = 200, maxTotalMs = 3000, minSampleMs = 2 } = options;
+  const { minRuns = 5, minTotalMs = 200, maxTotalMs = 3000, minSampleMs = 2, warmupMs = 30 } =
+    options;
   const now = options.now ?? (() => performance.now());
   if (!Number.isInteger(minRuns) || minRuns < 1) {
     throw new RangeError(`Cannot measure: minRuns must be a positive integer, got ${minRuns}`);
@@ -70,7 +73,11 @@ export function measureStable(fn: () => unknown, options: MeasureOptions = {}): 
       throw new RangeError(`Cannot measure: ${name} must be >= 0, got ${v}`);
     }
   }
-  let sink: unknown = fn(); // warm-up: the first call also pays for compilation
+  let sink: unknown;
+  const warmStart = now(); // warm-up: the first calls also pay for compilation (capped like the rest)
+  for (let calls = 0; calls < 1 || now() - warmStart < Math.min(warmupMs, maxTotalMs); calls++) {
+    sink = fn();
+  }
   // Calibrate the batch on warm calls; the first batch long enough is kept as a sample.
   const samples: number[] = [];
   let batch = 1, total = 0;
