@@ -101,14 +101,26 @@ Deno.test("measureStable: batches fast calls, stops at the time cap for slow one
   });
 });
 
-Deno.test("streamingThresholdPass equals a per-element comparison and checks the output length", () => {
-  const w = syntheticWeights("gaussian", 257, createRng(2));
-  const keep = streamingThresholdPass(w, 0.7);
-  for (let i = 0; i < w.length; i++) assert.equal(keep[i], Math.abs(w[i]) >= 0.7 ? 1 : 0);
+Deno.test("streamingThresholdPass equals a per-element comparison and checks its arguments", () => {
+  const w = syntheticWeights("laplace", 4099, createRng(2));
+  w[0] = 0.7, w[1] = -0.7, w[2] = -0, w[3] = 0, w[4] = Infinity; // the threshold itself, zeros, inf
+  for (const t of [0, 0.7, 1e-30, 2.5, Infinity]) {
+    const keep = streamingThresholdPass(w, t);
+    const ft = Math.fround(t);
+    for (let i = 0; i < w.length; i++) {
+      assert.equal(keep[i], Math.abs(w[i]) >= ft ? 1 : 0, `t=${t} i=${i}`);
+    }
+  }
+  const sub = w.subarray(5, 9); // a view with a byte offset
+  assert.deepEqual(
+    Array.from(streamingThresholdPass(sub, 1)),
+    Array.from(sub, (v) => (Math.abs(v) >= 1 ? 1 : 0)),
+  );
   assert.throws(() => streamingThresholdPass(w, 1, new Uint8Array(3)), {
     name: "TypeError",
     message: /3 entries/,
   });
+  assert.throws(() => streamingThresholdPass(w, -1), { name: "RangeError", message: /got -1/ });
 });
 
 Deno.test("synthetic data: seeded, right sizes, heavy tails where promised", () => {
