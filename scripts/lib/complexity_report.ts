@@ -314,6 +314,7 @@ export function analyze(m: Measured, names: TargetNames): ComplexityReport {
 const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(3));
 
 function slopeTable(sweep: Sweep, slopes: Record<string, SlopeRecord>): string {
+  const floor = Object.values(sweep.methods).find((m) => m.role === "floor")?.points.at(-1);
   const rows = Object.entries(sweep.methods).map(([name, { role, points }]) => {
     const s = slopes[name];
     const first = points[0], last = points.at(-1);
@@ -327,9 +328,12 @@ function slopeTable(sweep: Sweep, slopes: Record<string, SlopeRecord>): string {
       last
         ? `${(100 * last.spread).toFixed(0)}% (${last.runs} runs${last.capped ? ", capped" : ""})`
         : "-",
+      ...(floor
+        ? [last && last.n === floor.n ? `${(last.medianMs / floor.medianMs).toFixed(2)}x` : "-"]
+        : []),
     ];
   });
-  return textTable([[
+  const header = [
     "method",
     "role",
     "slope",
@@ -337,7 +341,8 @@ function slopeTable(sweep: Sweep, slopes: Record<string, SlopeRecord>): string {
     "fitted over",
     "median ms (first .. last)",
     "IQR/median at last",
-  ], ...rows]);
+  ];
+  return textTable([[...header, ...(floor ? ["/ floor at last"] : [])], ...rows]);
 }
 
 /**
