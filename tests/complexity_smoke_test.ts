@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { main, runComplexity } from "../scripts/complexity.ts";
 import { LAYER_METHODS, ROW_SELECTORS } from "../scripts/lib/complexity_methods.ts";
+import { comparePruners, sweepLayers } from "../scripts/lib/complexity_sweeps.ts";
 
 Deno.test("complexity at tiny sizes writes a report with a slope per method", async () => {
   const dir = await Deno.makeTempDir();
@@ -76,4 +77,30 @@ Deno.test("complexity CLI: an unknown flag or a bad number exits 2 with one line
   err = "";
   assert.equal(await main(["--seed", "abc"], io), 2);
   assert.equal(err, "error: --seed must be a number, got abc\n");
+});
+
+const tiny = {
+  seed: 1,
+  sparsity: 0.5,
+  measure: { minRuns: 1, minTotalMs: 0, maxTotalMs: 5, minSampleMs: 0.1, warmupMs: 0 },
+  progress: () => {},
+};
+
+Deno.test("sweepLayers says where the value pool had to be tiled", () => {
+  const pool = { values: new Float32Array(300).map((_, i) => i - 150), source: "toy" };
+  const sweep = sweepLayers([8, 9], LAYER_METHODS.slice(0, 1), pool, tiny);
+  assert.match(sweep.input, /from toy; tiled \(pool repeated\) at 16x32 \(x2\)/);
+  assert.deepEqual(sweep.methods["stream (floor)"].points.map((p) => p.n), [256, 512]);
+});
+
+Deno.test("comparePruners skips a pruner whose predicted time exceeds the budget", () => {
+  const layer = (d: number) => ({
+    weight: { data: new Float32Array(d * d), rows: d, cols: d },
+    source: "zeros",
+  });
+  const slow = { name: "slow", costExponent: 3, run: () => 0 };
+  const out = comparePruners([layer(4), layer(8)], [slow], 2, -1, tiny);
+  assert.ok("slow" in out[0].ms); // nothing to predict from at the first layer
+  assert.match(out[1].skipped.slow, /predicted .* > budget/);
+  assert.ok(!("slow" in out[1].ms));
 });

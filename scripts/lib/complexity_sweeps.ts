@@ -317,7 +317,7 @@ export function comparePruners(
       const predicted = prev
         ? prev.ms * (weight.rows / prev.rows) * (weight.cols / prev.cols) ** (p.costExponent - 1)
         : 0;
-      if (predicted > budgetMs) {
+      if (prev && predicted > budgetMs) {
         rec.skipped[p.name] = `predicted ${(predicted / 1000).toFixed(0)} s > budget ${
           (budgetMs / 1000).toFixed(0)
         } s`;
