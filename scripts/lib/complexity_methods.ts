@@ -166,6 +166,12 @@ export const LAYER_PRUNERS: readonly LayerPruner[] = [
     costExponent: 2,
     run: (w, inputs, s) => METHODS.swiftprune(w, { inputs }, rowTarget(s)),
   },
+  // METHODS.sparsegpt: H = (2/tokens) X^T X, dampening, upper Cholesky of H^-1, blocked OBS updates.
+  {
+    name: "sparsegpt",
+    costExponent: 3,
+    run: (w, inputs, s) => METHODS.sparsegpt(w, { inputs }, rowTarget(s)),
+  },
 ];
 
 /** The method names the report's targets refer to. */

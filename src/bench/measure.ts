@@ -19,7 +19,10 @@ export interface MeasureOptions {
   minTotalMs?: number;
   /** Stop after this much measured time in ms even if the other two are not met (default 3000). */
   maxTotalMs?: number;
-  /** Untimed warm-up: at least one call, and calls for this long in ms so the JIT has optimised `fn` (default 30). */
+  /**
+   * Untimed warm-up: calls for this long in ms (at least one) so the JIT has optimised `fn`;
+   * 0 = none, for a slow `fn` the caller has already warmed (default 30).
+   */
   warmupMs?: number;
   /** Batch calls so that each sample takes at least this long, in ms (default 2). */
   minSampleMs?: number;
@@ -74,9 +77,9 @@ export function measureStable(fn: () => unknown, options: MeasureOptions = {}): 
     }
   }
   let sink: unknown;
-  const warmStart = now(); // warm-up: the first calls also pay for compilation (capped like the rest)
-  for (let calls = 0; calls < 1 || now() - warmStart < Math.min(warmupMs, maxTotalMs); calls++) {
-    sink = fn();
+  if (warmupMs > 0) { // warm-up: the first calls also pay for compilation (capped like the rest)
+    const warmStart = now();
+    do sink = fn(); while (now() - warmStart < Math.min(warmupMs, maxTotalMs));
   }
   // Calibrate the batch on warm calls; the first batch long enough is kept as a sample.
   const samples: number[] = [];
