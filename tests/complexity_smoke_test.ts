@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { main, runComplexity } from "../scripts/complexity.ts";
-import { LAYER_METHODS, ROW_SELECTORS } from "../scripts/lib/complexity_methods.ts";
+import { LAYER_METHODS, LAYER_PRUNERS, ROW_SELECTORS } from "../scripts/lib/complexity_methods.ts";
 import { comparePruners, sweepLayers } from "../scripts/lib/complexity_sweeps.ts";
 
 Deno.test("complexity at tiny sizes writes a report with a slope per method", async () => {
@@ -17,7 +17,7 @@ Deno.test("complexity at tiny sizes writes a report with a slope per method", as
     svg,
     selectLogs: [6, 7, 8],
     layerLogs: [8, 9, 10],
-    measure: { minRuns: 2, minTotalMs: 1, maxTotalMs: 30, minSampleMs: 0.2 },
+    measure: { minRuns: 2, minTotalMs: 1, maxTotalMs: 30, minSampleMs: 0.2, warmupMs: 0 },
     perRowRows: 2,
     errorSizes: [256],
     errorRows: 2,
@@ -63,6 +63,13 @@ Deno.test("complexity at tiny sizes writes a report with a slope per method", as
     assert.ok(v.pass === null || typeof v.pass === "boolean", JSON.stringify(v));
   }
   assert.ok(report.verdicts.some((v: { claim: string }) => v.claim.startsWith("target:")));
+  // llama4m's four layer shapes, when ../shared is there: every pruner timed, ratio to SwiftPrune
+  for (const [i, p] of report.pruners.entries()) {
+    for (const name of LAYER_PRUNERS.map((q) => q.name)) {
+      assert.ok(p.ms[name] > 0, `${name} at ${p.shape}`);
+    }
+    assert.ok(report.prunerRatios[i].ratios.sparsegpt > 0);
+  }
   assert.ok(readFileSync(svg, "utf8").startsWith("<svg"));
   assert.ok(/verdict\s+claim/.test(printed.join("\n")));
   assert.deepEqual(readdirSync(dir).sort(), ["cx.json", "cx.svg"]); // no temp file left behind
