@@ -202,24 +202,39 @@ function verdictTable(verdicts: readonly Verdict[]): string {
   ]);
 }
 
-/** Chart panels: time per call against n, one line per method, for each sweep. */
-export function chartPanels(selection: Sweep, layers: Sweep): Panel[] {
+/**
+ * Chart panels: time per call against n, one line per method, for each sweep.
+ *
+ * @param selection The per-row sweep.
+ * @param layers The layer sweep.
+ * @param clock Which clock the times are (for the axis label).
+ * @returns Two panels for `logLogSvg`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { chartPanels } from "./complexity_report.ts";
+ * const empty = { input: "", methods: {} };
+ * assert.match(chartPanels(empty, empty, "cpu")[0].yLabel, /CPU/);
+ * ```
+ */
+export function chartPanels(selection: Sweep, layers: Sweep, clock: "cpu" | "wall"): Panel[] {
   const series = (s: Sweep) =>
     Object.entries(s.methods).map(([name, { points }]) => ({
       name,
       points: points.map((p) => [p.n, p.medianMs] as const),
     }));
+  const time = clock === "cpu" ? "median CPU time" : "median wall time";
   return [
     {
       title: "Per-row selection",
       xLabel: "row length n",
-      yLabel: "median time per row (ms)",
+      yLabel: `${time} per row (ms)`,
       series: series(selection),
     },
     {
       title: "Whole layer",
       xLabel: "rows * cols",
-      yLabel: "median time per layer (ms)",
+      yLabel: `${time} per layer (ms)`,
       series: series(layers),
     },
   ];
@@ -233,6 +248,7 @@ export interface ReportMeta {
   seed: number;
   sparsity: number;
   floorMs: number;
+  clock: "cpu" | "wall";
   fitRule: string;
   notes: string[];
 }
@@ -280,7 +296,7 @@ export interface TargetNames {
  *   ({ n, medianMs: ms, minMs: ms, maxMs: ms, spread: 0, runs: 5, batch: 1, capped: false });
  * const sweep = (name: string, k: number) =>
  *   ({ input: "", methods: { [name]: { role: "linear" as const, points: [pt(1024, k), pt(4096, 4 * k), pt(16384, 16 * k)] } } });
- * const meta = { generated: "", runtime: "", quick: true, seed: 1, sparsity: 0.5, floorMs: 0, fitRule: "", notes: [] };
+ * const meta = { generated: "", runtime: "", quick: true, seed: 1, sparsity: 0.5, floorMs: 0, clock: "cpu" as const, fitRule: "", notes: [] };
  * const r = analyze({ meta, selection: sweep("ewma", 1), layers: sweep("s+sel", 2),
  *   perRow: { rows: 1, cols: 4096, scores: "", timings: [] }, sparsityErrors: [], pruners: [] },
  *   { sort: "sort", exact: "ewma-exact", scoreSelect: "s+sel", floor: "stream", referencePruner: "swiftprune" });
@@ -356,7 +372,7 @@ function slopeTable(sweep: Sweep, slopes: Record<string, SlopeRecord>): string {
  * ```ts
  * import assert from "node:assert/strict";
  * import { analyze, formatReport } from "./complexity_report.ts";
- * const meta = { generated: "now", runtime: "deno", quick: true, seed: 1, sparsity: 0.5, floorMs: 0, fitRule: "all", notes: ["n1"] };
+ * const meta = { generated: "now", runtime: "deno", quick: true, seed: 1, sparsity: 0.5, floorMs: 0, clock: "wall" as const, fitRule: "all", notes: ["n1"] };
  * const empty = { input: "none", methods: {} };
  * const r = analyze({ meta, selection: empty, layers: empty, perRow: { rows: 1, cols: 4096, scores: "", timings: [] },
  *   sparsityErrors: [], pruners: [] }, { sort: "sort", exact: "x", scoreSelect: "y", floor: "z", referencePruner: "p" });
@@ -428,6 +444,16 @@ export function formatReport(r: ComplexityReport): string {
       }'s;`,
     );
     out.push(`paper's claim (GPUs): ${PAPER_SPEEDUP.average}x average, ${PAPER_SPEEDUP.max}x max`);
+    for (const name of names.slice(1)) {
+      const rs = r.prunerRatios.flatMap((p) => (name in p.ratios ? [p.ratios[name]] : []));
+      if (rs.length === 0) continue;
+      const mean = rs.reduce((a, b) => a + b, 0) / rs.length;
+      out.push(
+        `measured ${name}/${names[0]}: ${mean.toFixed(2)}x average, ${
+          Math.max(...rs).toFixed(2)
+        }x max over ${rs.length} shapes`,
+      );
+    }
     out.push(textTable([
       [
         "shape",
