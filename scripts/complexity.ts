@@ -32,12 +32,8 @@ import {
   sweepSelection,
   timePerRow,
 } from "./lib/complexity_sweeps.ts";
-import {
-  analyze,
-  chartPanels,
-  type ComplexityReport,
-  formatReport,
-} from "./lib/complexity_report.ts";
+import { analyze, type ComplexityReport } from "./lib/complexity_report.ts";
+import { chartPanels, formatReport } from "./lib/complexity_text.ts";
 import { defaultModelsDir, layerValuePool, poolOf, readRealLayers } from "./lib/real_layers.ts";
 import { logLogSvg } from "./lib/svg_chart.ts";
 import { writeFileAtomic } from "./lib/files.ts";
