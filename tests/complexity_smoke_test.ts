@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { main, runComplexity } from "../scripts/complexity.ts";
+import { capture } from "./lib/capture.ts";
 import { LAYER_METHODS, LAYER_PRUNERS, ROW_SELECTORS } from "../scripts/lib/complexity_methods.ts";
 import { comparePruners, sweepLayers } from "../scripts/lib/complexity_sweeps.ts";
 
@@ -77,13 +78,15 @@ Deno.test("complexity at tiny sizes writes a report with a slope per method", as
 });
 
 Deno.test("complexity CLI: an unknown flag or a bad number exits 2 with one line", async () => {
-  let err = "";
-  const io = { stdout: () => {}, stderr: (t: string) => void (err += t), isTTY: false };
-  assert.equal(await main(["--nope"], io), 2);
-  assert.match(err, /^error: .*nope.*\n$/);
-  err = "";
-  assert.equal(await main(["--seed", "abc"], io), 2);
-  assert.equal(err, "error: --seed must be a number, got abc\n");
+  const unknown = capture();
+  assert.equal(await main(["--nope"], unknown), 2);
+  assert.match(unknown.err, /^error: .*nope.*\n$/);
+  const badSeed = capture();
+  assert.equal(await main(["--seed", "abc"], badSeed), 2);
+  assert.equal(badSeed.err, "error: --seed must be a number, got abc\n");
+  const badClock = capture();
+  assert.equal(await main(["--clock", "sundial"], badClock), 2);
+  assert.equal(badClock.err, "error: --clock must be cpu or wall, got sundial\n");
 });
 
 const tiny = {
