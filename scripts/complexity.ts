@@ -140,7 +140,7 @@ export async function runComplexity(
   const s = { seed: o.seed, sparsity: o.sparsity, measure, progress: o.progress };
   const notes: string[] = [
     o.clock === "cpu"
-      ? "times are process CPU time (user + system, incl. V8 helper threads), not wall time: robust to other load"
+      ? "times are process CPU time (user + system, incl. the runtime's GC and compiler threads), not wall time: robust to other load"
       : "times are wall-clock (performance.now); other load on the machine inflates them",
   ];
   const real = {
