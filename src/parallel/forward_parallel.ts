@@ -34,6 +34,16 @@ const THIS_MODULE = import.meta.url;
 export const DISTINCT_INPUTS = ["wq", "wo", "w1", "w2"] as const;
 /** One of {@link DISTINCT_INPUTS}. */
 export type DistinctInput = typeof DISTINCT_INPUTS[number];
+/** The distinct input each linear of a block reads (q, k, v share one; so do w1 and w3). */
+export const INPUT_OF: Readonly<Record<LinearName, DistinctInput>> = {
+  wq: "wq",
+  wk: "wq",
+  wv: "wq",
+  wo: "wo",
+  w1: "w1",
+  w3: "w1",
+  w2: "w2",
+};
 
 function sharedVector(v: Float32Array): Float32Array {
   if (isShared(v)) return v;
