@@ -132,3 +132,32 @@ export type { MaskOptions, MaskResult } from "./src/select/mask.ts";
 export { applyMask, METHODS, methodNames } from "./src/prune/methods.ts";
 export type { MethodOptions, PruneMethod } from "./src/prune/methods.ts";
 export type { Group, LayerCalibration, PruneResult, SelectMode, Target } from "./src/prune/types.ts";
+// linalg + SparseGPT (branch sgpt): fast matmul/Gram kernels, Cholesky family, SparseGPT
+export {
+  gemmAccumulate,
+  gemmAccumulateReference,
+  gramAccumulate,
+  gramAccumulateReference,
+  matmul,
+  matmulInto,
+  matmulReference,
+  matmulTransB,
+  matmulTransBInto,
+  matmulTransBReference,
+  stridedView,
+} from "./src/linalg/matmul.ts";
+export type { GemmOptions, StridedMatrix } from "./src/linalg/matmul.ts";
+export {
+  cholesky,
+  choleskyInverse,
+  choleskyInverseReference,
+  choleskyReference,
+  lowerTriangularInverse,
+  lowerTriangularInverseReference,
+  NotPositiveDefiniteError,
+  upperCholeskyOfInverse,
+  upperCholeskyOfInverseReference,
+} from "./src/linalg/cholesky.ts";
+export type { CholeskyOptions } from "./src/linalg/cholesky.ts";
+export { HessianAccumulator, sparsegpt, sparsegptHessian, sparsegptReference } from "./src/prune/sparsegpt.ts";
+export type { SparseGptOptions, SparseGptResult } from "./src/prune/sparsegpt.ts";

@@ -19,6 +19,8 @@ import type { Matrix } from "../src/tensor/matrix.ts";
 import { createRng, type Rng } from "../src/tensor/rng.ts";
 import { selectEwma } from "../src/select/ewma.ts";
 import { magnitudeScores } from "../src/score/magnitude.ts";
+import { readLlama2c } from "../src/io/llama2c.ts";
+import { LINEAR_NAMES } from "../src/model/weights.ts";
 import { type CliIo, parseFlags, runCli } from "./lib/cli.ts";
 
 /** Score distributions for the synthetic rows. */
@@ -99,41 +101,17 @@ export function syntheticAccuracy(
 }
 
 /**
- * The linear weights of a llama2.c legacy checkpoint (7 int32 header, then float32 arrays in the
- * order of `../shared/models/README.md`), as `[out, in]` matrices.
+ * The linear weights of a llama2.c checkpoint, as `[out, in]` matrices.
  *
  * @param bytes The whole file.
  * @returns `{ name, weight }` for wq wk wv wo w1 w2 w3 of every block.
- * @throws {RangeError} If the file is shorter than its header says.
+ * @throws {RangeError} If the checkpoint is malformed (see `readLlama2c`).
  */
 export function llama2cLinears(bytes: Uint8Array): { name: string; weight: Matrix }[] {
-  const header = new DataView(bytes.buffer, bytes.byteOffset, 28);
-  const [dim, hidden, layers, heads, kvHeads, vocabSigned] = [0, 1, 2, 3, 4, 5].map((i) =>
-    header.getInt32(4 * i, true)
+  const model = readLlama2c(bytes);
+  return model.blocks.flatMap((block, l) =>
+    LINEAR_NAMES.map((name) => ({ name: `${l}.${name}`, weight: block[name] }))
   );
-  const vocab = Math.abs(vocabSigned), kvDim = (dim * kvHeads) / heads;
-  const floats = new Float32Array(
-    bytes.slice(28, 28 + 4 * Math.floor((bytes.length - 28) / 4)).buffer,
-  );
-  let offset = vocab * dim + layers * dim; // token embedding, rms_att
-  const out: { name: string; weight: Matrix }[] = [];
-  const take = (name: string, rows: number, cols: number) => {
-    for (let l = 0; l < layers; l++) {
-      const start = offset + l * rows * cols;
-      if (start + rows * cols > floats.length) {
-        throw new RangeError(`Cannot read ${name}: checkpoint is truncated`);
-      }
-      out.push({
-        name: `${l}.${name}`,
-        weight: { data: floats.subarray(start, start + rows * cols), rows, cols },
-      });
-    }
-    offset += layers * rows * cols;
-  };
-  take("wq", dim, dim), take("wk", kvDim, dim), take("wv", kvDim, dim), take("wo", dim, dim);
-  offset += layers * dim; // rms_ffn
-  take("w1", hidden, dim), take("w2", dim, hidden), take("w3", hidden, dim);
-  return out;
 }
 
 /**

@@ -12,8 +12,8 @@
  *
  * @module
  */
-import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import process from "node:process";
 import { readSafetensors, writeSafetensors } from "../src/io/safetensors.ts";
 import type { Matrix } from "../src/tensor/matrix.ts";
@@ -21,6 +21,7 @@ import type { Group, LayerCalibration, SelectMode, Target } from "../src/prune/t
 import { methodNames, type MethodOptions, METHODS } from "../src/prune/methods.ts";
 import { checkSparsity } from "../src/select/mask.ts";
 import { CliError, type CliIo, parseFlags, runCli } from "./lib/cli.ts";
+import { checkTarget, writeFileAtomic } from "./lib/files.ts";
 
 const USAGE = `Prune one linear layer stored in a safetensors file.
 
@@ -36,6 +37,8 @@ usage: deno task prune-layer --in FILE --out FILE --method NAME (--sparsity S | 
   --group GROUP     row | layer (default row; magnitude: layer)
   --x-stat STAT     swiftprune's x: norm | token | mean (default norm)
   --eps E           swiftprune's relative ridge (default 1e-8)
+  --blocksize B     sparsegpt's columns per block (default 128)
+  --damp D          sparsegpt's dampening, fraction of mean(diag H) (default 0.01)
   --force           overwrite --out if it exists
   --quiet           no progress output
   --debug           print the stack trace of an error
@@ -51,6 +54,8 @@ const FLAGS = {
   group: { type: "string" },
   "x-stat": { type: "string", default: "norm" },
   eps: { type: "string" },
+  blocksize: { type: "string" },
+  damp: { type: "string" },
   force: { type: "boolean", default: false },
   quiet: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
@@ -115,22 +120,6 @@ function readLayer(bytes: Uint8Array, source: string): { weight: Matrix; calib: 
   return { weight, calib };
 }
 
-async function exists(path: string): Promise<boolean> {
-  return await stat(path).then(() => true, () => false);
-}
-
-/** Writes `bytes` to `path` through a temporary file in the same folder and a rename. */
-async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    await writeFile(temp, bytes, { flag: "wx" });
-    await rename(temp, path);
-  } catch (e) {
-    await rm(temp, { force: true });
-    throw e;
-  }
-}
-
 async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
   const flags = parseFlags(argv, FLAGS);
   if (argv.length === 0 || flags.help) {
@@ -151,12 +140,8 @@ async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
   const eps = flags.eps === undefined ? undefined : Number(flags.eps);
   const target = parseTarget(flags.sparsity, flags.pattern, group);
   const input = resolve(flags.in), output = resolve(flags.out);
-  if (input === output) {
-    throw new CliError(`refusing to write the output over the input ${flags.in}`);
-  }
-  if (!flags.force && await exists(output)) {
-    throw new CliError(`${flags.out} exists; pass --force to overwrite it`);
-  }
+  const writeOptions = { force: flags.force, inputs: [input] };
+  await checkTarget(output, writeOptions); // fail before the work, not after
   const bytes = await readFile(input).catch((e: Error) => {
     throw new CliError(`cannot read ${flags.in}: ${e.message}`);
   });
@@ -165,7 +150,13 @@ async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
     flags.in,
   );
 
-  const options: MethodOptions = { select, xStat, ...(eps === undefined ? {} : { eps }) };
+  const options: MethodOptions = {
+    select,
+    xStat,
+    ...(eps === undefined ? {} : { eps }),
+    ...(flags.blocksize === undefined ? {} : { blocksize: Number(flags.blocksize) }),
+    ...(flags.damp === undefined ? {} : { percdamp: Number(flags.damp) }),
+  };
   const started = performance.now();
   const result = METHODS[method](weight, calib, target, options);
   const timeMs = performance.now() - started;
@@ -186,7 +177,7 @@ async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
     sparsity: JSON.stringify(total ? pruned / total : 0),
     time_ms: JSON.stringify(Number(timeMs.toFixed(3))),
   };
-  await writeAtomically(output, writeSafetensors(entries, metadata));
+  await writeFileAtomic(output, writeSafetensors(entries, metadata), writeOptions);
   io.stdout(
     `${method}: pruned ${pruned} of ${total} weights of [${shape}] (sparsity ${
       (pruned / (total || 1)).toFixed(4)

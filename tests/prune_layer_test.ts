@@ -8,6 +8,7 @@ import { buildMask } from "../src/select/mask.ts";
 import { wandaScores } from "../src/score/wanda.ts";
 import { magnitudeScores } from "../src/score/magnitude.ts";
 import { main } from "../scripts/prune-layer.ts";
+import { sparsegpt } from "../src/prune/sparsegpt.ts";
 
 function capture() {
   const io = {
@@ -137,7 +138,7 @@ Deno.test("prune-layer: bad input exits 2 with one error line and writes nothing
       [[...base, "--method", "magnitude", "--sparsity", "0.5", "--bogus"], /bogus/],
       [
         ["--in", input, "--out", input, "--method", "magnitude", "--sparsity", "0.5"],
-        /over the input/,
+        /is an input of this run/,
       ],
       [
         ["--in", truncated, "--out", out, "--method", "magnitude", "--sparsity", "0.5"],
@@ -180,4 +181,39 @@ Deno.test("prune-layer: no arguments prints usage", async () => {
   assert.equal(await main([], io), 0);
   assert.match(io.out, /^Prune one linear layer/);
   assert.match(io.out, /--pattern N:M/);
+});
+
+Deno.test("prune-layer: sparsegpt with --blocksize/--damp matches the library call and updates weights", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "secateur-"));
+  try {
+    const rng = createRng(5);
+    const rows = 6, cols = 16, tokens = 40;
+    const weight = { data: Float32Array.from({ length: rows * cols }, () => rng.normal()), rows, cols };
+    const inputs = { data: Float32Array.from({ length: tokens * cols }, () => rng.normal()), rows: tokens, cols };
+    const input = join(dir, "layer.safetensors"), out = join(dir, "out.safetensors");
+    await writeFile(input, writeSafetensors([
+      { name: "weight", dtype: "F32", shape: [rows, cols], data: weight.data },
+      { name: "inputs", dtype: "F32", shape: [tokens, cols], data: inputs.data },
+    ]));
+    const io = capture();
+    const argv = ["--in", input, "--out", out, "--method", "sparsegpt", "--pattern", "2:4"];
+    const code = await main([...argv, "--blocksize", "8", "--damp", "0.05"], io);
+    assert.equal(code, 0, io.err);
+    const res = readSafetensors(new Uint8Array(await readFile(out)));
+    const expected = sparsegpt(weight, { inputs }, { kind: "nm", n: 2, m: 4 }, {
+      blocksize: 8,
+      percdamp: 0.05,
+    });
+    assert.deepEqual(res.raw("mask"), expected.keep);
+    assert.deepEqual(res.float32("weight"), expected.weight.data);
+    // SparseGPT changes kept weights (OBS update), unlike the score-then-select methods
+    const kept = Array.from(expected.keep.keys()).filter((t) => expected.keep[t] === 1);
+    assert.ok(kept.some((t) => res.float32("weight")[t] !== weight.data[t]));
+    // a bad blocksize is a one-line error with status 2
+    const bad = capture();
+    assert.equal(await main([...argv, "--blocksize", "abc", "--force"], bad), 2);
+    assert.match(bad.err, /^error: .*blocksize/);
+  } finally {
+    await rm(dir, { recursive: true });
+  }
 });

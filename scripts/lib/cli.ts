@@ -7,6 +7,7 @@
  */
 import process from "node:process";
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UnsafeWriteError } from "./files.ts";
 
 /** Bad command-line input (an unknown flag, a missing file, ...): exit status 2, no stack trace. */
 export class CliError extends Error {
@@ -88,7 +89,7 @@ export async function runCli(
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     const badInput = err instanceof CliError || err instanceof TypeError ||
-      err instanceof RangeError;
+      err instanceof RangeError || err instanceof UnsafeWriteError;
     io.stderr(`error: ${err.message.split("\n")[0]}\n`);
     if (debug && err.stack) io.stderr(`${err.stack}\n`);
     return badInput ? 2 : 1;

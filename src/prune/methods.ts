@@ -3,13 +3,14 @@
  * statistics to a pruned weight and its mask; the CLI (`scripts/prune-layer.ts`) and the model
  * pipeline look methods up here by name. SparseGPT and FISTAPruner add themselves to {@link METHODS}.
  *
- * The three score-then-select methods here never change the kept weights:
+ * The three score-then-select methods never change the kept weights; SparseGPT does:
  *
  * | method       | score (file)                                  | default group (papers) |
  * | ------------ | --------------------------------------------- | ---------------------- |
  * | `magnitude`  | `|W_ij|` (`src/score/magnitude.ts`)           | layer                  |
  * | `wanda`      | `|W_ij| ||X_:,j||` (`src/score/wanda.ts`)      | row                    |
  * | `swiftprune` | `W_ij^2 / (1 - x_j^2/(S+eps))` (`src/score/swiftprune.ts`) | row       |
+ * | `sparsegpt`  | `w^2 / [U]_jj^2` per block, OBS update (`src/prune/sparsegpt.ts`) | block |
  *
  * @module
  */
@@ -20,6 +21,7 @@ import { buildMask } from "../select/mask.ts";
 import { magnitudeScores } from "../score/magnitude.ts";
 import { columnNorms, wandaScores } from "../score/wanda.ts";
 import { swiftPruneScores, type XStat } from "../score/swiftprune.ts";
+import { sparsegpt as sparsegptPrune } from "./sparsegpt.ts";
 
 /** Options shared by methods; each method reads the ones it knows. */
 export interface MethodOptions {
@@ -31,6 +33,10 @@ export interface MethodOptions {
   xStat?: XStat;
   /** SwiftPrune's relative ridge (default 1e-8). */
   eps?: number;
+  /** SparseGPT: columns per block (default 128). */
+  blocksize?: number;
+  /** SparseGPT: dampening as a fraction of `mean(diag H)` (default 0.01). */
+  percdamp?: number;
   /** Options of other methods. */
   [option: string]: unknown;
 }
@@ -118,6 +124,17 @@ const swiftprune: PruneMethod = (weight, calib, target, options = {}) =>
   );
 
 /**
+ * SparseGPT (Frantar & Alistarh, arXiv:2301.00774): OBS updates over the Cholesky factor of H^-1;
+ * changes the kept weights. For unstructured targets it selects per block of columns, whatever
+ * `target.group` says (see `src/prune/sparsegpt.ts`).
+ */
+const sparsegpt: PruneMethod = (weight, calib, target, options = {}) =>
+  sparsegptPrune(weight, calib, target, {
+    blocksize: options.blocksize,
+    percdamp: options.percdamp,
+  });
+
+/**
  * Every pruning method by name. A plain object: later methods are added as new entries.
  *
  * @example
@@ -133,6 +150,7 @@ export const METHODS: Record<string, PruneMethod> = {
   magnitude,
   wanda,
   swiftprune,
+  sparsegpt,
 };
 
 /**
