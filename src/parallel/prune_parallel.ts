@@ -256,7 +256,8 @@ function rowCalibration(
 /**
  * One layer of a row-separable method (magnitude, Wanda, SwiftPrune) with rows split across the
  * pool's workers for per-row and N:M targets. Any other method or target runs in-process via
- * `METHODS[method]`. Bitwise the same result (weight, mask, scores, info) as `METHODS[method]`.
+ * `METHODS[method]`. Bitwise the same result (weight, mask, scores, info) as `METHODS[method]`,
+ * except `info.timesMs`: with workers, per phase the slowest worker's time.
  *
  * @param pool The worker pool, or `undefined` to run in-process.
  * @param method A name of `METHODS` (`src/prune/methods.ts`).
@@ -280,7 +281,10 @@ function rowCalibration(
  * const pool = createPool({ size: 2 });
  * try {
  *   const r = await pruneLayerParallel(pool, "wanda", w, { inputs: x }, target, { minWeights: 0 });
- *   assert.deepEqual(r, METHODS.wanda(w, { inputs: x }, target));
+ *   const single = METHODS.wanda(w, { inputs: x }, target);
+ *   assert.deepEqual(r.keep, single.keep);
+ *   assert.deepEqual(r.weight, single.weight);
+ *   assert.equal(r.info!.pruned, single.info!.pruned);
  * } finally {
  *   pool.close();
  * }
@@ -321,6 +325,21 @@ export async function pruneLayerParallel(
     weight: { data: out.weight, rows, cols },
     keep: out.keep,
     scores: { data: out.scores, rows, cols },
-    info: maskSummary(out.keep, targetPruned),
+    info: { ...maskSummary(out.keep, targetPruned), timesMs: slowestTimes(infos) },
   };
+}
+
+/**
+ * Per phase, the longest time any worker reported (`info.timesMs`): the workers run at the same
+ * time, so the slowest one is what the caller waits for.
+ */
+function slowestTimes(infos: (Record<string, unknown> | undefined)[]): Record<string, number> {
+  const times: Record<string, number> = {};
+  for (const info of infos) {
+    const t = info?.timesMs as Record<string, number> | undefined;
+    for (const [phase, ms] of Object.entries(t ?? {})) {
+      times[phase] = Math.max(times[phase] ?? 0, ms);
+    }
+  }
+  return times;
 }
