@@ -161,3 +161,16 @@ export {
 export type { CholeskyOptions } from "./src/linalg/cholesky.ts";
 export { HessianAccumulator, sparsegpt, sparsegptHessian, sparsegptReference } from "./src/prune/sparsegpt.ts";
 export type { SparseGptOptions, SparseGptResult } from "./src/prune/sparsegpt.ts";
+
+// --- fista helper: power iteration, the FISTA LASSO solver, FISTAPruner (issue 7) ---
+export { largestEigenvalue, largestEigenvalueReference } from "./src/linalg/power_iteration.ts";
+export type { PowerIterationOptions } from "./src/linalg/power_iteration.ts";
+export { fista, fistaReference, lassoObjective } from "./src/optim/fista.ts";
+export type { FistaOptions, FistaResult } from "./src/optim/fista.ts";
+export {
+  fistaGramAccumulator,
+  fistaPruner,
+  layerErrorReference,
+  roundByMagnitude,
+} from "./src/prune/fistapruner.ts";
+export type { FistaGrams, FistaPrunerOptions } from "./src/prune/fistapruner.ts";

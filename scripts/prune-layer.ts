@@ -3,7 +3,8 @@
  * tool other backends call to compare masks with ours.
  *
  * Input: `weight` `[rows, cols]` (F32, F16 or BF16) and, for calibrated methods, `inputs`
- * `[tokens, cols]` or `col_norms` `[cols]`. Output: `weight` (pruned, F32), `mask` (U8, 1 = keep),
+ * `[tokens, cols]` or `col_norms` `[cols]`; for `fista`, optionally `inputs_pruned` `[tokens, cols]`
+ * (X*, the inputs when earlier operators are pruned). Output: `weight` (pruned, F32), `mask` (U8, 1 = keep),
  * `scores` (F32), and `__metadata__` with JSON strings `method`, `options`, `sparsity` (achieved)
  * and `time_ms` (the pruning method alone: scoring, selection and masking; no I/O).
  *
@@ -27,7 +28,8 @@ const USAGE = `Prune one linear layer stored in a safetensors file.
 
 usage: deno task prune-layer --in FILE --out FILE --method NAME (--sparsity S | --pattern N:M) [options]
 
-  --in FILE         safetensors with weight [rows, cols] (F32/F16/BF16) and inputs [tokens, cols]
+  --in FILE         safetensors with weight [rows, cols] (F32/F16/BF16), inputs [tokens, cols]
+                    (and for fista optionally inputs_pruned [tokens, cols])
                     or col_norms [cols] (wanda, swiftprune)
   --out FILE        where to write weight (pruned, F32), mask (U8, 1 = keep), scores (F32)
   --method NAME     ${methodNames().join(" | ")}
@@ -39,6 +41,9 @@ usage: deno task prune-layer --in FILE --out FILE --method NAME (--sparsity S | 
   --eps E           swiftprune's relative ridge (default 1e-8)
   --blocksize B     sparsegpt's columns per block (default 128)
   --damp D          sparsegpt's dampening, fraction of mean(diag H) (default 0.01)
+  --iterations K    fista's FISTA iterations per run (default 20)
+  --updates T       fista's lambda-search runs (default 3)
+  --warm-start M    fista's warm start: wanda | sparsegpt (default wanda)
   --force           overwrite --out if it exists
   --quiet           no progress output
   --debug           print the stack trace of an error
@@ -56,6 +61,9 @@ const FLAGS = {
   eps: { type: "string" },
   blocksize: { type: "string" },
   damp: { type: "string" },
+  iterations: { type: "string" },
+  updates: { type: "string" },
+  "warm-start": { type: "string" },
   force: { type: "boolean", default: false },
   quiet: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
@@ -108,6 +116,7 @@ function readLayer(bytes: Uint8Array, source: string): { weight: Matrix; calib: 
   const weight = matrixOf("weight");
   const calib: LayerCalibration = {};
   if (file.has("inputs")) calib.inputs = matrixOf("inputs");
+  if (file.has("inputs_pruned")) calib.inputsPruned = matrixOf("inputs_pruned");
   if (file.has("col_norms")) {
     const { shape } = file.info("col_norms");
     if (shape.length !== 1 || shape[0] !== weight.cols) {
@@ -156,6 +165,11 @@ async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
     ...(eps === undefined ? {} : { eps }),
     ...(flags.blocksize === undefined ? {} : { blocksize: Number(flags.blocksize) }),
     ...(flags.damp === undefined ? {} : { percdamp: Number(flags.damp) }),
+    ...(flags.iterations === undefined ? {} : { iterations: Number(flags.iterations) }),
+    ...(flags.updates === undefined ? {} : { updates: Number(flags.updates) }),
+    ...(flags["warm-start"] === undefined ? {} : {
+      warmStart: oneOf("warm-start", flags["warm-start"], ["wanda", "sparsegpt"] as const),
+    }),
   };
   const started = performance.now();
   const result = METHODS[method](weight, calib, target, options);

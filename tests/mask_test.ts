@@ -144,7 +144,7 @@ Deno.test("buildMask: bad input throws the specified error naming the value", ()
 });
 
 Deno.test("methods: registry, applyMask, and no method mutates its inputs", () => {
-  assert.deepEqual(methodNames(), ["magnitude", "wanda", "swiftprune", "sparsegpt"]);
+  assert.deepEqual(methodNames(), ["magnitude", "wanda", "swiftprune", "sparsegpt", "fista"]);
   const maskOnly = new Set(["magnitude", "wanda", "swiftprune"]); // SparseGPT updates kept weights
   const rng = createRng(2);
   const weight = {

@@ -9,6 +9,7 @@ import { wandaScores } from "../src/score/wanda.ts";
 import { magnitudeScores } from "../src/score/magnitude.ts";
 import { main } from "../scripts/prune-layer.ts";
 import { sparsegpt } from "../src/prune/sparsegpt.ts";
+import { METHODS } from "../src/prune/methods.ts";
 
 function capture() {
   const io = {
@@ -213,6 +214,54 @@ Deno.test("prune-layer: sparsegpt with --blocksize/--damp matches the library ca
     const bad = capture();
     assert.equal(await main([...argv, "--blocksize", "abc", "--force"], bad), 2);
     assert.match(bad.err, /^error: .*blocksize/);
+  } finally {
+    await rm(dir, { recursive: true });
+  }
+});
+
+Deno.test("prune-layer: fista reads inputs_pruned and is never worse than its warm start", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "secateur-"));
+  try {
+    const rng = createRng(9);
+    const rows = 8, cols = 16, tokens = 64;
+    const weight = { data: Float32Array.from({ length: rows * cols }, () => rng.normal()), rows, cols };
+    const x = Float32Array.from({ length: tokens * cols }, () => rng.normal());
+    const xStar = x.map((v) => v + 0.1 * rng.normal());
+    const input = join(dir, "layer.safetensors"), out = join(dir, "out.safetensors");
+    await writeFile(input, writeSafetensors([
+      { name: "weight", dtype: "F32", shape: [rows, cols], data: weight.data },
+      { name: "inputs", dtype: "F32", shape: [tokens, cols], data: x },
+      { name: "inputs_pruned", dtype: "F32", shape: [tokens, cols], data: xStar },
+    ]));
+    for (const warm of ["wanda", "sparsegpt"]) {
+      const io = capture();
+      const argv = ["--in", input, "--out", out, "--method", "fista", "--sparsity", "0.5"];
+      assert.equal(await main([...argv, "--warm-start", warm, "--iterations", "30", "--force"], io), 0, io.err);
+      const res = readSafetensors(new Uint8Array(await readFile(out)));
+      const keep = res.raw("mask");
+      assert.equal(keep.reduce((a, b) => a + b, 0), rows * cols / 2);
+      const options = JSON.parse(res.metadata.options);
+      assert.equal(options.warmStart, warm);
+      assert.equal(options.iterations, 30);
+      // never worse than the warm start on ||W_r X*^T - W X^T||^2, measured directly here
+      const err = (w: Float32Array) => {
+        let e = 0;
+        for (let t = 0; t < tokens; t++) {
+          for (let i = 0; i < rows; i++) {
+            let d = 0;
+            for (let j = 0; j < cols; j++) {
+              d += w[i * cols + j] * xStar[t * cols + j] - weight.data[i * cols + j] * x[t * cols + j];
+            }
+            e += d * d;
+          }
+        }
+        return e;
+      };
+      const warmResult = METHODS[warm](weight, {
+        inputs: { data: xStar, rows: tokens, cols },
+      }, { kind: "unstructured", sparsity: 0.5, group: "row" }); // the CLI default group
+      assert.ok(err(res.float32("weight")) <= err(warmResult.weight.data) * (1 + 1e-6), warm);
+    }
   } finally {
     await rm(dir, { recursive: true });
   }

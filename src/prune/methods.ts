@@ -11,6 +11,7 @@
  * | `wanda`      | `|W_ij| ||X_:,j||` (`src/score/wanda.ts`)      | row                    |
  * | `swiftprune` | `W_ij^2 / (1 - x_j^2/(S+eps))` (`src/score/swiftprune.ts`) | row       |
  * | `sparsegpt`  | `w^2 / [U]_jj^2` per block, OBS update (`src/prune/sparsegpt.ts`) | block |
+ * | `fista`      | LASSO by FISTA, rounded by `|w|` (`src/prune/fistapruner.ts`) | operator |
  *
  * @module
  */
@@ -22,6 +23,7 @@ import { magnitudeScores } from "../score/magnitude.ts";
 import { columnNorms, wandaScores } from "../score/wanda.ts";
 import { swiftPruneScores, type XStat } from "../score/swiftprune.ts";
 import { sparsegpt as sparsegptPrune } from "./sparsegpt.ts";
+import { fistaPruner } from "./fistapruner.ts";
 
 /** Options shared by methods; each method reads the ones it knows. */
 export interface MethodOptions {
@@ -37,6 +39,12 @@ export interface MethodOptions {
   blocksize?: number;
   /** SparseGPT: dampening as a fraction of `mean(diag H)` (default 0.01). */
   percdamp?: number;
+  /** FISTAPruner: K, FISTA iterations per run (default 20). */
+  iterations?: number;
+  /** FISTAPruner: T, runs of the lambda search (default 3). */
+  updates?: number;
+  /** FISTAPruner: the method whose result is the warm start (default `"wanda"`). */
+  warmStart?: "wanda" | "sparsegpt";
   /** Options of other methods. */
   [option: string]: unknown;
 }
@@ -144,6 +152,27 @@ const sparsegpt: PruneMethod = (weight, calib, target, options = {}) =>
   });
 
 /**
+ * FISTAPruner (Zhao et al., arXiv:2408.03728): per-operator LASSO solved by FISTA, rounded to the
+ * exact target, with the lambda search. The warm start is Wanda's (Llama-style default) or
+ * SparseGPT's result, computed here on the inputs the pruned operator will see: `inputsPruned`
+ * (X*) when given, else `inputs` (OUR READING; the paper runs the warm-start method as usual).
+ */
+const fista: PruneMethod = (weight, calib, target, options = {}) => {
+  const warmCalib = { inputs: calib?.inputsPruned ?? calib?.inputs, colNorms: calib?.colNorms };
+  const warmName = options.warmStart ?? "wanda";
+  if (warmName !== "wanda" && warmName !== "sparsegpt") {
+    throw new RangeError(`Cannot prune with fista: warmStart must be wanda or sparsegpt, got ${warmName}`);
+  }
+  const warm = METHODS[warmName](weight, warmCalib, target, options);
+  const result = fistaPruner(weight, calib, target, {
+    iterations: options.iterations,
+    updates: options.updates,
+    warmStart: { weight: warm.weight, keep: warm.keep },
+  });
+  return { ...result, info: { ...result.info, warmStart: warmName } };
+};
+
+/**
  * Every pruning method by name. A plain object: later methods are added as new entries.
  *
  * @example
@@ -160,6 +189,7 @@ export const METHODS: Record<string, PruneMethod> = {
   wanda,
   swiftprune,
   sparsegpt,
+  fista,
 };
 
 /**
