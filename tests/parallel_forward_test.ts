@@ -3,22 +3,13 @@ import { perplexity } from "../src/eval/perplexity.ts";
 import { blockForward, embed, tinyLlama } from "../src/model/llama.ts";
 import { LINEAR_NAMES, type LinearName } from "../src/model/weights.ts";
 import type { Matrix } from "../src/tensor/matrix.ts";
-import { createPool, isShared, type Pool } from "../src/parallel/pool.ts";
+import { createPool, isShared } from "../src/parallel/pool.ts";
 import {
   blockForwardWindows,
   DISTINCT_INPUTS,
   perplexityParallel,
   shareWeights,
 } from "../src/parallel/forward_parallel.ts";
-
-async function withPool(size: number, body: (pool: Pool) => Promise<void>): Promise<void> {
-  const pool = createPool({ size });
-  try {
-    await body(pool);
-  } finally {
-    pool.close();
-  }
-}
 
 /** Every float of `a` and `b` identical (bitwise, -0 and NaN included). */
 function assertSameBits(a: Float32Array, b: Float32Array, what: string): void {
@@ -32,7 +23,8 @@ const ids = (n: number, vocab: number, seed: number) =>
 Deno.test("perplexityParallel equals perplexity bitwise (pool sizes 1-3, windows 1-7, tails)", async () => {
   const w = tinyLlama({ seed: 3, dim: 16, hiddenDim: 24, nLayers: 2, vocabSize: 32 });
   for (const size of [1, 2, 3]) {
-    await withPool(size, async (pool) => {
+    {
+      using pool = createPool({ size });
       for (const [n, seqlen, maxTokens] of [[40, 6, undefined], [9, 9, undefined], [50, 7, 30]]) {
         const text = ids(n!, 32, size), options = { seqlen: seqlen!, maxTokens };
         const single = perplexity(w, text, options);
@@ -40,13 +32,14 @@ Deno.test("perplexityParallel equals perplexity bitwise (pool sizes 1-3, windows
         assert.deepEqual(parallel, single); // deepEqual on numbers is Object.is: bitwise
         assert.deepEqual(await perplexityParallel(undefined, w, text, options), single);
       }
-    });
+    }
   }
 });
 
 Deno.test("perplexityParallel: same errors as perplexity, progress per window", async () => {
   const w = tinyLlama({ seed: 1 });
-  await withPool(2, async (pool) => {
+  {
+    using pool = createPool({ size: 2 });
     await assert.rejects(perplexityParallel(pool, w, Int32Array.from([1, 2]), { seqlen: 4 }), {
       name: "RangeError",
       message: "Cannot compute perplexity: 2 tokens do not fill one window of seqlen 4",
@@ -64,7 +57,7 @@ Deno.test("perplexityParallel: same errors as perplexity, progress per window", 
       onProgress: (done, total) => seen.push(done * 10 + total),
     });
     assert.deepEqual(seen, [13, 23, 33]);
-  });
+  }
 });
 
 /** The pipeline's way: blockForward per window, inputs concatenated by hooks. */
@@ -82,7 +75,8 @@ Deno.test("blockForwardWindows equals blockForward per window bitwise, with capt
   const w = tinyLlama({ seed: 5, dim: 16, hiddenDim: 40, nLayers: 3, nHeads: 4, nKvHeads: 2 });
   const h = [embed(w, [1, 2, 3, 4, 5]), embed(w, [6]), embed(w, [7, 8, 9]), embed(w, [3, 3, 3, 3])];
   for (const size of [1, 2, 3]) {
-    await withPool(size, async (pool) => {
+    {
+      using pool = createPool({ size });
       for (const layer of [0, 2]) {
         const expected = blockOneThread(w, layer, h);
         for (const p of [pool, undefined]) {
@@ -97,7 +91,7 @@ Deno.test("blockForwardWindows equals blockForward per window bitwise, with capt
           }
         }
       }
-    });
+    }
   }
 });
 
@@ -105,7 +99,8 @@ Deno.test("blockForwardWindows: a swapped-in block, capture off, shared outputs,
   const w = tinyLlama({ seed: 7 }), other = tinyLlama({ seed: 8 });
   const h = [embed(w, [1, 2]), embed(w, [3, 4, 5])];
   const before = h.map((m) => m.data.slice());
-  await withPool(2, async (pool) => {
+  {
+    using pool = createPool({ size: 2 });
     const run = await blockForwardWindows(pool, w, 1, h, {
       capture: false,
       block: other.blocks[1],
@@ -117,7 +112,7 @@ Deno.test("blockForwardWindows: a swapped-in block, capture off, shared outputs,
       name: "RangeError",
       message: "Cannot run block 2: the model has 2 layers",
     });
-  });
+  }
   h.forEach((m, i) => assertSameBits(m.data, before[i], "input"));
   await assert.rejects(blockForwardWindows(undefined, w, 0, []), RangeError);
   await assert.rejects(

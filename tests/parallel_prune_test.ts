@@ -4,17 +4,8 @@ import type { PruneResult, Target } from "../src/prune/types.ts";
 import { buildMask } from "../src/select/mask.ts";
 import { createRng, randn } from "../src/tensor/rng.ts";
 import { type Matrix, matrix } from "../src/tensor/matrix.ts";
-import { createPool, isShared, type Pool } from "../src/parallel/pool.ts";
+import { createPool, isShared } from "../src/parallel/pool.ts";
 import { buildMaskParallel, pruneLayerParallel } from "../src/parallel/prune_parallel.ts";
-
-async function withPool(size: number, body: (pool: Pool) => Promise<void>): Promise<void> {
-  const pool = createPool({ size });
-  try {
-    await body(pool);
-  } finally {
-    pool.close();
-  }
-}
 
 const TARGETS: Target[] = [
   { kind: "unstructured", sparsity: 0.5, group: "row" },
@@ -41,7 +32,8 @@ function scoresOf(rows: number, cols: number, seed: number): Matrix {
 
 Deno.test("buildMaskParallel equals buildMask bitwise: per-row, N:M, layer fallback, every selector", async () => {
   for (const size of [2, 3]) {
-    await withPool(size, async (pool) => {
+    {
+      using pool = createPool({ size });
       for (const [rows, cols, seed] of [[1, 16, 1], [7, 32, 2], [33, 64, 3]]) {
         const scores = scoresOf(rows, cols, seed);
         for (const target of TARGETS) {
@@ -56,12 +48,13 @@ Deno.test("buildMaskParallel equals buildMask bitwise: per-row, N:M, layer fallb
           }
         }
       }
-    });
+    }
   }
 });
 
 Deno.test("buildMaskParallel: errors of buildMask, in-process below minWeights", async () => {
-  await withPool(2, async (pool) => {
+  {
+    using pool = createPool({ size: 2 });
     const scores = scoresOf(8, 8, 4);
     scores.data[13] = NaN;
     await assert.rejects(
@@ -76,7 +69,7 @@ Deno.test("buildMaskParallel: errors of buildMask, in-process below minWeights",
     );
     const small = await buildMaskParallel(pool, scoresOf(4, 8, 1), TARGETS[0]);
     assert.ok(!isShared(small.keep)); // 32 weights: below the default minWeights
-  });
+  }
 });
 
 Deno.test("pruneLayerParallel equals METHODS bitwise: magnitude, wanda, swiftprune (all xStats)", async () => {
@@ -84,7 +77,8 @@ Deno.test("pruneLayerParallel equals METHODS bitwise: magnitude, wanda, swiftpru
   const w = matrix(45, 32, randn(45 * 32, rng)), x = matrix(20, 32, randn(20 * 32, rng));
   x.data[5] *= 30; // an outlier channel, so SwiftPrune's factor matters
   const before = w.data.slice();
-  await withPool(3, async (pool) => {
+  {
+    using pool = createPool({ size: 3 });
     const cases: [string, Record<string, unknown>][] = [
       ["magnitude", {}],
       ["wanda", {}],
@@ -115,14 +109,15 @@ Deno.test("pruneLayerParallel equals METHODS bitwise: magnitude, wanda, swiftpru
       minWeights: 0,
     });
     assert.ok(isShared(parallel.keep) && isShared(parallel.weight.data));
-  });
+  }
   assert.deepEqual(w.data, before);
 });
 
 Deno.test("pruneLayerParallel: unknown method, shape errors as in METHODS", async () => {
   const rng = createRng(3);
   const w = matrix(16, 8, randn(128, rng)), x = matrix(4, 6, randn(24, rng));
-  await withPool(2, async (pool) => {
+  {
+    using pool = createPool({ size: 2 });
     await assert.rejects(pruneLayerParallel(pool, "nope", w, {}, TARGETS[0]), {
       name: "RangeError",
       message: "Cannot prune: unknown method nope",
@@ -138,5 +133,5 @@ Deno.test("pruneLayerParallel: unknown method, shape errors as in METHODS", asyn
       pruneLayerParallel(pool, "wanda", w, { inputs: x }, TARGETS[0], { minWeights: 0 }),
       { name: "TypeError", message: (expected as Error).message },
     );
-  });
+  }
 });

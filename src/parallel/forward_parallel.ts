@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { tokenNll } from "../eval/perplexity.ts";
+import { perplexityWindows, tokenNll } from "../eval/perplexity.ts";
 import type { PerplexityOptions, PerplexityResult } from "../eval/perplexity.ts";
 import { blockForward, forward } from "../model/llama.ts";
 import type { LinearName, LlamaBlock, LlamaWeights } from "../model/weights.ts";
@@ -144,30 +144,6 @@ export function windowNllsTask(
   return out;
 }
 
-function checkPerplexityInput(ids: Int32Array, options: PerplexityOptions): number {
-  if (!(ids instanceof Int32Array)) {
-    throw new TypeError(`Cannot compute perplexity: ids must be an Int32Array`);
-  }
-  const { seqlen, maxTokens = ids.length } = options;
-  if (!Number.isInteger(seqlen) || seqlen < 2) {
-    throw new RangeError(
-      `Cannot compute perplexity: seqlen must be an integer >= 2, got ${seqlen}`,
-    );
-  }
-  if (!Number.isInteger(maxTokens) || maxTokens < 1) {
-    throw new RangeError(
-      `Cannot compute perplexity: maxTokens must be a positive integer, got ${maxTokens}`,
-    );
-  }
-  const available = Math.min(ids.length, maxTokens), windows = Math.floor(available / seqlen);
-  if (windows === 0) {
-    throw new RangeError(
-      `Cannot compute perplexity: ${available} tokens do not fill one window of seqlen ${seqlen}`,
-    );
-  }
-  return windows;
-}
-
 /**
  * `perplexity` of `src/eval/perplexity.ts` with the windows split across the pool's workers; the
  * same protocol, options, errors and (bitwise) result.
@@ -204,7 +180,7 @@ export async function perplexityParallel(
   ids: Int32Array,
   options: PerplexityOptions,
 ): Promise<PerplexityResult> {
-  const windows = checkPerplexityInput(ids, options), seqlen = options.seqlen;
+  const windows = perplexityWindows(ids, options), seqlen = options.seqlen;
   const used = ids.slice(0, windows * seqlen);
   let parts: Float64Array[];
   if (usePool(pool, windows)) {
