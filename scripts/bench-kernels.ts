@@ -20,6 +20,10 @@
  * `2 * 2 * dim * T (T + 1) / 2` per layer and window (q k^T and a v over the causal prefix). RMSNorm,
  * RoPE, SiLU, softmax and the NLL are not counted.
  *
+ * The column "cores busy" is the CPU time of the whole process (all threads) divided by the wall
+ * time while the fast + workers variant ran: on an idle 2-core machine with 2 workers it is near 2;
+ * when other processes share the cores it is lower, and so is the speed-up.
+ *
  * Usage: `deno task bench-kernels [--workers N] [--quick]` (`--quick`: fewer repeats, smaller
  * layer). Timings are the best of several runs after a warm-up. Runs under Bun too.
  *
@@ -79,6 +83,8 @@ interface Line {
   reference?: number;
   fast: number;
   parallel: number;
+  /** CPU time of the process (all threads) / wall time while the workers ran: cores really busy. */
+  busy: number;
   flops?: number;
   note?: string;
 }
@@ -94,10 +100,22 @@ function printLine(l: Line): void {
     `${(l.fast / l.parallel).toFixed(2)}x`,
     `${gf(l.reference)} / ${gf(l.fast)} / ${gf(l.parallel)}`,
     String(workers),
+    l.busy.toFixed(2),
     load(),
     l.note ?? "",
   ];
   console.log(`| ${cells.join(" | ")} |`);
+}
+
+/**
+ * {@link measureMs} of the parallel variant, and how many cores the process kept busy meanwhile
+ * (CPU time of all its threads / wall time; below the worker count means the machine is shared).
+ */
+async function measureParallel(fn: () => unknown): Promise<{ parallel: number; busy: number }> {
+  const cpu0 = process.cpuUsage(), wall0 = performance.now();
+  const parallel = await measureMs(fn, runs);
+  const cpu = process.cpuUsage(cpu0), wall = performance.now() - wall0;
+  return { parallel, busy: (cpu.user + cpu.system) / 1000 / wall };
 }
 
 function randomMatrix(rows: number, cols: number, seed: number): Matrix {
@@ -114,7 +132,7 @@ async function benchMatmul(pool: Pool, transB: boolean): Promise<Line> {
     kernel: transB ? "matmulTransB 1024 (X W^T)" : "matmul 1024",
     reference: await measureMs(() => reference(a, b), { minRuns: 1, minMs: 0 }),
     fast: await measureMs(() => fast(a, b), runs),
-    parallel: await measureMs(() => parallel(pool, as, b), runs),
+    ...await measureParallel(() => parallel(pool, as, b)),
     flops: 2 * n ** 3,
   };
 }
@@ -146,9 +164,8 @@ async function benchForward(pool: Pool, w: LlamaWeights, ids: Int32Array): Promi
     for (let t = 0; t < T; t++) d.next(text[t]);
   }, { minRuns: 1, minMs: 0 }) * windows;
   const fast = await measureMs(() => perplexity(w, text, { seqlen: T }), runs);
-  const parallel = await measureMs(
-    () => perplexityParallel(pool, shared, text, { seqlen: T }),
-    runs,
+  const { parallel, busy } = await measureParallel(() =>
+    perplexityParallel(pool, shared, text, { seqlen: T })
   );
   const tps = (t: number) => Math.round((windows * T) / (t / 1000)).toLocaleString("en");
   return {
@@ -156,6 +173,7 @@ async function benchForward(pool: Pool, w: LlamaWeights, ids: Int32Array): Promi
     reference,
     fast,
     parallel,
+    busy,
     flops: flops.total,
     note: `${tps(fast)} / ${tps(parallel)} tokens/s; FLOPs ${flops.text}; reference: 1 window x4`,
   };
@@ -179,15 +197,15 @@ async function benchScoreSelect(pool: Pool, method: "swiftprune" | "wanda"): Pro
     for (let i = 0; i < n; i++) selectBySort(s.data.subarray(i * n, (i + 1) * n), k);
   }, { minRuns: 1, minMs: 0 });
   const fast = await measureMs(() => METHODS[method](w, { colNorms }, ROW_TARGET), runs);
-  const parallel = await measureMs(
-    () => pruneLayerParallel(pool, method, w, { colNorms }, ROW_TARGET),
-    runs,
+  const { parallel, busy } = await measureParallel(() =>
+    pruneLayerParallel(pool, method, w, { colNorms }, ROW_TARGET)
   );
   return {
     kernel: `${method} score+select ${n}x${n}`,
     reference,
     fast,
     parallel,
+    busy,
     note: "50% per row, ewma-exact (reference: element-wise score + sort); includes masking",
   };
 }
@@ -215,7 +233,7 @@ async function benchSwiftPruneModel(pool: Pool, w: LlamaWeights, ids: Int32Array
   return {
     kernel: `swiftprune all ${layers.length} llama4m linears`,
     fast: await measureMs(all(undefined), runs),
-    parallel: await measureMs(all(pool), runs),
+    ...await measureParallel(all(pool)),
     note: "score+select+mask, 50% per row, ewma-exact, norms of 4x256 real tokens (not timed)",
   };
 }
