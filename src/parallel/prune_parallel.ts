@@ -34,6 +34,12 @@ export const ROW_SEPARABLE_METHODS: readonly string[] = ["magnitude", "wanda", "
 /** Layers with fewer weights than this are done in-process by default (messages cost more). */
 export const MIN_PARALLEL_WEIGHTS = 1 << 16;
 
+/**
+ * Row ranges per worker: a few smaller tasks instead of one per worker, so that on a shared
+ * machine a worker that gets less CPU takes fewer rows (the pool hands tasks to free workers).
+ */
+export const TASKS_PER_WORKER = 4;
+
 /** Options of the parallel layer functions. */
 export interface RowParallelOptions {
   /** Run in-process below this many weights (default {@link MIN_PARALLEL_WEIGHTS}). */
@@ -65,7 +71,7 @@ function rowRanges(
   const minWeights = options.minWeights ?? MIN_PARALLEL_WEIGHTS;
   if (pool === undefined || pool.size < 2 || !sharedMemoryAvailable()) return undefined;
   if (!rowIndependent(target) || m.rows * m.cols < minWeights) return undefined;
-  const ranges = splitRange(m.rows, pool.size);
+  const ranges = splitRange(m.rows, pool.size * TASKS_PER_WORKER);
   return ranges.length < 2 ? undefined : ranges;
 }
 
