@@ -174,3 +174,42 @@ export {
   roundByMagnitude,
 } from "./src/prune/fistapruner.ts";
 export type { FistaGrams, FistaPrunerOptions } from "./src/prune/fistapruner.ts";
+
+// conformance (branch conf, issue 9): the suite other backends check themselves against
+export {
+  boundaryGap,
+  buildSuite,
+  CONFORMANCE_METHODS,
+  ewmaCountTolerance,
+  SCORE_TOLERANCE,
+} from "./src/conformance/cases.ts";
+export type { ConformanceMethod, ExpectedOutputs, Suite, SuiteOptions } from "./src/conformance/cases.ts";
+export {
+  handDataset,
+  realLayerDataset,
+  syntheticDatasets,
+  tiesDataset,
+} from "./src/conformance/datasets.ts";
+export type { Dataset } from "./src/conformance/datasets.ts";
+export {
+  CONFORMANCE_FORMAT,
+  CONFORMANCE_VERSION,
+  parseManifest,
+  pruneLayerArgs,
+} from "./src/conformance/manifest.ts";
+export type {
+  ConformanceCase,
+  ConformanceManifest,
+  DatasetEntry,
+  TensorCheck,
+} from "./src/conformance/manifest.ts";
+export { compareCase, formatCaseReport, OUTPUT_DTYPES } from "./src/conformance/compare.ts";
+export type { CaseReport, Position, Tensor, TensorReport } from "./src/conformance/compare.ts";
+
+// pipeline (branch pipe): calibration windows, block-by-block pruning, the per-layer report
+export { corpusText, detectCorpusFormat, sampleWindows } from "./src/pipeline/calibration.ts";
+export type { CorpusFormat, WindowOptions } from "./src/pipeline/calibration.ts";
+export { pruneModel } from "./src/pipeline/prune_model.ts";
+export type { PruneModelOptions, PruneModelResult } from "./src/pipeline/prune_model.ts";
+export { evaluateLayer, gramOf, maskAgreement, relativeLayerError, relativeLayerErrorFromGram } from "./src/pipeline/layer_report.ts";
+export type { LayerReport } from "./src/pipeline/layer_report.ts";

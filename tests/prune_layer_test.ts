@@ -8,19 +8,10 @@ import { buildMask } from "../src/select/mask.ts";
 import { wandaScores } from "../src/score/wanda.ts";
 import { magnitudeScores } from "../src/score/magnitude.ts";
 import { main } from "../scripts/prune-layer.ts";
+import { capture } from "./lib/capture.ts";
 import { sparsegpt } from "../src/prune/sparsegpt.ts";
 import { METHODS } from "../src/prune/methods.ts";
 
-function capture() {
-  const io = {
-    out: "",
-    err: "",
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-    isTTY: false,
-  };
-  return io;
-}
 
 async function layerFile(
   dir: string,
