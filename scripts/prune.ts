@@ -437,7 +437,7 @@ function propagationText(s: Settings): string {
 /** A phase the method reported in `info.timesMs` (summed over layers), or "-". */
 function methodSec(r: PruneModelResult, phase: string): string {
   const ms = r.methodTimesMs[phase];
-  return ms === undefined ? "-" : sec(ms);
+  return ms === undefined ? "-" : `${(ms / 1000).toFixed(2)} s`; // short phases: 10 ms steps
 }
 
 function compareTable(dense: PerplexityResult, runs: MethodRun[]): string {
