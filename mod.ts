@@ -213,6 +213,7 @@ export { pruneModel } from "./src/pipeline/prune_model.ts";
 export type { PruneModelOptions, PruneModelResult } from "./src/pipeline/prune_model.ts";
 export { evaluateLayer, gramOf, maskAgreement, relativeLayerError, relativeLayerErrorFromGram } from "./src/pipeline/layer_report.ts";
 export type { LayerReport } from "./src/pipeline/layer_report.ts";
+
 // speed (branch speed, issue 6): forward passes split by windows, row-parallel pruning of a layer,
 // the pipeline on workers
 export {
