@@ -205,3 +205,48 @@ export type {
 } from "./src/conformance/manifest.ts";
 export { compareCase, formatCaseReport, OUTPUT_DTYPES } from "./src/conformance/compare.ts";
 export type { CaseReport, Position, Tensor, TensorReport } from "./src/conformance/compare.ts";
+
+// pipeline (branch pipe): calibration windows, block-by-block pruning, the per-layer report
+export { corpusText, detectCorpusFormat, sampleWindows } from "./src/pipeline/calibration.ts";
+export type { CorpusFormat, WindowOptions } from "./src/pipeline/calibration.ts";
+export { pruneModel } from "./src/pipeline/prune_model.ts";
+export type { PruneModelOptions, PruneModelResult } from "./src/pipeline/prune_model.ts";
+export { evaluateLayer, gramOf, maskAgreement, relativeLayerError, relativeLayerErrorFromGram } from "./src/pipeline/layer_report.ts";
+export type { LayerReport } from "./src/pipeline/layer_report.ts";
+
+// speed (branch speed, issue 6): forward passes split by windows, row-parallel pruning of a layer,
+// the pipeline on workers
+export {
+  blockForwardWindows,
+  blockWindowsTask,
+  DISTINCT_INPUTS,
+  INPUT_OF,
+  perplexityParallel,
+  shareWeights,
+  windowNllsTask,
+} from "./src/parallel/forward_parallel.ts";
+export type {
+  BlockWindowsOptions,
+  BlockWindowsRun,
+  DistinctInput,
+} from "./src/parallel/forward_parallel.ts";
+export {
+  buildMaskParallel,
+  maskRowsTask,
+  MIN_PARALLEL_WEIGHTS,
+  pruneLayerParallel,
+  pruneRowsTask,
+  ROW_SEPARABLE_METHODS,
+  TASKS_PER_WORKER,
+} from "./src/parallel/prune_parallel.ts";
+export type { RowParallelOptions } from "./src/parallel/prune_parallel.ts";
+export { perplexityWindows } from "./src/eval/perplexity.ts";
+export { pruneModelParallel } from "./src/parallel/prune_model_parallel.ts";
+export { pruneModelSteps, runPruneStep } from "./src/pipeline/prune_model.ts";
+export type {
+  BlockRun,
+  BlockStep,
+  LayerStep,
+  PruneStep,
+  PruneStepResult,
+} from "./src/pipeline/prune_model.ts";

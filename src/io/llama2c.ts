@@ -23,6 +23,7 @@
  */
 import type { Matrix } from "../tensor/matrix.ts";
 import type { LlamaBlock, LlamaConfig, LlamaWeights } from "../model/weights.ts";
+import { copyBytes } from "./bytes.ts";
 
 /** The "ak42" magic of llama2.c's versioned checkpoints, read as a little-endian uint32. */
 export const LLAMA2C_MAGIC = 0x616b3432;
@@ -142,7 +143,7 @@ const littleEndianHost = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 function floatCursor(bytes: Uint8Array, start: number) {
   let offset = start;
   const take = (n: number): Float32Array => {
-    const chunk = bytes.slice(offset, offset + 4 * n); // a fresh, aligned copy
+    const chunk = copyBytes(bytes, offset, offset + 4 * n); // a fresh, aligned copy
     offset += 4 * n;
     if (littleEndianHost) return new Float32Array(chunk.buffer);
     const view = new DataView(chunk.buffer), out = new Float32Array(n);
