@@ -30,6 +30,12 @@ import {
   writeFileAtomic,
 } from "./lib/files.ts";
 import type { PerplexityResult } from "../src/eval/perplexity.ts";
+import {
+  pairwiseAgreement,
+  parseSweep,
+  renderReportHtml,
+  type SweepPoint,
+} from "./lib/report_html.ts";
 import { perplexityParallel } from "../src/parallel/forward_parallel.ts";
 import { createPool, defaultPoolSize, type Pool } from "../src/parallel/pool.ts";
 import { pruneModelParallel } from "../src/parallel/prune_model_parallel.ts";
@@ -84,6 +90,8 @@ const FLAGS = {
   force: { type: "boolean" },
   report: { type: "string" },
   compare: { type: "boolean" },
+  html: { type: "string" },
+  sweep: { type: "string" },
   quiet: { type: "boolean" },
   workers: { type: "string" },
   help: { type: "boolean" },
@@ -106,9 +114,11 @@ const HELP =
   --dense-inputs      feed each block the dense model's activations [fista: on, others: off]
   --intra-layer       q,k,v -> o -> w1,w3 -> w2 with inputs X* from the pruned operators [fista: on]
   --out DIR           write HF Llama config.json + model.safetensors + masks.safetensors
-  --force             replace existing files in --out / --report
+  --force             replace existing files in --out / --report / --html
   --report FILE.json  write the run (and per-layer numbers) as JSON
   --compare           every method on the same calibration windows, one table
+  --html FILE.html    write the report as a self-contained HTML page (charts in inline SVG)
+  --sweep S1,S2,...   also run every method at these sparsities (the page's ppl-vs-sparsity curve)
   --workers N         worker threads for calibration, row-parallel pruning and eval; 1 = none [all cores]
   --quiet             no progress bars or info lines      --debug   stack traces on errors`;
 
@@ -131,6 +141,8 @@ interface Settings {
   force: boolean;
   report?: string;
   compare: boolean;
+  html?: string;
+  sweep?: number[];
   quiet: boolean;
   workers: number;
 }
@@ -193,6 +205,8 @@ function parseSettings(argv: string[]): Settings | undefined {
     force: v.force ?? false,
     report: v.report,
     compare: v.compare ?? false,
+    html: v.html,
+    sweep: v.sweep === undefined ? undefined : parseSweep(v.sweep),
     quiet: v.quiet ?? false,
     workers: intFlag(v.workers, "workers", 1) ?? defaultPoolSize(),
   };
@@ -493,6 +507,9 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   if (s.compare && s.out) {
     throw new CliError("--out writes one pruned model; drop --compare or --out");
   }
+  if (s.sweep && s.target.kind !== "unstructured") {
+    throw new CliError("--sweep varies the unstructured sparsity; drop --pattern");
+  }
   const bar = progressBar(io, s.quiet);
   const info = (text: string) => void (!s.quiet && io.isTTY && io.stderr(`${text}\n`)); // like the bars
   const weights = await loadModel(s.model);
@@ -547,6 +564,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   );
 
   const runs: MethodRun[] = [];
+  const masks: Record<string, Uint8Array>[] = []; // kept for the page's pairwise agreement
   for (const method of s.methods) {
     const run = await runMethod(pool, method, weights, windows, s, evaluate, bar);
     runs.push(run);
@@ -570,16 +588,41 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
           sec(t.calibration + t.pruning + t.evaluation + run.evalMs)
         }`,
       );}
+    if (s.html && s.methods.length > 1) masks.push(run.result.masks);
     if (s.compare) run.result = { ...run.result, weights, masks: {} }; // keep the report, drop the model
   }
   if (s.compare) io.stdout(`${compareTable(dense.ppl, runs)}\n`);
+  const sweep: SweepPoint[] = [];
+  for (const sparsity of s.sweep ?? []) { // every method again at each sparsity of --sweep
+    const target = { ...s.target, sparsity } as Target;
+    const point: SweepPoint = { sparsity, methods: [] };
+    for (const method of s.methods) {
+      const same = s.target.kind === "unstructured" && s.target.sparsity === sparsity;
+      const run = same
+        ? runs.find((r) => r.method === method)!
+        : await runMethod(pool, method, weights, windows, { ...s, target }, evaluate, bar);
+      const { sparsity: achieved, timesMs } = run.result;
+      point.methods.push({
+        method,
+        ppl: run.ppl.ppl,
+        sparsity: achieved,
+        pruning_ms: timesMs.pruning,
+      });
+    }
+    sweep.push(point);
+    info(
+      `sweep ${pct(sparsity)}: ${
+        point.methods.map((m) => `${m.method} ${fmtPpl(m.ppl)}`).join(", ")
+      }`,
+    );
+  }
 
   const inputs = [s.model, s.tokenizer, s.calib, s.eval];
   if (s.out) {
     const written = await writeOut(s.out, runs[0], s, inputs);
     io.stdout(`wrote ${written.join(", ")}\n`);
   }
-  if (s.report) {
+  if (s.report || s.html) {
     const report = {
       model: s.model,
       method: s.compare ? "compare" : runs[0].method,
@@ -594,10 +637,16 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
       },
       dense: { ppl: dense.ppl.ppl, nll: dense.ppl.nll, times_ms: { eval: dense.ms } },
       ...(s.compare ? { methods: runs.map(methodEntry) } : methodEntry(runs[0])),
+      ...(sweep.length ? { sweep } : {}),
+      ...(masks.length ? { agreement: pairwiseAgreement(s.methods, masks) } : {}),
     };
-    const bytes = new TextEncoder().encode(JSON.stringify(report, null, 2) + "\n");
-    await safeWrite(() => writeFileAtomic(s.report!, bytes, { force: s.force, inputs }));
-    io.stdout(`wrote ${s.report}\n`);
+    const writeText = async (file: string, text: string) => {
+      const bytes = new TextEncoder().encode(text);
+      await safeWrite(() => writeFileAtomic(file, bytes, { force: s.force, inputs }));
+      io.stdout(`wrote ${file}\n`);
+    };
+    if (s.report) await writeText(s.report, JSON.stringify(report, null, 2) + "\n");
+    if (s.html) await writeText(s.html, renderReportHtml(report));
   }
   return 0;
 }

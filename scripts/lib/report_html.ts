@@ -87,6 +87,33 @@ export function methodsOf(report: PruneReport): ReportMethod[] {
 }
 
 /**
+ * Parses `--sweep`: comma-separated sparsities in [0, 1), returned sorted without repeats.
+ *
+ * @param text E.g. `"0.1,0.3,0.5,0.7"`.
+ * @returns The sparsities, ascending.
+ * @throws {RangeError} If an entry is not a number in [0, 1) or the list is empty.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseSweep } from "./report_html.ts";
+ * assert.deepEqual(parseSweep("0.5, 0.1,0.5"), [0.1, 0.5]);
+ * assert.throws(() => parseSweep("0.1,1"), /--sweep: 1 is not a sparsity in \[0, 1\)/);
+ * ```
+ */
+export function parseSweep(text: string): number[] {
+  const values = text.split(",").map((part) => {
+    const v = Number(part);
+    if (part.trim() === "" || !(v >= 0 && v < 1)) {
+      throw new RangeError(
+        `--sweep: ${part.trim() || "an empty entry"} is not a sparsity in [0, 1)`,
+      );
+    }
+    return v;
+  });
+  return [...new Set(values)].sort((a, b) => a - b);
+}
+
+/**
  * The pairwise agreement of methods' masks: for each pair, the fraction of all weights (over every
  * layer) that both keep or both prune. For the report's `agreement` field.
  *
@@ -453,7 +480,7 @@ export function renderReportHtml(report: PruneReport): string {
 Evaluation: ${e.tokens.toLocaleString("en")} tokens of ${
     escapeXml(basename(e.file))
   }, seqlen ${e.seqlen}. Dense perplexity ${fmt(report.dense.ppl)}.
-Layer error is <code>||W X - W' X||^2 / ||W X||^2</code> on the calibration inputs; agreement is the fraction of weights whose keep/prune decision matches.</p>
+Layer error is <code>||W X - W' X||^2 / ||W X||^2</code> on the calibration inputs; agreement is the fraction of weights whose keep/prune decision matches (per layer: against the magnitude and Wanda masks of the same weights, Wanda scored on the inputs that method saw).</p>
 <h2>Methods</h2>
 ${methodTable(report, methods)}
 <h2>Perplexity against sparsity</h2>
