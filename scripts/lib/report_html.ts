@@ -291,7 +291,7 @@ function pplChart(report: PruneReport, methods: ReportMethod[]): string {
   return svg(W, H, parts);
 }
 
-/** Round values 1, 1.5, 2, 3, 5, 7 x 10^k between lo and hi (at least the two ends). */
+/** Round values 1, 1.5, 2, 3, 5, 7 x 10^k between lo and hi; linear 1-2-5 steps if that gives < 3. */
 function niceLogTicks(lo: number, hi: number): number[] {
   const ticks: number[] = [];
   for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
@@ -299,12 +299,19 @@ function niceLogTicks(lo: number, hi: number): number[] {
       if (m * 10 ** e >= lo && m * 10 ** e <= hi) ticks.push(m * 10 ** e);
     }
   }
-  return ticks.length >= 2 ? ticks : [lo, hi];
+  if (ticks.length >= 3) return ticks;
+  const raw = (hi - lo) / 5, unit = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * unit).find((v) => v >= raw)!;
+  const linear: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) {
+    linear.push(Number(v.toPrecision(6)));
+  }
+  return linear;
 }
 
 /** Horizontal stacked bars: calibration forward, pruning, evaluation, per method. */
 function timeChart(methods: ReportMethod[]): string {
-  const parts: string[] = [], W = 640, L = 110, R = 40, rowH = 26;
+  const parts: string[] = [], W = 640, L = 110, R = 130, rowH = 26;
   const H = 40 + rowH * methods.length + 30;
   const keys = [["calibration", "#bbbbbb"], ["pruning", "#0072b2"], ["eval", "#e69f00"]] as const;
   const total = (m: ReportMethod) => keys.reduce((s, [k]) => s + m.times_ms[k], 0);
