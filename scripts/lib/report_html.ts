@@ -60,6 +60,8 @@ const fmt = (
   digits = 4,
 ) => (Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : String(v));
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+/** Agreement: 4 decimals, so that 0.9998 is not shown as 1. */
+const agreeText = (v: number) => (v === 1 ? "1" : v.toFixed(4));
 const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const basename = (path: string) => path.split(/[\\/]/).pop() ?? path;
 
@@ -187,8 +189,8 @@ function methodTable(report: PruneReport, methods: ReportMethod[]): string {
     `<td>${fmt(m.pruned.ppl)}</td><td>${fmt(m.pruned.ppl / report.dense.ppl, 3)}x</td><td>${
       pct(m.pruned.sparsity)
     }</td>` +
-    `<td>${fmt(mean(m, "error"), 3)}</td><td>${fmt(mean(m, "agree_magnitude"), 3)}</td><td>${
-      fmt(mean(m, "agree_wanda"), 3)
+    `<td>${fmt(mean(m, "error"), 3)}</td><td>${agreeText(mean(m, "agree_magnitude"))}</td><td>${
+      agreeText(mean(m, "agree_wanda"))
     }</td>` +
     `<td>${sec(m.times_ms.calibration)}</td><td>${sec(m.times_ms.pruning)}</td><td>${
       sec(m.times_ms.eval)
@@ -422,7 +424,7 @@ function agreementMatrix(agreement: NonNullable<PruneReport["agreement"]>): stri
         `<text x="${L + cell * j + cell / 2 - 1}" y="${
           T + cell * i + cell / 2
         }" text-anchor="middle" dominant-baseline="middle" fill="${t > 0.55 ? "white" : "#222"}">${
-          fmt(v, 3)
+          agreeText(v)
         }</text>`,
       );
     });
@@ -512,10 +514,10 @@ ${
       : ""
   }
 <div class="row"><div><p class="note">With the magnitude mask, per layer</p>${
-    heatmap(methods, (l) => l.agree_magnitude, (v) => v, (v) => fmt(v, 3))
+    heatmap(methods, (l) => l.agree_magnitude, (v) => v, agreeText)
   }</div>
 <div><p class="note">With the Wanda mask, per layer</p>${
-    heatmap(methods, (l) => l.agree_wanda, (v) => v, (v) => fmt(v, 3))
+    heatmap(methods, (l) => l.agree_wanda, (v) => v, agreeText)
   }</div></div>
 <p class="note">Charts are inline SVG drawn by <code>scripts/lib/report_html.ts</code>; the page loads nothing and runs no script.</p>
 </body></html>
