@@ -259,9 +259,9 @@ try {
       (quick ? "; --quick" : ""),
   );
   console.log(
-    "| kernel | reference | fast | fast + workers | fast / ref | workers / fast | GFLOPS ref / fast / workers | workers | load | notes |",
+    "| kernel | reference | fast | fast + workers | fast / ref | workers / fast | GFLOPS ref / fast / workers | workers | cores busy | load | notes |",
   );
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |");
   const lines: Line[] = [];
   for (
     const bench of [
