@@ -205,3 +205,7 @@ export type {
 } from "./src/conformance/manifest.ts";
 export { compareCase, formatCaseReport, OUTPUT_DTYPES } from "./src/conformance/compare.ts";
 export type { CaseReport, Position, Tensor, TensorReport } from "./src/conformance/compare.ts";
+
+// --- selspeed: selectors that write into a caller's mask (e.g. a row view of a layer's mask) ---
+export { checkKeep, selectEwmaInto } from "./src/select/ewma.ts";
+export { selectEwmaExactInto } from "./src/select/ewma_exact.ts";

@@ -21,6 +21,10 @@
  * the row (Polyak-Ruppert averaging). The tracker alone misses the target by a few percentage
  * points on some rows of 1,024-4,096 scores.
  *
+ * The tracker is one serial dependency chain (`T -> |y - T| -> D -> T`), so it costs the latency
+ * of that chain per score and is the slowest pass; `options.trackStride` (off by default, OUR
+ * READING) runs it on every s-th score only.
+ *
  * ## Passes 2-3: count and correct (at most `corrections` passes)
  *
  * One pass counts the scores in `bins` equal bins spanning `T +- band * D` (plus the two open
@@ -62,6 +66,16 @@ export interface EwmaOptions {
   bins?: number;
   /** At most this many counting passes after the tracker, >= 1 (approximate: 2; exact: 1). */
   corrections?: number;
+  /**
+   * The tracker reads every `trackStride`-th score (0, s, 2s, ...), an integer >= 1 (1 = every
+   * score, the default). OUR READING, off by default: a speed option, not the paper's. The
+   * tracker's serial update chain is the floor of the whole selector (~6 ns per score on a
+   * 2020s x86 core); on a subsample it costs 1/s of that, while the counting and marking passes
+   * still read every score, so the exact selector stays exact and the approximate one is
+   * corrected as before (`deno task ewma-accuracy` and `complexity` report its accuracy
+   * separately). With `s > 1` NaN scores are checked by a separate pass.
+   */
+  trackStride?: number;
 }
 
 /** What {@link selectEwma} returns: the mask and how close it came. */
@@ -104,6 +118,7 @@ export const EWMA_DEFAULTS: Readonly<Required<EwmaOptions>> = Object.freeze({
   band: 4,
   bins: 128,
   corrections: 2,
+  trackStride: 1,
 });
 
 const KEY_SCALE = 2 ** 23; // key units per log2 unit
@@ -191,6 +206,9 @@ function checkOptions(
   if (!Number.isInteger(o.corrections) || o.corrections < 1) {
     throw bad("corrections", "an integer >= 1", o.corrections);
   }
+  if (!Number.isInteger(o.trackStride) || o.trackStride < 1) {
+    throw bad("trackStride", "an integer >= 1", o.trackStride);
+  }
   return o;
 }
 
@@ -239,17 +257,19 @@ function throwIfNaN(bits: Int32Array): void {
  * falls on either side of `T` at random), which more than doubled the cost of the pass.
  */
 function track(bits: Int32Array, q: number, o: Required<EwmaOptions>, trace?: EwmaTrace) {
-  const n = bits.length, warm = Math.min(n, o.warmup), { alpha, beta } = o;
+  const n = bits.length, { alpha, beta, trackStride: stride } = o;
+  if (stride > 1) throwIfNaN(bits); // the tracker below sees only every stride-th score
+  const warmEnd = Math.min(n, o.warmup * stride), warm = Math.ceil(warmEnd / stride);
   let threshold = 0, deviation = 0;
-  for (let i = 0; i < warm; i++) threshold += keyOf(bits[i]) / KEY_SCALE - LOG2_OFFSET;
+  for (let i = 0; i < warmEnd; i += stride) threshold += keyOf(bits[i]) / KEY_SCALE - LOG2_OFFSET;
   threshold /= warm;
-  for (let i = 0; i < warm; i++) {
+  for (let i = 0; i < warmEnd; i += stride) {
     deviation += Math.abs(keyOf(bits[i]) / KEY_SCALE - LOG2_OFFSET - threshold);
   }
   deviation = Math.max(deviation / warm, MIN_DEVIATION);
   let prunedFraction = q, averaged = 0, averagedCount = 0;
   const half = n >> 1;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n; i += stride) {
     const b = bits[i];
     if ((b & 0x7fffffff) > 0x7f800000) {
       throw new RangeError(`Cannot select from scores of row: score ${i} is NaN`);
@@ -512,7 +532,8 @@ export function selectEwmaInto(
  * @param k How many to prune, an integer in `[0, n]`.
  * @param options EWMA parameters.
  * @returns The selection of {@link selectEwma} plus `trace` (arrays of length n; when `k` is 0 or
- *   n only `trace.score` is filled, since the tracker does not run).
+ *   n only `trace.score` is filled, since the tracker does not run; with `trackStride` s > 1 only
+ *   the steps the tracker takes, every s-th, are recorded and the others stay 0).
  * @throws {RangeError} As {@link selectEwma}.
  * @example
  * ```ts
