@@ -37,6 +37,14 @@ Deno.test("selectEwmaInto / selectEwmaExactInto write exactly what the allocatin
   }
 });
 
+Deno.test("ewma-exact: when several edges count exactly k the band is empty and nothing is repaired", () => {
+  for (const scores of [[3, 5], [5, 3], [0, 6], [6, 0]]) {
+    const r = selectEwmaExact(Float32Array.from(scores), 1);
+    assert.equal(r.band, 0);
+    assert.deepEqual(r.keep, selectBySort(scores, 1));
+  }
+});
+
 Deno.test("checkKeep: a mask of the wrong type or length is a TypeError naming what was seen", () => {
   const scores = [3, 1, 2];
   assert.throws(() => selectEwmaExactInto(scores, 1, new Uint8Array(2)), {

@@ -300,21 +300,19 @@ function track(bits: Int32Array, q: number, o: Required<EwmaOptions>, trace?: Ew
  * second pass most scores fall there, on either side at random, so a branch would be mispredicted
  * half the time; and incrementing one memory cell again and again waits on the previous store).
  */
-function countBelowEdges(bits: Int32Array, lo: number, width: number, bins: number): Float64Array {
-  const hist = new Uint32Array(bins + 2); // [0] below lo, [1..bins] the bins, [bins+1] at or above the top
+function countBelowEdges(bits: Int32Array, lo: number, width: number, bins: number): number[] {
+  // first the count per bin (bin b - 1 in below[b]), then summed; a plain array, since allocating
+  // a typed array of this size costs about as much as counting a short row
+  const below: number[] = new Array(bins + 1).fill(0);
   const top = lo + bins * width;
-  let belowLo = 0, aboveTop = 0;
+  let belowLo = 0;
   for (let i = 0; i < bits.length; i++) {
     const key = keyOf(bits[i]), under = +(key < lo), over = +(key >= top);
     belowLo += under; // branch-free: on a narrow band, under or over is a coin flip
-    aboveTop += over;
-    if ((under | over) === 0) hist[1 + Math.floor((key - lo) / width)]++;
+    if ((under | over) === 0) below[1 + Math.floor((key - lo) / width)]++;
   }
-  hist[0] = belowLo;
-  hist[bins + 1] = aboveTop;
-  const below = new Float64Array(bins + 1); // below[b] = #{key < lo + b * width}
-  below[0] = hist[0];
-  for (let b = 1; b <= bins; b++) below[b] = below[b - 1] + hist[b];
+  below[0] = belowLo; // below[b] = #{key < lo + b * width} after the running sum:
+  for (let b = 1; b <= bins; b++) below[b] += below[b - 1];
   return below;
 }
 

@@ -126,8 +126,9 @@ export function selectEwmaExactInto(
   const found = locateThreshold(bits, k, { corrections: 1, ...options });
   const band = new Int32Array(found.countHi - found.countLo);
   // The band [lo, hi) in int32 keys: every key of a non-NaN float32 is within +-0x7f800000, so
-  // clamping an open end (+-Infinity) to one step beyond changes no comparison.
-  const lo = clampKey(found.lo), hi = clampKey(found.hi), bandWidth = (hi - lo) >>> 0;
+  // clamping an open end (+-Infinity) to one step beyond changes no comparison. When several edges
+  // count exactly k, lo > hi: the band is empty (countLo = countHi = k).
+  const lo = clampKey(found.lo), hi = clampKey(found.hi), bandWidth = Math.max(0, hi - lo);
   let filled = 0;
   for (let i = 0; i < n; i++) { // marking pass: below the band pruned, above kept, inside collected
     const key = keyOf(bits[i]);
