@@ -69,8 +69,8 @@ export interface EwmaOptions {
   /**
    * The tracker reads every `trackStride`-th score (0, s, 2s, ...), an integer >= 1 (1 = every
    * score, the default). OUR READING, off by default: a speed option, not the paper's. The
-   * tracker's serial update chain is the floor of the whole selector (~6 ns per score on a
-   * 2020s x86 core); on a subsample it costs 1/s of that, while the counting and marking passes
+   * tracker's serial update chain is the floor of the whole selector (~6 ns per score measured
+   * on one AMD EPYC core); on a subsample it costs 1/s of that, while the counting and marking passes
    * still read every score, so the exact selector stays exact and the approximate one is
    * corrected as before (`deno task ewma-accuracy` and `complexity` report its accuracy
    * separately). With `s > 1` NaN scores are checked by a separate pass.
