@@ -99,3 +99,109 @@ export {
 export type { ForwardHooks, ReferenceDecoder } from "./src/model/llama.ts";
 export { perplexity, tokenNll } from "./src/eval/perplexity.ts";
 export type { PerplexityOptions, PerplexityResult } from "./src/eval/perplexity.ts";
+// core (branch core, issue 2): scores, selectors, masks and the method registry
+export { magnitudeScores, magnitudeScoresReference } from "./src/score/magnitude.ts";
+export {
+  checkColNorms,
+  columnNorms,
+  columnNormsReference,
+  wandaScores,
+  wandaScoresReference,
+} from "./src/score/wanda.ts";
+export {
+  SWIFTPRUNE_DEFAULT_EPS,
+  swiftPruneScores,
+  swiftPruneScoresReference,
+} from "./src/score/swiftprune.ts";
+export type { SwiftPruneCalibration, SwiftPruneOptions, XStat } from "./src/score/swiftprune.ts";
+export { checkSelection, selectBySort } from "./src/select/sort.ts";
+export { checkNM, nmMask, nmMaskReference } from "./src/select/nm.ts";
+export {
+  EWMA_DEFAULTS,
+  keyOf,
+  locateThreshold,
+  scoreBits,
+  scoreOfKey,
+  selectEwma,
+  selectEwmaTrace,
+} from "./src/select/ewma.ts";
+export type { EwmaOptions, EwmaSelection, EwmaTrace, ThresholdBracket } from "./src/select/ewma.ts";
+export { selectEwmaExact, selectSmallest } from "./src/select/ewma_exact.ts";
+export { buildMask, checkSparsity } from "./src/select/mask.ts";
+export type { MaskOptions, MaskResult } from "./src/select/mask.ts";
+export { applyMask, METHODS, methodNames } from "./src/prune/methods.ts";
+export type { MethodOptions, PruneMethod } from "./src/prune/methods.ts";
+export type { Group, LayerCalibration, PruneResult, SelectMode, Target } from "./src/prune/types.ts";
+// linalg + SparseGPT (branch sgpt): fast matmul/Gram kernels, Cholesky family, SparseGPT
+export {
+  gemmAccumulate,
+  gemmAccumulateReference,
+  gramAccumulate,
+  gramAccumulateReference,
+  matmul,
+  matmulInto,
+  matmulReference,
+  matmulTransB,
+  matmulTransBInto,
+  matmulTransBReference,
+  stridedView,
+} from "./src/linalg/matmul.ts";
+export type { GemmOptions, StridedMatrix } from "./src/linalg/matmul.ts";
+export {
+  cholesky,
+  choleskyInverse,
+  choleskyInverseReference,
+  choleskyReference,
+  lowerTriangularInverse,
+  lowerTriangularInverseReference,
+  NotPositiveDefiniteError,
+  upperCholeskyOfInverse,
+  upperCholeskyOfInverseReference,
+} from "./src/linalg/cholesky.ts";
+export type { CholeskyOptions } from "./src/linalg/cholesky.ts";
+export { HessianAccumulator, sparsegpt, sparsegptHessian, sparsegptReference } from "./src/prune/sparsegpt.ts";
+export type { SparseGptOptions, SparseGptResult } from "./src/prune/sparsegpt.ts";
+
+// --- fista helper: power iteration, the FISTA LASSO solver, FISTAPruner (issue 7) ---
+export { largestEigenvalue, largestEigenvalueReference } from "./src/linalg/power_iteration.ts";
+export type { PowerIterationOptions } from "./src/linalg/power_iteration.ts";
+export { fista, fistaReference, lassoObjective } from "./src/optim/fista.ts";
+export type { FistaOptions, FistaResult } from "./src/optim/fista.ts";
+export {
+  fistaGramAccumulator,
+  fistaPruner,
+  layerErrorReference,
+  roundByMagnitude,
+} from "./src/prune/fistapruner.ts";
+export type { FistaGrams, FistaPrunerOptions } from "./src/prune/fistapruner.ts";
+
+// conformance (branch conf, issue 9): the suite other backends check themselves against
+export {
+  boundaryGap,
+  buildSuite,
+  CONFORMANCE_METHODS,
+  ewmaCountTolerance,
+  SCORE_TOLERANCE,
+} from "./src/conformance/cases.ts";
+export type { ConformanceMethod, ExpectedOutputs, Suite, SuiteOptions } from "./src/conformance/cases.ts";
+export {
+  handDataset,
+  realLayerDataset,
+  syntheticDatasets,
+  tiesDataset,
+} from "./src/conformance/datasets.ts";
+export type { Dataset } from "./src/conformance/datasets.ts";
+export {
+  CONFORMANCE_FORMAT,
+  CONFORMANCE_VERSION,
+  parseManifest,
+  pruneLayerArgs,
+} from "./src/conformance/manifest.ts";
+export type {
+  ConformanceCase,
+  ConformanceManifest,
+  DatasetEntry,
+  TensorCheck,
+} from "./src/conformance/manifest.ts";
+export { compareCase, formatCaseReport, OUTPUT_DTYPES } from "./src/conformance/compare.ts";
+export type { CaseReport, Position, Tensor, TensorReport } from "./src/conformance/compare.ts";

@@ -121,8 +121,16 @@ async function realOrResolved(p: string): Promise<string> {
   }
 }
 
-/** Refuses to write `target` over an input or (without force) over an existing file. */
-async function checkTarget(target: string, options: WriteOptions): Promise<void> {
+/**
+ * Refuses to write `target` over an input or (without force) over an existing file. Call it
+ * before long work so a run fails fast; {@link writeFileAtomic} checks again before renaming.
+ *
+ * @param target The output path.
+ * @param options `force` to allow replacing an existing file; `inputs` that must not be overwritten.
+ * @returns When the target may be written.
+ * @throws {UnsafeWriteError} If the target is an input, or exists and `force` is not set.
+ */
+export async function checkTarget(target: string, options: WriteOptions): Promise<void> {
   const real = await realOrResolved(target);
   for (const input of options.inputs ?? []) {
     if ((await realOrResolved(input)) === real) {

@@ -53,7 +53,9 @@ export function nmMaskReference(scores: Matrix, n: number, m: number): Uint8Arra
   for (let g = 0; g < keep.length; g += m) {
     const idx = Array.from({ length: m }, (_, t) => g + t);
     for (const i of idx) {
-      if (Number.isNaN(scores.data[i])) throw new RangeError(`Cannot build ${n}:${m} mask: score ${i} is NaN`);
+      if (Number.isNaN(scores.data[i])) {
+        throw new RangeError(`Cannot build ${n}:${m} mask: score ${i} is NaN`);
+      }
     }
     idx.sort((a, b) => (scores.data[a] - scores.data[b]) || (a - b)); // pruned first
     for (let t = m - n; t < m; t++) keep[idx[t]] = 1;
@@ -64,6 +66,7 @@ export function nmMaskReference(scores: Matrix, n: number, m: number): Uint8Arra
 /**
  * Keeps the N largest of every M consecutive scores in O(rows * cols * (M - N)), no sort: each
  * group starts all-kept and its current smallest is dropped M - N times (a partial selection).
+ * 2:4, the pattern sparse tensor cores run, takes a fixed network of 4 comparisons per group.
  *
  * @param scores Scores `[rows, cols]`.
  * @param n Kept per group.
@@ -80,6 +83,7 @@ export function nmMaskReference(scores: Matrix, n: number, m: number): Uint8Arra
  */
 export function nmMask(scores: Matrix, n: number, m: number): Uint8Array {
   checkNM(scores.rows, scores.cols, n, m);
+  if (n === 2 && m === 4) return mask24(scores.data);
   const s = scores.data;
   const keep = new Uint8Array(s.length).fill(1);
   const drop = m - n;
@@ -97,6 +101,31 @@ export function nmMask(scores: Matrix, n: number, m: number): Uint8Array {
       }
       keep[best] = 0;
     }
+  }
+  return keep;
+}
+
+/** 2:4 by a comparison network: the two smallest of (a, b, c, d) by (score, index) are pruned. */
+function mask24(s: Float32Array): Uint8Array {
+  const keep = new Uint8Array(s.length).fill(1);
+  const less = (a: number, b: number) => s[a] < s[b] || (s[a] === s[b] && a < b);
+  for (let g = 0; g < s.length; g += 4) {
+    for (let t = g; t < g + 4; t++) {
+      if (s[t] !== s[t]) throw new RangeError(`Cannot build 2:4 mask: score ${t} is NaN`);
+    }
+    const swap1 = less(g + 1, g), swap2 = less(g + 3, g + 2); // order each pair
+    const lo1 = swap1 ? g + 1 : g, hi1 = swap1 ? g : g + 1;
+    const lo2 = swap2 ? g + 3 : g + 2, hi2 = swap2 ? g + 2 : g + 3;
+    let first, second;
+    if (less(lo1, lo2)) {
+      first = lo1;
+      second = less(hi1, lo2) ? hi1 : lo2; // runner-up: the loser's partner or the other minimum
+    } else {
+      first = lo2;
+      second = less(hi2, lo1) ? hi2 : lo1;
+    }
+    keep[first] = 0;
+    keep[second] = 0;
   }
   return keep;
 }

@@ -1,0 +1,128 @@
+/**
+ * Shared helpers of the command-line scripts: flag parsing, one-line errors with exit status 2,
+ * and a progress bar on stderr. Scripts use `node:` built-ins only (never `Deno.*`) so they also
+ * run under Bun.
+ *
+ * @module
+ */
+import process from "node:process";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UnsafeWriteError } from "./files.ts";
+
+/** Bad command-line input (an unknown flag, a missing file, ...): exit status 2, no stack trace. */
+export class CliError extends Error {
+  override name = "CliError";
+}
+
+/** Where a script writes its messages; tests pass their own to capture them. */
+export interface CliIo {
+  /** Writes one chunk to stdout (results). */
+  stdout: (text: string) => void;
+  /** Writes one chunk to stderr (errors, progress). */
+  stderr: (text: string) => void;
+  /** Whether stderr is a terminal (progress bars are drawn only then). */
+  isTTY: boolean;
+}
+
+/** The process's stderr. */
+export const PROCESS_IO: CliIo = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+  isTTY: Boolean(process.stderr.isTTY),
+};
+
+/**
+ * Parses flags with `node:util` `parseArgs` (strict: unknown flags and stray arguments are errors).
+ *
+ * @param argv The arguments after the script name.
+ * @param options The flags, as `parseArgs` takes them.
+ * @returns The parsed values.
+ * @throws {CliError} On an unknown flag, a missing flag value, or a positional argument.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseFlags } from "./cli.ts";
+ * const v = parseFlags(["--in", "a.safetensors"], { in: { type: "string" } });
+ * assert.equal(v.in, "a.safetensors");
+ * assert.throws(() => parseFlags(["--nope"], {}), { name: "CliError" });
+ * ```
+ */
+export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
+  argv: string[],
+  options: T,
+) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw new CliError((e as Error).message.split("\n")[0]);
+  }
+}
+
+/**
+ * Runs a script's main function and turns failures into an exit status: bad input
+ * (`CliError`, `TypeError`, `RangeError`) prints one line `error: ...` and gives 2; anything else
+ * prints `error: ...` and gives 1. `--debug` anywhere in `argv` adds the stack trace.
+ *
+ * @param main The script body; returns an exit status (default 0).
+ * @param argv The arguments after the script name.
+ * @param io Where messages go (default: the process's stderr).
+ * @returns The exit status.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CliError, runCli } from "./cli.ts";
+ * let err = "";
+ * const io = { stdout: () => {}, stderr: (t: string) => void (err += t), isTTY: false };
+ * const code = await runCli(() => { throw new CliError("no --in given"); }, [], io);
+ * assert.equal(code, 2);
+ * assert.equal(err, "error: no --in given\n");
+ * ```
+ */
+export async function runCli(
+  main: (argv: string[], io: CliIo) => number | void | Promise<number | void>,
+  argv: string[],
+  io: CliIo = PROCESS_IO,
+): Promise<number> {
+  const debug = argv.includes("--debug");
+  try {
+    return (await main(argv.filter((a) => a !== "--debug"), io)) ?? 0;
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const badInput = err instanceof CliError || err instanceof TypeError ||
+      err instanceof RangeError || err instanceof UnsafeWriteError;
+    io.stderr(`error: ${err.message.split("\n")[0]}\n`);
+    if (debug && err.stack) io.stderr(`${err.stack}\n`);
+    return badInput ? 2 : 1;
+  }
+}
+
+/**
+ * A progress callback that draws a bar on stderr, or does nothing when stderr is not a terminal
+ * or `quiet` is set.
+ *
+ * @param io Where to draw.
+ * @param quiet Draw nothing when true.
+ * @returns `onProgress(done, total, label?)`; it ends the line when `done === total`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { progressBar } from "./cli.ts";
+ * let out = "";
+ * const bar = progressBar({ stdout: () => {}, stderr: (t) => void (out += t), isTTY: true });
+ * bar(1, 2, "layer");
+ * assert.ok(out.includes("1/2"));
+ * ```
+ */
+export function progressBar(
+  io: CliIo,
+  quiet = false,
+): (done: number, total: number, label?: string) => void {
+  if (quiet || !io.isTTY) return () => {};
+  return (done, total, label = "") => {
+    const width = 30, filled = total > 0 ? Math.round((width * done) / total) : width;
+    io.stderr(
+      `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total} ${label}\x1b[K`,
+    );
+    if (done >= total) io.stderr("\n");
+  };
+}

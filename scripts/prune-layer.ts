@@ -1,0 +1,218 @@
+/**
+ * `deno task prune-layer`: prune one linear layer stored in a safetensors file. The layer-level
+ * tool other backends call to compare masks with ours.
+ *
+ * Input: `weight` `[rows, cols]` (F32, F16 or BF16) and, for calibrated methods, `inputs`
+ * `[tokens, cols]` or `col_norms` `[cols]`; for `fista`, optionally `inputs_pruned` `[tokens, cols]`
+ * (X*, the inputs when earlier operators are pruned). Output: `weight` (pruned, F32), `mask` (U8, 1 = keep),
+ * `scores` (F32), and `__metadata__` with JSON strings `method`, `options`, `sparsity` (achieved)
+ * and `time_ms` (the pruning method alone: scoring, selection and masking; no I/O).
+ *
+ * The output is written to a temporary file in the destination folder, then renamed; an existing
+ * `--out` is kept unless `--force`; the input is never written.
+ *
+ * @module
+ */
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import process from "node:process";
+import { readSafetensors, writeSafetensors } from "../src/io/safetensors.ts";
+import type { Matrix } from "../src/tensor/matrix.ts";
+import type { Group, LayerCalibration, SelectMode, Target } from "../src/prune/types.ts";
+import { methodNames, type MethodOptions, METHODS } from "../src/prune/methods.ts";
+import { checkSparsity } from "../src/select/mask.ts";
+import { CliError, type CliIo, parseFlags, runCli } from "./lib/cli.ts";
+import { checkTarget, writeFileAtomic } from "./lib/files.ts";
+
+const USAGE = `Prune one linear layer stored in a safetensors file.
+
+usage: deno task prune-layer --in FILE --out FILE --method NAME (--sparsity S | --pattern N:M) [options]
+
+  --in FILE         safetensors with weight [rows, cols] (F32/F16/BF16), inputs [tokens, cols]
+                    (and for fista optionally inputs_pruned [tokens, cols])
+                    or col_norms [cols] (wanda, swiftprune)
+  --out FILE        where to write weight (pruned, F32), mask (U8, 1 = keep), scores (F32)
+  --method NAME     ${methodNames().join(" | ")}
+  --sparsity S      fraction of weights to prune, 0 <= S < 1
+  --pattern N:M     keep at most N of every M consecutive weights of a row (e.g. 2:4)
+  --select MODE     sort | ewma | ewma-exact (default ewma-exact)
+  --group GROUP     row | layer (default row; magnitude: layer)
+  --x-stat STAT     swiftprune's x: norm | token | mean (default norm)
+  --eps E           swiftprune's relative ridge (default 1e-8)
+  --blocksize B     sparsegpt's columns per block (default 128)
+  --damp D          sparsegpt's dampening, fraction of mean(diag H) (default 0.01)
+  --iterations K    fista's FISTA iterations per run (default 20)
+  --updates T       fista's lambda-search runs (default 3)
+  --warm-start M    fista's warm start: wanda | sparsegpt (default wanda)
+  --force           overwrite --out if it exists
+  --quiet           no progress output
+  --debug           print the stack trace of an error
+`;
+
+const FLAGS = {
+  in: { type: "string" },
+  out: { type: "string" },
+  method: { type: "string" },
+  sparsity: { type: "string" },
+  pattern: { type: "string" },
+  select: { type: "string", default: "ewma-exact" },
+  group: { type: "string" },
+  "x-stat": { type: "string", default: "norm" },
+  eps: { type: "string" },
+  blocksize: { type: "string" },
+  damp: { type: "string" },
+  iterations: { type: "string" },
+  updates: { type: "string" },
+  "warm-start": { type: "string" },
+  force: { type: "boolean", default: false },
+  quiet: { type: "boolean", default: false },
+  help: { type: "boolean", default: false },
+} as const;
+
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) {
+    throw new CliError(`--${flag} must be ${allowed.join(", ")}; got ${value}`);
+  }
+  return value as T;
+}
+
+/** The target from `--sparsity` or `--pattern` (exactly one). */
+function parseTarget(
+  sparsity: string | undefined,
+  pattern: string | undefined,
+  group: Group,
+): Target {
+  if ((sparsity === undefined) === (pattern === undefined)) {
+    throw new CliError("give exactly one of --sparsity S or --pattern N:M");
+  }
+  if (pattern !== undefined) {
+    const nm = /^(\d+):(\d+)$/.exec(pattern);
+    if (!nm) throw new CliError(`--pattern must look like N:M (e.g. 2:4), got ${pattern}`);
+    return { kind: "nm", n: Number(nm[1]), m: Number(nm[2]) };
+  }
+  const s = Number(sparsity);
+  if (sparsity!.trim() === "" || Number.isNaN(s)) {
+    throw new CliError(`--sparsity must be a number, got ${sparsity}`);
+  }
+  checkSparsity(s);
+  return { kind: "unstructured", sparsity: s, group };
+}
+
+/** The layer: weight, and calibration statistics when present. */
+function readLayer(bytes: Uint8Array, source: string): { weight: Matrix; calib: LayerCalibration } {
+  const file = readSafetensors(bytes, { source });
+  const matrixOf = (name: string): Matrix => {
+    const { dtype, shape } = file.info(name);
+    if (!["F32", "F16", "BF16"].includes(dtype) || shape.length !== 2) {
+      throw new TypeError(
+        `Cannot read ${name} from ${source}: expected a 2-D F32/F16/BF16 tensor, got ${dtype} [${shape}]`,
+      );
+    }
+    return { data: file.float32(name), rows: shape[0], cols: shape[1] };
+  };
+  if (!file.has("weight")) {
+    throw new CliError(`${source} has no tensor named weight (found: ${file.names.join(", ")})`);
+  }
+  const weight = matrixOf("weight");
+  const calib: LayerCalibration = {};
+  if (file.has("inputs")) calib.inputs = matrixOf("inputs");
+  if (file.has("inputs_pruned")) calib.inputsPruned = matrixOf("inputs_pruned");
+  if (file.has("col_norms")) {
+    const { shape } = file.info("col_norms");
+    if (shape.length !== 1 || shape[0] !== weight.cols) {
+      throw new TypeError(
+        `Cannot use col_norms from ${source}: shape [${shape}], expected [${weight.cols}]`,
+      );
+    }
+    calib.colNorms = file.float32("col_norms");
+  }
+  return { weight, calib };
+}
+
+async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
+  const flags = parseFlags(argv, FLAGS);
+  if (argv.length === 0 || flags.help) {
+    io.stdout(USAGE);
+    return 0;
+  }
+  if (!flags.in || !flags.out) {
+    throw new CliError("--in FILE and --out FILE are required (see --help)");
+  }
+  if (!flags.method) throw new CliError(`--method is required: ${methodNames().join(", ")}`);
+  const method = oneOf("method", flags.method, methodNames());
+  const select = oneOf<SelectMode>("select", flags.select, ["sort", "ewma", "ewma-exact"]);
+  const group = oneOf<Group>("group", flags.group ?? (method === "magnitude" ? "layer" : "row"), [
+    "row",
+    "layer",
+  ]);
+  const xStat = oneOf("x-stat", flags["x-stat"], ["norm", "token", "mean"] as const);
+  const eps = flags.eps === undefined ? undefined : Number(flags.eps);
+  const target = parseTarget(flags.sparsity, flags.pattern, group);
+  const input = resolve(flags.in), output = resolve(flags.out);
+  const writeOptions = { force: flags.force, inputs: [input] };
+  await checkTarget(output, writeOptions); // fail before the work, not after
+  const bytes = await readFile(input).catch((e: Error) => {
+    throw new CliError(`cannot read ${flags.in}: ${e.message}`);
+  });
+  const { weight, calib } = readLayer(
+    new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length),
+    flags.in,
+  );
+
+  const options: MethodOptions = {
+    select,
+    xStat,
+    ...(eps === undefined ? {} : { eps }),
+    ...(flags.blocksize === undefined ? {} : { blocksize: Number(flags.blocksize) }),
+    ...(flags.damp === undefined ? {} : { percdamp: Number(flags.damp) }),
+    ...(flags.iterations === undefined ? {} : { iterations: Number(flags.iterations) }),
+    ...(flags.updates === undefined ? {} : { updates: Number(flags.updates) }),
+    ...(flags["warm-start"] === undefined ? {} : {
+      warmStart: oneOf("warm-start", flags["warm-start"], ["wanda", "sparsegpt"] as const),
+    }),
+  };
+  const started = performance.now();
+  const result = METHODS[method](weight, calib, target, options);
+  const timeMs = performance.now() - started;
+
+  const total = weight.rows * weight.cols;
+  const pruned = result.keep.reduce((n, v) => n + 1 - v, 0);
+  const shape = [weight.rows, weight.cols];
+  const entries = [
+    { name: "weight", dtype: "F32" as const, shape, data: result.weight.data },
+    { name: "mask", dtype: "U8" as const, shape, data: result.keep },
+    ...(result.scores
+      ? [{ name: "scores", dtype: "F32" as const, shape, data: result.scores.data }]
+      : []),
+  ];
+  const metadata = {
+    method: JSON.stringify(method),
+    options: JSON.stringify({ ...options, target }),
+    sparsity: JSON.stringify(total ? pruned / total : 0),
+    time_ms: JSON.stringify(Number(timeMs.toFixed(3))),
+  };
+  await writeFileAtomic(output, writeSafetensors(entries, metadata), writeOptions);
+  io.stdout(
+    `${method}: pruned ${pruned} of ${total} weights of [${shape}] (sparsity ${
+      (pruned / (total || 1)).toFixed(4)
+    }, ` +
+      `${
+        target.kind === "nm" ? `${target.n}:${target.m}` : `${group} groups`
+      }, select ${select}) in ${timeMs.toFixed(1)} ms -> ${flags.out}\n`,
+  );
+  return 0;
+}
+
+/**
+ * Runs the tool on `argv` (the arguments after the script name) and returns the exit status:
+ * 0 on success, 2 on bad input (one line `error: ...` on stderr), 1 on any other failure.
+ *
+ * @param argv Command-line arguments.
+ * @param io Where output and errors go (default: the process's stdout and stderr).
+ * @returns The exit status.
+ */
+export function main(argv: string[], io?: CliIo): Promise<number> {
+  return runCli(pruneLayer, argv, io);
+}
+
+if (import.meta.main) process.exitCode = await main(process.argv.slice(2));

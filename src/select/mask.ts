@@ -1,0 +1,144 @@
+/**
+ * From scores to a mask: which weights compete (a row, or the whole layer), how many are pruned,
+ * and which selector finds them. Conventions (binding, `docs/architecture.md`):
+ *
+ * - per-row groups prune exactly `floor(s * cols)` of every row (Wanda's and SwiftPrune's choice);
+ * - per-layer groups prune `floor(s * rows * cols)` over the flat row-major array, ties to the lower
+ *   flat index `i * cols + j` (the magnitude baseline of the papers);
+ * - `N:M` keeps the N largest of every M consecutive scores of a row ({@link nmMask}).
+ *
+ * @module
+ */
+import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
+import type { SelectMode, Target } from "../prune/types.ts";
+import { type EwmaOptions, selectEwma } from "./ewma.ts";
+import { selectEwmaExact } from "./ewma_exact.ts";
+import { nmMask } from "./nm.ts";
+import { selectBySort } from "./sort.ts";
+
+/** Options of {@link buildMask}. */
+export interface MaskOptions {
+  /** The selector for unstructured targets (default `"ewma-exact"`). */
+  select?: SelectMode;
+  /** Parameters of the EWMA selectors. */
+  ewma?: EwmaOptions;
+}
+
+/** A mask and what it achieved. */
+export interface MaskResult {
+  /** `Uint8Array(rows * cols)`, 1 = keep, 0 = pruned. */
+  keep: Uint8Array;
+  /** Weights pruned. */
+  pruned: number;
+  /** Weights the target asked to prune (`"ewma"` may miss it). */
+  targetPruned: number;
+  /** Achieved sparsity, `pruned / (rows * cols)` (0 for an empty matrix). */
+  sparsity: number;
+  /** Pruned per row (per-row groups only). */
+  prunedPerRow?: Uint32Array;
+}
+
+const SELECT_MODES: readonly SelectMode[] = ["sort", "ewma", "ewma-exact"];
+
+/**
+ * Throws a `RangeError` unless `sparsity` is a number in `[0, 1)`.
+ *
+ * @param sparsity The value to check.
+ * @throws {RangeError} If it is not a number in `[0, 1)`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkSparsity } from "./mask.ts";
+ * assert.throws(() => checkSparsity(1), /got 1/);
+ * ```
+ */
+export function checkSparsity(sparsity: unknown): asserts sparsity is number {
+  if (typeof sparsity !== "number" || !(sparsity >= 0 && sparsity < 1)) {
+    throw new RangeError(`Cannot prune: sparsity must be a number in [0, 1), got ${sparsity}`);
+  }
+}
+
+/** One group's selector: the keep mask of `scores` with exactly (or, for "ewma", about) k pruned. */
+function selector(
+  select: SelectMode,
+  ewma: EwmaOptions,
+): (scores: Float32Array, k: number) => Uint8Array {
+  if (select === "sort") return (s, k) => selectBySort(s, k);
+  if (select === "ewma") return (s, k) => selectEwma(s, k, ewma).keep;
+  return (s, k) => selectEwmaExact(s, k, ewma).keep;
+}
+
+function countPruned(keep: Uint8Array, from: number, to: number): number {
+  let pruned = 0;
+  for (let t = from; t < to; t++) pruned += 1 - keep[t];
+  return pruned;
+}
+
+/**
+ * Builds the mask of a target from scores (higher = more important).
+ *
+ * @param scores Scores `[rows, cols]`.
+ * @param target `{ kind: "unstructured", sparsity, group: "row" | "layer" }` or `{ kind: "nm", n, m }`.
+ * @param options The selector (`"sort"`, `"ewma"` or `"ewma-exact"`, default) and EWMA parameters.
+ * @returns The mask, the pruned count (per row for row groups) and the achieved sparsity.
+ * @throws {TypeError} If `scores` is not a matrix or `target` is not a target.
+ * @throws {RangeError} If the sparsity is outside `[0, 1)`, the group or selector is unknown, the
+ *   N:M pattern does not fit, or a score is NaN.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fromRows } from "../tensor/matrix.ts";
+ * import { buildMask } from "./mask.ts";
+ * const scores = fromRows([[4, 1, 3, 2], [1, 1, 9, 9]]);
+ * const row = buildMask(scores, { kind: "unstructured", sparsity: 0.5, group: "row" });
+ * assert.deepEqual(Array.from(row.keep), [1, 0, 1, 0, 0, 0, 1, 1]);
+ * const layer = buildMask(scores, { kind: "unstructured", sparsity: 0.25, group: "layer" });
+ * assert.deepEqual(Array.from(layer.keep), [1, 0, 1, 1, 0, 1, 1, 1]); // ties: lower flat index first
+ * ```
+ */
+export function buildMask(scores: Matrix, target: Target, options: MaskOptions = {}): MaskResult {
+  checkMatrix(scores, "scores");
+  const { rows, cols } = scores, total = rows * cols;
+  if (typeof target !== "object" || target === null) {
+    throw new TypeError(`Cannot build mask: target must be an object, got ${target}`);
+  }
+  const done = (keep: Uint8Array, targetPruned: number, prunedPerRow?: Uint32Array): MaskResult => {
+    const pruned = countPruned(keep, 0, total);
+    return { keep, pruned, targetPruned, sparsity: total ? pruned / total : 0, prunedPerRow };
+  };
+  if (target.kind === "nm") {
+    return done(nmMask(scores, target.n, target.m), (total / target.m) * (target.m - target.n));
+  }
+  if (target.kind !== "unstructured") {
+    throw new TypeError(
+      `Cannot build mask: target kind must be unstructured or nm, got ${
+        (target as { kind: unknown }).kind
+      }`,
+    );
+  }
+  checkSparsity(target.sparsity);
+  const select = options.select ?? "ewma-exact";
+  if (!SELECT_MODES.includes(select)) {
+    throw new RangeError(
+      `Cannot build mask: select must be sort, ewma or ewma-exact, got ${select}`,
+    );
+  }
+  const choose = selector(select, options.ewma ?? {});
+  if (target.group === "layer") {
+    return done(
+      choose(scores.data, Math.floor(target.sparsity * total)),
+      Math.floor(target.sparsity * total),
+    );
+  }
+  if (target.group !== "row") {
+    throw new RangeError(`Cannot build mask: group must be row or layer, got ${target.group}`);
+  }
+  const k = Math.floor(target.sparsity * cols); // floor(s * cols) per row
+  const keep = new Uint8Array(total);
+  const prunedPerRow = new Uint32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    keep.set(choose(scores.data.subarray(i * cols, (i + 1) * cols), k), i * cols);
+    prunedPerRow[i] = countPruned(keep, i * cols, (i + 1) * cols);
+  }
+  return done(keep, k * rows, prunedPerRow);
+}

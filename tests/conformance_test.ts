@@ -1,0 +1,199 @@
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readSafetensors, type SafetensorsEntry, writeSafetensors } from "../src/io/safetensors.ts";
+import { buildSuite } from "../src/conformance/cases.ts";
+import { compareCase } from "../src/conformance/compare.ts";
+import { handDataset, syntheticDatasets, tiesDataset } from "../src/conformance/datasets.ts";
+import { parseManifest } from "../src/conformance/manifest.ts";
+import { main as conformance } from "../scripts/conformance.ts";
+import { main as verify } from "../scripts/verify.ts";
+import { suiteDigests } from "./bun/digests.ts";
+import { capture } from "./lib/capture.ts";
+
+const bits = (s: string) => Array.from(s.replaceAll(" ", ""), Number);
+
+Deno.test("conformance: expected masks of the hand and ties layers equal the hand-worked ones", () => {
+  // Worked out by hand in the datasets' descriptions (and docs/conformance.md), not by the code.
+  const hand: Record<string, string> = {
+    "magnitude-row50-sort-hand2x4": "0101 0011",
+    "magnitude-layer50-sort-hand2x4": "0101 0011",
+    "magnitude-2of4-hand2x4": "0101 0011",
+    "wanda-row50-sort-hand2x4": "0011 0011",
+    "wanda-layer50-sort-hand2x4": "0011 0011",
+    "swiftprune-norm-row50-sort-hand2x4": "0110 0011",
+    "magnitude-row50-sort-ties2x8": "00001111 11001100",
+    "magnitude-layer50-sort-ties2x8": "00000000 11111111",
+    "wanda-2of4-ties2x8": "00110011 11001100",
+    "swiftprune-token-4of8-ties2x8": "00001111 11001100",
+    "swiftprune-mean-row50-ewma-exact-ties2x8": "00001111 11001100",
+  };
+  const { manifest, files } = buildSuite([handDataset(), tiesDataset()]);
+  for (const [name, mask] of Object.entries(hand)) {
+    const c = manifest.cases.find((c) => c.name === name);
+    assert.ok(c, name);
+    const expected = readSafetensors(files.get(c.expected)!);
+    assert.deepEqual(Array.from(expected.raw("mask")), bits(mask), name);
+  }
+  const wanda = readSafetensors(files.get("expected/wanda-row50-sort-hand2x4.safetensors")!);
+  assert.deepEqual(Array.from(wanda.float32("scores")), [1, 4, 8, 6, 0.5, 0.25, 32, 4]);
+  assert.deepEqual(Array.from(wanda.float32("weight")), [0, 0, 2, 3, 0, 0, 8, -2]);
+  // swiftprune-token and -mean need inputs: not generated for the col_norms-only hand layer
+  assert.ok(
+    !manifest.cases.some((c) => c.name.startsWith("swiftprune-token") && c.dataset === "hand2x4"),
+  );
+});
+
+Deno.test("conformance: cases cover every method, selector and pattern; args are prune-layer flags", () => {
+  const { manifest } = buildSuite([handDataset(), tiesDataset(), ...syntheticDatasets()]);
+  const names = manifest.cases.map((c) => c.name);
+  for (
+    const m of ["magnitude", "wanda", "swiftprune-norm", "swiftprune-token", "swiftprune-mean"]
+  ) {
+    for (const t of ["row50-sort", "layer50-ewma-exact", "row50-ewma", "2of4", "4of8"]) {
+      assert.ok(names.some((n) => n.startsWith(`${m}-${t}-`)), `${m}-${t}`);
+    }
+  }
+  for (
+    const n of [
+      "sparsegpt-layer50-odd3x12",
+      "sparsegpt-2of4-ties2x8",
+      "fista-row50-odd1x8",
+      "fista-4of8-ties2x8",
+    ]
+  ) {
+    const c = manifest.cases.find((c) => c.name === n);
+    assert.ok(c, n);
+    assert.deepEqual(c.checks.weight, { compare: "close", atol: 1e-5, rtol: 1e-4 });
+    assert.equal(c.select, undefined);
+  }
+  assert.ok(!names.some((n) => n.startsWith("sparsegpt-row")), "SparseGPT selects per block");
+  const odd = manifest.cases.find((c) => c.name === "wanda-layer30-ewma-exact-odd5x7")!;
+  assert.deepEqual(odd.args, [
+    "--method",
+    "wanda",
+    "--sparsity",
+    "0.3",
+    "--group",
+    "layer",
+    "--select",
+    "ewma-exact",
+  ]);
+  assert.ok(!names.some((n) => n.includes("odd5x7") && /of\d/.test(n)), "5x7 admits no N:M");
+  const ewma = manifest.cases.find((c) => c.name === "magnitude-row50-ewma-wide4x1024")!;
+  assert.deepEqual(ewma.checks.mask, {
+    compare: "threshold",
+    group: "row",
+    pruneCount: 512,
+    countTolerance: 11,
+  });
+  assert.deepEqual(parseManifest(JSON.stringify(manifest)), manifest);
+  assert.throws(() => parseManifest(JSON.stringify({ ...manifest, version: 99 })), RangeError);
+});
+
+/** Rewrites one output file with `edit` applied to its tensors. */
+async function corrupt(path: string, edit: (t: Record<string, Uint8Array | Float32Array>) => void) {
+  const file = readSafetensors(new Uint8Array(await readFile(path)));
+  const tensors: Record<string, Uint8Array | Float32Array> = {
+    weight: file.float32("weight"),
+    mask: file.raw("mask").slice(),
+    scores: file.float32("scores"),
+  };
+  edit(tensors);
+  const shape = file.info("weight").shape;
+  const entries: SafetensorsEntry[] = [
+    { name: "weight", dtype: "F32", shape, data: tensors.weight },
+    { name: "mask", dtype: "U8", shape, data: tensors.mask },
+    { name: "scores", dtype: "F32", shape, data: tensors.scores },
+  ];
+  await writeFile(path, writeSafetensors(entries));
+}
+
+Deno.test("conformance -> verify --run round-trips; corrupted outputs fail with their worst index", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "secateur-conf-"));
+  try {
+    const suite = join(dir, "suite"), outputs = join(dir, "outputs");
+    let io = capture();
+    assert.equal(await conformance(["--out", suite, "--small"], io), 0, io.err);
+    const count = Number(/wrote (\d+) cases/.exec(io.out)![1]);
+    assert.ok(count > 100, io.out);
+    io = capture();
+    assert.equal(
+      await conformance(["--out", suite, "--small"], io),
+      2,
+      "non-empty without --force",
+    );
+    assert.match(io.err, /not empty; pass --force/);
+
+    io = capture();
+    assert.equal(await verify(["--suite", suite, "--outputs", outputs, "--run"], io), 0, io.out);
+    assert.match(io.out, new RegExp(`verify: ${count} of ${count} cases passed`));
+
+    // one flipped mask entry at (1, 1) and one weight off by 0.5 at (1, 8) of a 3x12 layer
+    await corrupt(join(outputs, "magnitude-row50-sort-odd3x12.safetensors"), (t) => {
+      t.mask[13] = 1 - t.mask[13];
+      t.weight[20] += 0.5;
+    });
+    // an approximate-selector mask that prunes 3 more than asked in row 0
+    await corrupt(join(outputs, "wanda-row50-ewma-odd3x12.safetensors"), (t) => {
+      let extra = 3;
+      for (let j = 0; j < 12 && extra > 0; j++) {
+        if (t.mask[j]) (t.mask[j] = 0, t.weight[j] = 0, extra--);
+      }
+    });
+    io = capture();
+    assert.equal(await verify(["--suite", suite, "--outputs", outputs], io), 1);
+    const lines = io.out.split("\n");
+    const at = lines.findIndex((l) => l === "FAIL magnitude-row50-sort-odd3x12");
+    assert.ok(at >= 0, io.out);
+    assert.match(
+      lines.slice(at + 1, at + 4).join("\n"),
+      /mask +exact +FAIL 1 of 36 entries differ; max abs error 1 at 13 \(row 1, col 1\)/,
+    );
+    assert.match(
+      lines.slice(at + 1, at + 4).join("\n"),
+      /weight +exact +FAIL 1 of 36 outside tolerance; max abs error 0\.5\d* at 20 \(row 1, col 8\)/,
+    );
+    assert.match(
+      io.out,
+      /FAIL wanda-row50-ewma-odd3x12\n(.*\n)* *mask +threshold FAIL 1 of 3 groups bad; pruned count off by at most 3 \(allowed 1, worst row 0\)/,
+    );
+    assert.match(io.out, new RegExp(`verify: ${count - 2} of ${count} cases passed, 2 failed`));
+
+    io = capture();
+    assert.equal(await verify(["--suite", suite, "--outputs", join(dir, "none")], io), 2);
+    assert.match(io.err, /is not a folder/);
+  } finally {
+    await rm(dir, { recursive: true });
+  }
+});
+
+Deno.test("compareCase: a missing output, tensor or wrong dtype fails with a message", () => {
+  const c = { name: "c", checks: { mask: { compare: "exact" as const } } };
+  const mask = { dtype: "U8", shape: [1, 2], data: new Uint8Array([1, 0]) };
+  const input = new Float32Array(2);
+  assert.equal(compareCase(c, input, { mask }, "no file").error, "no file");
+  assert.equal(compareCase(c, input, { mask }, {}).tensors[0].note, "missing from the output");
+  const f32 = { dtype: "F32", shape: [1, 2], data: new Float32Array([1, 0]) };
+  assert.match(
+    compareCase(c, input, { mask }, { mask: f32 }).tensors[0].note!,
+    /output is F32 \[1,2\], expected U8/,
+  );
+  assert.equal(compareCase(c, input, { mask }, { mask }).ok, true);
+});
+
+Deno.test("conformance --small: the files equal the committed golden digests (also checked under Bun)", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "secateur-conf-"));
+  try {
+    assert.equal(await conformance(["--out", dir, "--small"], capture()), 0);
+    const golden = await readFile("tests/golden/conformance-small.sha256", "utf8");
+    assert.equal(
+      await suiteDigests(dir),
+      golden,
+      "regenerate with the command in tests/bun/digests.ts",
+    );
+  } finally {
+    await rm(dir, { recursive: true });
+  }
+});
