@@ -205,3 +205,6 @@ export type {
 } from "./src/conformance/manifest.ts";
 export { compareCase, formatCaseReport, OUTPUT_DTYPES } from "./src/conformance/compare.ts";
 export type { CaseReport, Position, Tensor, TensorReport } from "./src/conformance/compare.ts";
+
+// --- hostile inputs (branch fuzz): NaN/infinity detection ---
+export { assertFinite, assertFiniteWeights, findNonFinite } from "./src/check/finite.ts";
