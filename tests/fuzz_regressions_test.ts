@@ -3,7 +3,10 @@
  * showed it, reduced by hand).
  */
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { readLlama2c, writeLlama2c } from "../src/io/llama2c.ts";
+import { readSafetensors, writeSafetensors } from "../src/io/safetensors.ts";
+import { readTokenizer } from "../src/io/tokenizer.ts";
 
 /** A legacy checkpoint without RoPE tables: dim 4, hidden 8, 1 layer, 2+2 heads, vocab 3. */
 function checkpointWithSeqLen(seqLen: number): Uint8Array {
@@ -26,4 +29,28 @@ Deno.test("writeLlama2c refuses RoPE tables larger than the weights before alloc
   // At the bound (seq_len * head size = 2 * 92 = 184 floats) it still writes and reads back.
   const atBound = readLlama2c(writeLlama2c(readLlama2c(checkpointWithSeqLen(92))));
   assert.equal(atBound.config.seqLen, 92);
+});
+
+Deno.test("readers copy tensors out of a Node Buffer correctly (Buffer.slice is a view: float32 read the whole pool)", () => {
+  // Before the fix: readSafetensors(buffer).float32("w") returned 18 garbage floats for 2 values,
+  // and readLlama2c(buffer) a token embedding of 191 floats instead of 12.
+  const st = writeSafetensors([{
+    name: "w",
+    dtype: "F32",
+    shape: [2],
+    data: new Float32Array([1, 2]),
+  }]);
+  const pooled = Buffer.from(st); // small Buffers live in a shared pool, at byteOffset > 0
+  assert.deepEqual(Array.from(readSafetensors(pooled).float32("w")), [1, 2]);
+
+  const bytes = checkpointWithSeqLen(2);
+  new Float32Array(bytes.buffer, 28).fill(0.5);
+  const w = readLlama2c(Buffer.from(bytes));
+  assert.equal(w.tokenEmbedding.data.length, 12);
+  assert.deepEqual(Array.from(w.rmsFinal), [0.5, 0.5, 0.5, 0.5]);
+
+  const file = Buffer.from([2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x61]); // max 2; "a" score 0
+  const tok = readTokenizer(file);
+  file[12] = 0x62; // the caller reuses its buffer: the tokenizer keeps its own copy
+  assert.deepEqual(Array.from(tok.pieces[0]), [0x61]);
 });

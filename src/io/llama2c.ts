@@ -142,7 +142,8 @@ const littleEndianHost = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 function floatCursor(bytes: Uint8Array, start: number) {
   let offset = start;
   const take = (n: number): Float32Array => {
-    const chunk = bytes.slice(offset, offset + 4 * n); // a fresh, aligned copy
+    // A fresh, aligned copy. Not bytes.slice(): on a Node Buffer that is a view (found by fuzzing).
+    const chunk = new Uint8Array(bytes.subarray(offset, offset + 4 * n));
     offset += 4 * n;
     if (littleEndianHost) return new Float32Array(chunk.buffer);
     const view = new DataView(chunk.buffer), out = new Float32Array(n);

@@ -370,7 +370,8 @@ function bytesToFloat32(
   name: string,
 ): Float32Array {
   if (!littleEndianHost) throw new Error("Cannot read safetensors: this host is big-endian");
-  const aligned = bytes.slice(); // a copy with its own, aligned buffer
+  // A copy with its own, aligned buffer. Not bytes.slice(): on a Node Buffer that is a view.
+  const aligned = new Uint8Array(bytes);
   switch (info.dtype) {
     case "F32":
       return new Float32Array(aligned.buffer);

@@ -116,7 +116,7 @@ export function readTokenizer(bytes: Uint8Array): Tokenizer {
       );
     }
     scoreList.push(view.getFloat32(offset, true));
-    pieces.push(bytes.slice(offset + 8, offset + 8 + len));
+    pieces.push(new Uint8Array(bytes.subarray(offset + 8, offset + 8 + len))); // a copy, also of a Buffer
     offset += 8 + len;
   }
   const idOf = new Map<string, number>();

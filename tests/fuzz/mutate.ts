@@ -10,6 +10,7 @@
  * @module
  */
 import fc from "fast-check";
+import { Buffer } from "node:buffer";
 
 /** One edit of a byte string. `at` is a fraction in [0, 1) of the length (or of the focus). */
 export type Mutation =
@@ -137,10 +138,25 @@ export function applyMutations(
   return out;
 }
 
-/** A mutated file: which base file it came from and the edits. */
+/** How the bytes are handed over: a plain array, a Node `Buffer`, or a view at an odd offset. */
+export type Container = "plain" | "buffer" | "offset";
+
+/** The same bytes in another container (callers pass Buffers from `fs.readFile`, or views). */
+export function wrapBytes(bytes: Uint8Array, container: Container): Uint8Array {
+  if (container === "buffer") return Buffer.from(bytes); // small ones share Node's pool: byteOffset > 0
+  if (container === "offset") {
+    const big = new Uint8Array(bytes.length + 3);
+    big.set(bytes, 3);
+    return big.subarray(3);
+  }
+  return bytes;
+}
+
+/** A mutated file: which base file it came from, the edits, and the container. */
 export interface MutatedInput {
   base: number;
   mutations: Mutation[];
+  container: Container;
   bytes: Uint8Array;
 }
 
@@ -160,10 +176,12 @@ export function mutatedFileArb(
       { weight: 3, arbitrary: fc.tuple(mutationArb) },
       { weight: 1, arbitrary: fc.array(mutationArb, { minLength: 2, maxLength: 4 }) },
     ),
-  }).map(({ base, mutations }) => ({
+    container: fc.constantFrom<Container>("plain", "plain", "buffer", "offset"),
+  }).map(({ base, mutations, container }) => ({
     base,
     mutations,
-    bytes: applyMutations(bases[base], mutations, focusBytes),
+    container,
+    bytes: wrapBytes(applyMutations(bases[base], mutations, focusBytes), container),
   }));
 }
 
@@ -178,7 +196,9 @@ export function showMutated(input: MutatedInput): string {
       extra.length ? " " + extra.join(" ") : ""
     }`;
   });
-  return `base ${input.base}, ${input.bytes.length} bytes after: ${edits.join("; ")}`;
+  return `base ${input.base} (${input.container}), ${input.bytes.length} bytes after: ${
+    edits.join("; ")
+  }`;
 }
 
 /** Both values NaN, or equal (float round trips need not keep NaN payload bits). */
@@ -191,4 +211,13 @@ export function firstFloatDifference(a: ArrayLike<number>, b: ArrayLike<number>)
   if (a.length !== b.length) return Math.min(a.length, b.length);
   for (let i = 0; i < a.length; i++) if (!sameFloat(a[i], b[i])) return i;
   return -1;
+}
+
+/** Asserts two byte arrays hold the same bytes (whatever their class: Buffer or Uint8Array). */
+export function assertSameBytes(actual: Uint8Array, expected: Uint8Array, what = "bytes"): void {
+  const a = new Uint8Array(actual.buffer, actual.byteOffset, actual.length);
+  const b = new Uint8Array(expected.buffer, expected.byteOffset, expected.length);
+  if (a.length !== b.length || a.some((v, i) => v !== b[i])) {
+    throw new Error(`${what} differ (${a.length} vs ${b.length} bytes)`);
+  }
 }

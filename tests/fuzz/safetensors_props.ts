@@ -22,7 +22,13 @@ import {
   writeSafetensors,
 } from "../../src/io/safetensors.ts";
 import { describeError, type FuzzTarget, isTypedError } from "./outcome.ts";
-import { firstFloatDifference, mutatedFileArb, type MutatedInput, showMutated } from "./mutate.ts";
+import {
+  assertSameBytes,
+  firstFloatDifference,
+  mutatedFileArb,
+  type MutatedInput,
+  showMutated,
+} from "./mutate.ts";
 
 const encoder = new TextEncoder();
 const KNOWN_DTYPES = Object.keys(SAFETENSORS_DTYPE_BYTES);
@@ -206,7 +212,9 @@ async function readBoth(bytes: Uint8Array): Promise<SafetensorsFile> {
     const stream = await openSafetensors(source);
     if (memory !== undefined) {
       assert.deepEqual(stream.names, memory.names);
-      for (const name of stream.names) assert.deepEqual(await stream.raw(name), memory.raw(name));
+      for (const name of stream.names) {
+        assertSameBytes(await stream.raw(name), memory.raw(name), name);
+      }
     }
   } catch (e) {
     streamError = e;
@@ -233,7 +241,11 @@ export function checkSafetensors(bytes: Uint8Array, file: SafetensorsFile): void
     const count = info.shape.reduce((p, d) => p * d, 1);
     assert.equal(info.end - info.begin, count * SAFETENSORS_DTYPE_BYTES[info.dtype], name);
     assert.ok(info.begin >= 0 && dataStart + info.end <= bytes.length, name);
-    assert.deepEqual(file.raw(name), bytes.subarray(dataStart + info.begin, dataStart + info.end));
+    assertSameBytes(
+      file.raw(name),
+      bytes.subarray(dataStart + info.begin, dataStart + info.end),
+      name,
+    );
     if (FLOAT_DTYPES.has(info.dtype)) assert.equal(file.float32(name).length, count);
     else assert.throws(() => file.float32(name), TypeError);
     if (info.end > info.begin) spans.push([info.begin, info.end]);
@@ -258,7 +270,7 @@ export function checkSafetensors(bytes: Uint8Array, file: SafetensorsFile): void
   for (const e of entries) {
     const info = again.info(e.name);
     assert.deepEqual([info.dtype, info.shape], [e.dtype, e.shape]);
-    assert.deepEqual(again.raw(e.name), e.data);
+    assertSameBytes(again.raw(e.name), e.data, e.name);
     if (FLOAT_DTYPES.has(e.dtype)) {
       assert.equal(firstFloatDifference(again.float32(e.name), file.float32(e.name)), -1);
     }

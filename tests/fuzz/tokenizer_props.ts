@@ -22,7 +22,13 @@ import {
   type Tokenizer,
 } from "../../src/io/tokenizer.ts";
 import { describeError, type FuzzTarget, isTypedError } from "./outcome.ts";
-import { mutatedFileArb, type MutatedInput, sameFloat, showMutated } from "./mutate.ts";
+import {
+  assertSameBytes,
+  mutatedFileArb,
+  type MutatedInput,
+  sameFloat,
+  showMutated,
+} from "./mutate.ts";
 import { rarely } from "./safetensors_props.ts";
 
 const pieceArb = fc.oneof(
@@ -104,10 +110,8 @@ export function checkTokenizer(bytes: Uint8Array, tok: Tokenizer, text: string):
   assert.equal(again.length, bytes.length, "every byte read");
   for (let at = 4, i = 0; at < bytes.length; at += 8 + tok.pieces[i].length, i++) {
     assert.ok(sameFloat(tok.scores[i], view.getFloat32(at, true)), `score ${i}`);
-    assert.deepEqual(
-      again.subarray(at + 4, at + 8 + tok.pieces[i].length),
-      bytes.subarray(at + 4, at + 8 + tok.pieces[i].length),
-    );
+    const end = at + 8 + tok.pieces[i].length;
+    assertSameBytes(again.subarray(at + 4, end), bytes.subarray(at + 4, end), `token ${i}`);
   }
   for (const [key, id] of tok.idOf) {
     const first = tok.pieces.findIndex((p) =>
