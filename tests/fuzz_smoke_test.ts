@@ -27,7 +27,11 @@ for (const [key, path] of Object.entries(BASE_FILE_PATHS)) {
   } catch { /* optional: the small files made in the tests are always used */ }
 }
 
-for (const target of fuzzTargets(files)) {
+// The CLI target's fixtures and outputs live in a temporary folder, removed when the tests end.
+const cliDir = Deno.makeTempDirSync({ prefix: "secateur-fuzz-cli-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(cliDir, { recursive: true }));
+
+for (const target of fuzzTargets(files, cliDir)) {
   Deno.test(`fuzz smoke: ${target.name}, ${SMOKE_RUNS} cases: a correct parse or a typed error`, async () => {
     const stats = newStats();
     await fc.assert(targetProperty(target, stats, true), { numRuns: SMOKE_RUNS, seed: SEED });

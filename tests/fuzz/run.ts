@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import { readFileSync } from "node:fs";
 import { type FuzzStats, fuzzTarget } from "./outcome.ts";
-import { BASE_FILE_PATHS, type FuzzBaseFiles, fuzzTargets } from "./targets.ts";
+import { BASE_FILE_PATHS, CLI_SCRATCH_DIR, type FuzzBaseFiles, fuzzTargets } from "./targets.ts";
 
 const DEFAULT_RUNS = 10_000;
 
@@ -70,7 +70,7 @@ async function main(): Promise<number> {
   );
   const byParser = new Map<string, FuzzStats>();
   const started = performance.now();
-  for (const target of fuzzTargets(readBaseFiles())) {
+  for (const target of fuzzTargets(readBaseFiles(), CLI_SCRATCH_DIR)) {
     if (values.only !== undefined && !target.name.includes(values.only)) continue;
     const t0 = performance.now();
     const stats = await fuzzTarget(target, runs, seed);

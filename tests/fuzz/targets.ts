@@ -9,6 +9,7 @@ import { safetensorsMutated, safetensorsStructured } from "./safetensors_props.t
 import { llama2cMutated, llama2cStructured } from "./llama2c_props.ts";
 import { tokenizerMutated, tokenizerStructured } from "./tokenizer_props.ts";
 import { configText, configValues } from "./config_props.ts";
+import { pruneLayerCli } from "./cli_props.ts";
 
 /** Real files used as mutation bases when present. */
 export interface FuzzBaseFiles {
@@ -27,9 +28,17 @@ export const BASE_FILE_PATHS: Record<keyof FuzzBaseFiles, string> = {
   tokenizer: "../shared/models/stories260K/tok512.bin",
 };
 
-/** All targets. */
+/** Where the CLI target writes its fixtures and outputs (needs write permission). */
+export const CLI_SCRATCH_DIR = "out/fuzz-cli";
+
+/**
+ * All targets.
+ *
+ * @param files Real base files for the mutation targets.
+ * @param cliDir Scratch folder for the CLI target (omit to leave the CLI target out).
+ */
 // deno-lint-ignore no-explicit-any
-export function fuzzTargets(files: FuzzBaseFiles): FuzzTarget<any, any>[] {
+export function fuzzTargets(files: FuzzBaseFiles, cliDir?: string): FuzzTarget<any, any>[] {
   const extra = (bytes?: Uint8Array) => (bytes === undefined ? [] : [bytes]);
   return [
     safetensorsStructured,
@@ -40,5 +49,6 @@ export function fuzzTargets(files: FuzzBaseFiles): FuzzTarget<any, any>[] {
     tokenizerMutated(extra(files.tokenizer)),
     configValues,
     configText,
+    ...(cliDir === undefined ? [] : [pruneLayerCli(cliDir)]),
   ];
 }
