@@ -177,3 +177,31 @@ Deno.test("prune-layer: bad files and flags give one line and exit 2; --debug ad
     assert.deepEqual(await readFile(input), bytes); // the input is never modified
   });
 });
+
+Deno.test("prune-layer runs with read/write limited to its files; a write outside them is exit 2, one line", async () => {
+  await inTempDir(async (dir) => {
+    const input = await layer(dir), outDir = join(dir, "results");
+    await mkdir(outDir);
+    const run = async (out: string) => {
+      const command = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          `--allow-read=${input},${outDir}`,
+          `--allow-write=${outDir}`,
+          "scripts/prune-layer.ts",
+          ...["--in", input, "--out", out, ...WANDA],
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      });
+      const { code, stderr } = await command.output();
+      return { code, err: new TextDecoder().decode(stderr) };
+    };
+    const ok = await run(join(outDir, "o.safetensors"));
+    assert.equal(ok.code, 0, ok.err);
+    const outside = await run(join(dir, "o.safetensors"));
+    assert.equal(outside.code, 2);
+    assert.match(outside.err, /^[^\n]*Requires write access[^\n]*\n$/);
+    assert.deepEqual((await readdir(dir)).sort(), ["layer-ok.safetensors", "results"]);
+  });
+});

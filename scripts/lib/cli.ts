@@ -107,7 +107,8 @@ export async function runCli(
     const err = e instanceof Error ? e : new Error(String(e));
     const badInput = err instanceof CliError || err instanceof TypeError ||
       err instanceof RangeError || err instanceof UnsafeWriteError ||
-      BAD_PATH_CODES.has((err as { code?: unknown }).code as string);
+      BAD_PATH_CODES.has((err as { code?: unknown }).code as string) ||
+      err.name === "NotCapable" || err.name === "PermissionDenied"; // a path outside --allow-*
     io.stderr(`error: ${err.message.split("\n")[0]}\n`);
     if (debug && err.stack) io.stderr(`${err.stack}\n`);
     return badInput ? 2 : 1;
