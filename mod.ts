@@ -206,5 +206,13 @@ export type {
 export { compareCase, formatCaseReport, OUTPUT_DTYPES } from "./src/conformance/compare.ts";
 export type { CaseReport, Position, Tensor, TensorReport } from "./src/conformance/compare.ts";
 
+// pipeline (branch pipe): calibration windows, block-by-block pruning, the per-layer report
+export { corpusText, detectCorpusFormat, sampleWindows } from "./src/pipeline/calibration.ts";
+export type { CorpusFormat, WindowOptions } from "./src/pipeline/calibration.ts";
+export { pruneModel } from "./src/pipeline/prune_model.ts";
+export type { PruneModelOptions, PruneModelResult } from "./src/pipeline/prune_model.ts";
+export { evaluateLayer, gramOf, maskAgreement, relativeLayerError, relativeLayerErrorFromGram } from "./src/pipeline/layer_report.ts";
+export type { LayerReport } from "./src/pipeline/layer_report.ts";
+
 // --- hostile inputs (branch fuzz): NaN/infinity detection ---
 export { assertFinite, assertFiniteWeights, findNonFinite } from "./src/check/finite.ts";

@@ -1,0 +1,287 @@
+/**
+ * Whole-model pruning, block by block (algorithms.md §4), with a per-layer report.
+ *
+ * The loop, for decoder block `l = 0 .. nLayers-1`, holding one block's activations at a time:
+ *
+ * 1. **Calibration forward.** Run the dense block `l` on the current hidden states `h` of every
+ *    calibration window and capture the inputs of its linears (hooks `onLinearInput`). Rows of all
+ *    windows are concatenated into one `X [tokens, cols]` per distinct input: q, k and v share the
+ *    attention input, w1 and w3 the MLP input, so there are 4 of them (wq, wo, w1, w2).
+ * 2. **Prune** each of the 7 linears with the method: `method(W, {inputs: X, colNorms}, target)`.
+ *    With `intraLayer` (FISTAPruner's intra-layer error correction, Zhao et al. arXiv:2408.03728)
+ *    the operators go in the order `q,k,v -> o -> w1,w3 -> w2`, and before each group after the
+ *    first the block is run again with the operators pruned so far to capture `X*`, passed as
+ *    `inputsPruned` (q,k,v have `X* = X`: nothing before them in the block is pruned).
+ * 3. **Evaluate** each layer on its calibration inputs: the relative output error
+ *    `||W X - W' X||^2 / ||W X||^2` (from `G = X^T X`, shared by the linears that share an input, as
+ *    `sum_i d_i^T G d_i / sum_i w_i^T G w_i` with `d = W - W'`, when that is cheaper), achieved
+ *    sparsity, and the fraction of mask entries equal to the magnitude mask and to the Wanda mask
+ *    at the same target (exact selection: `ewma-exact`, which equals `selectBySort`).
+ * 4. **Next inputs.** Sequential (SparseGPT/Wanda default, "pruned activations propagated"): run the
+ *    *pruned* block on `h`. `denseInputs` (FISTAPruner): keep the dense block's outputs from step 1,
+ *    so every block sees the dense model's activations.
+ *
+ * Embeddings, norms and the classifier are never pruned. The result shares those tensors (and every
+ * unpruned one) with the input model; the input is never mutated.
+ *
+ * @module
+ */
+import { blockForward, embed } from "../model/llama.ts";
+import { LINEAR_NAMES } from "../model/weights.ts";
+import type { LinearName, LlamaBlock, LlamaWeights } from "../model/weights.ts";
+import type { MethodOptions, PruneMethod } from "../prune/methods.ts";
+import type { LayerCalibration, Target } from "../prune/types.ts";
+import type { Matrix } from "../tensor/matrix.ts";
+import { evaluateLayer, gramOf } from "./layer_report.ts";
+import type { LayerReport } from "./layer_report.ts";
+
+export type { LayerReport } from "./layer_report.ts";
+
+/** Options of {@link pruneModel}. */
+export interface PruneModelOptions {
+  /** The method that prunes one linear layer (e.g. `METHODS.swiftprune`). */
+  method: PruneMethod;
+  /** Options passed to every call of `method`. */
+  methodOptions?: MethodOptions;
+  /** The sparsity to reach in every linear layer. */
+  target: Target;
+  /** Feed every block the dense model's activations (FISTAPruner) instead of the pruned ones. */
+  denseInputs?: boolean;
+  /** FISTAPruner's intra-layer order with `inputsPruned` (see the module header). */
+  intraLayer?: boolean;
+  /** Compute the magnitude/Wanda mask agreement of every layer (default true). */
+  agreement?: boolean;
+  /** Called after each step: `done` of `total` steps, with what was just done. */
+  onProgress?: (done: number, total: number, label?: string) => void;
+  /** Clock in milliseconds (default `performance.now`); tests may pass a fake one. */
+  now?: () => number;
+}
+
+/** What {@link pruneModel} returns. */
+export interface PruneModelResult {
+  /** The pruned model (shares unpruned tensors with the input). */
+  weights: LlamaWeights;
+  /** Masks (1 = keep) by layer name, e.g. `"layers.0.wq"`. */
+  masks: Record<string, Uint8Array>;
+  /** One entry per linear layer, in block order then {@link LINEAR_NAMES} order. */
+  layers: LayerReport[];
+  /** Fraction of the linear layers' weights pruned. */
+  sparsity: number;
+  /** Time per phase: block forwards, method calls, per-layer evaluation. */
+  timesMs: { calibration: number; pruning: number; evaluation: number };
+  /** Sums over layers of every numeric `info.timesMs` field the method reported (e.g. updates). */
+  methodTimesMs: Record<string, number>;
+}
+
+/** Operator groups in FISTAPruner's intra-layer order; each group shares one input. */
+const INTRA_LAYER_GROUPS: readonly (readonly LinearName[])[] = [["wq", "wk", "wv"], ["wo"], [
+  "w1",
+  "w3",
+], ["w2"]];
+/** The linear whose captured input stands for each linear's input. */
+const INPUT_OF: Record<LinearName, LinearName> = {
+  wq: "wq",
+  wk: "wq",
+  wv: "wq",
+  wo: "wo",
+  w1: "w1",
+  w3: "w1",
+  w2: "w2",
+};
+
+/**
+ * Prunes every linear layer of a Llama model block by block on calibration windows.
+ *
+ * @param weights The dense model (not mutated).
+ * @param windows Calibration windows of token ids (e.g. from `sampleWindows`), each of length >= 1.
+ * @param options Method, target, propagation mode, progress callback.
+ * @returns The pruned model, masks, per-layer report and times.
+ * @throws {RangeError} If there is no window or a window is empty; errors of the method propagate.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pruneModel } from "./prune_model.ts";
+ * import { METHODS } from "../prune/methods.ts";
+ * import { tinyLlama } from "../model/llama.ts";
+ * const model = tinyLlama({ seed: 1 });
+ * const windows = [Int32Array.from([1, 5, 7, 2]), Int32Array.from([3, 4, 9, 8])];
+ * const target = { kind: "unstructured", sparsity: 0.5, group: "row" } as const;
+ * const out = pruneModel(model, windows, { method: METHODS.magnitude, target });
+ * assert.equal(out.layers.length, 7 * model.config.nLayers);
+ * assert.equal(out.sparsity, 0.5);
+ * assert.equal(out.layers[0].agreeMagnitude, 1);
+ * ```
+ */
+export function pruneModel(
+  weights: LlamaWeights,
+  windows: Int32Array[],
+  options: PruneModelOptions,
+): PruneModelResult {
+  checkWindows(windows);
+  const now = options.now ?? (() => performance.now());
+  const nLayers = weights.config.nLayers;
+  const stepsPerBlock = 1 + LINEAR_NAMES.length + (options.intraLayer ? 3 : 0) +
+    (options.denseInputs ? 0 : 1);
+  const progress = progressCounter(nLayers * stepsPerBlock, options.onProgress);
+  const times = { calibration: 0, pruning: 0, evaluation: 0 };
+  const methodTimesMs: Record<string, number> = {};
+  const blocks = weights.blocks.slice();
+  const pruned: LlamaWeights = { ...weights, blocks };
+  const masks: Record<string, Uint8Array> = {};
+  const layers: LayerReport[] = [];
+  let h = windows.map((w) => embed(weights, w));
+
+  for (let l = 0; l < nLayers; l++) {
+    let t0 = now();
+    const dense = runBlock(weights, l, weights.blocks[l], h);
+    times.calibration += now() - t0;
+    progress(`block ${l}: calibration forward`);
+
+    const block: LlamaBlock = { ...weights.blocks[l] };
+    const grams: Partial<Record<LinearName, Float64Array>> = {}; // X^T X per distinct input, for the errors
+    const groups = options.intraLayer ? INTRA_LAYER_GROUPS : [LINEAR_NAMES];
+    for (let g = 0; g < groups.length; g++) {
+      let inputsPruned: Matrix | undefined;
+      if (options.intraLayer && g > 0) {
+        t0 = now();
+        inputsPruned = runBlock(weights, l, block, h).inputs[groups[g][0]];
+        times.calibration += now() - t0;
+        progress(`block ${l}: forward with ${groups.slice(0, g).flat().join(",")} pruned`);
+      } else if (options.intraLayer) inputsPruned = dense.inputs[groups[g][0]];
+      for (const name of groups[g]) {
+        const w = weights.blocks[l][name];
+        const calib: LayerCalibration = { inputs: dense.inputs[INPUT_OF[name]] };
+        if (inputsPruned) calib.inputsPruned = inputsPruned;
+        t0 = now();
+        const result = options.method(w, calib, options.target, options.methodOptions ?? {});
+        times.pruning += now() - t0;
+        addMethodTimes(methodTimesMs, result.info);
+        t0 = now();
+        const input = INPUT_OF[name];
+        if (!(input in grams)) {
+          grams[input] = gramPays(weights.blocks[l], input, calib.inputs!)
+            ? gramOf(calib.inputs!)
+            : undefined;
+        }
+        const gram = grams[input];
+        const report = evaluateLayer(`layers.${l}.${name}`, w, result, calib, options.target, {
+          agreement: options.agreement ?? true,
+          gram,
+        });
+        times.evaluation += now() - t0;
+        block[name] = result.weight;
+        masks[report.name] = result.keep;
+        layers.push(report);
+        progress(`${report.name} pruned`);
+      }
+    }
+    blocks[l] = block;
+
+    if (options.denseInputs) h = dense.outputs;
+    else {
+      t0 = now();
+      h = runBlock(pruned, l, block, h, false).outputs;
+      times.calibration += now() - t0;
+      progress(`block ${l}: pruned outputs`);
+    }
+  }
+  return {
+    weights: pruned,
+    masks,
+    layers,
+    sparsity: overallSparsity(layers),
+    timesMs: times,
+    methodTimesMs,
+  };
+}
+
+/** The block's outputs per window and (when `capture`) its linears' inputs, windows concatenated. */
+interface BlockRun {
+  outputs: Matrix[];
+  inputs: Record<LinearName, Matrix>;
+}
+
+/**
+ * Runs block `layer` (with the given block weights swapped in) on every window's hidden states.
+ * Captured inputs are copied into one `[tokens, cols]` matrix per distinct input as they arrive.
+ */
+function runBlock(
+  weights: LlamaWeights,
+  layer: number,
+  block: LlamaBlock,
+  h: Matrix[],
+  capture = true,
+): BlockRun {
+  const blocks = weights.blocks.slice();
+  blocks[layer] = block;
+  const model: LlamaWeights = { ...weights, blocks };
+  const tokens = h.reduce((s, m) => s + m.rows, 0);
+  const inputs = {} as Record<LinearName, Matrix>;
+  let offset = 0; // first row of the current window in the concatenated inputs
+  const hooks = {
+    onLinearInput(_layer: number, name: LinearName, x: Matrix) {
+      if (!capture || INPUT_OF[name] !== name) return; // wk, wv, w3 see the same input as wq, w1
+      inputs[name] ??= { data: new Float32Array(tokens * x.cols), rows: tokens, cols: x.cols };
+      inputs[name].data.set(x.data, offset * x.cols);
+    },
+  };
+  const outputs: Matrix[] = [];
+  for (const hw of h) {
+    outputs.push(blockForward(model, layer, hw, hooks));
+    offset += hw.rows;
+  }
+  return { outputs, inputs };
+}
+
+/**
+ * Whether the errors of the linears reading `input` are cheaper through `G = X^T X`
+ * (`tokens * cols^2 + 2 * rows * cols^2`, rows summed over the linears sharing it) than through the
+ * two products `X W^T`, `X (W - W')^T` of each (`2 * tokens * rows * cols`). Multiply-adds.
+ */
+function gramPays(block: LlamaBlock, input: LinearName, x: Matrix): boolean {
+  const rows = LINEAR_NAMES.filter((n) => INPUT_OF[n] === input).reduce(
+    (s, n) => s + block[n].rows,
+    0,
+  );
+  return x.rows * x.cols + 2 * rows * x.cols < 2 * x.rows * rows; // both sides divided by cols
+}
+
+function checkWindows(windows: Int32Array[]): void {
+  if (!Array.isArray(windows) || windows.length === 0) {
+    throw new RangeError(
+      `Cannot prune model: need at least one calibration window, got ${windows?.length}`,
+    );
+  }
+  windows.forEach((w, i) => {
+    if (!(w instanceof Int32Array)) {
+      throw new TypeError(`Cannot prune model: window ${i} is not an Int32Array`);
+    }
+    if (w.length === 0) throw new RangeError(`Cannot prune model: window ${i} is empty`);
+  });
+}
+
+function progressCounter(
+  total: number,
+  onProgress?: PruneModelOptions["onProgress"],
+): (label: string) => void {
+  let done = 0;
+  return (label) => onProgress?.(++done, total, label);
+}
+
+function addMethodTimes(
+  sums: Record<string, number>,
+  info: Record<string, unknown> | undefined,
+): void {
+  const t = info?.timesMs;
+  if (typeof t !== "object" || t === null) return;
+  for (const [k, v] of Object.entries(t)) if (typeof v === "number") sums[k] = (sums[k] ?? 0) + v;
+}
+
+function overallSparsity(layers: LayerReport[]): number {
+  let prunedCount = 0, total = 0;
+  for (const r of layers) {
+    prunedCount += r.pruned;
+    total += r.rows * r.cols;
+  }
+  return total === 0 ? 0 : prunedCount / total;
+}
