@@ -32,6 +32,7 @@ import {
 import { perplexity, type PerplexityResult } from "../src/eval/perplexity.ts";
 import { llamaFromHfReader, llamaToHf, permuteForHfRope } from "../src/io/hf_llama.ts";
 import { readLlama2c } from "../src/io/llama2c.ts";
+import { assertFiniteWeights } from "../src/check/finite.ts";
 import { openSafetensors, safetensorsChunks } from "../src/io/safetensors.ts";
 import { encode, readTokenizer } from "../src/io/tokenizer.ts";
 import type { LinearName, LlamaWeights } from "../src/model/weights.ts";
@@ -83,6 +84,7 @@ const FLAGS = {
   compare: { type: "boolean" },
   quiet: { type: "boolean" },
   help: { type: "boolean" },
+  "allow-nonfinite": { type: "boolean" },
 } as const;
 
 const HELP =
@@ -105,6 +107,7 @@ const HELP =
   --force             replace existing files in --out / --report
   --report FILE.json  write the run (and per-layer numbers) as JSON
   --compare           every method on the same calibration windows, one table
+  --allow-nonfinite   prune even if a weight is NaN or infinite [refuse, naming the tensor]
   --quiet             no progress bars or info lines      --debug   stack traces on errors`;
 
 /** The run's settings after defaults. */
@@ -126,6 +129,7 @@ interface Settings {
   force: boolean;
   report?: string;
   compare: boolean;
+  allowNonfinite: boolean;
   quiet: boolean;
 }
 
@@ -187,6 +191,7 @@ function parseSettings(argv: string[]): Settings | undefined {
     force: v.force ?? false,
     report: v.report,
     compare: v.compare ?? false,
+    allowNonfinite: v["allow-nonfinite"] ?? false,
     quiet: v.quiet ?? false,
   };
 }
@@ -221,6 +226,15 @@ async function loadModel(path: string): Promise<LlamaWeights> {
     return await llamaFromHfReader(config, await openSafetensors(source, { source: tensorsPath }));
   } finally {
     await source.close();
+  }
+}
+
+/** Refuses NaN or infinity in any weight, naming the model file, the tensor and the index. */
+function checkFiniteModel(weights: LlamaWeights, path: string): void {
+  try {
+    assertFiniteWeights(weights);
+  } catch (e) {
+    throw new RangeError(`${(e as Error).message} in ${path} (--allow-nonfinite prunes anyway)`);
   }
 }
 
@@ -478,6 +492,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   const bar = progressBar(io, s.quiet);
   const info = (text: string) => void (!s.quiet && io.isTTY && io.stderr(`${text}\n`)); // like the bars
   const weights = await loadModel(s.model);
+  if (!s.allowNonfinite) checkFiniteModel(weights, s.model);
   const tok = readTokenizer(await readInput(s.tokenizer, "tokenizer"));
   const { seqlen, nsamples, evalTokens } = runShape(s, weights);
   info(`encoding ${basename(s.calib)} and ${basename(s.eval)} ...`);

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readSafetensors, writeSafetensors } from "../src/io/safetensors.ts";
 import { main as pruneLayer } from "../scripts/prune-layer.ts";
+import { main as pruneModelMain } from "../scripts/prune.ts";
 import { writeFileAtomic } from "../scripts/lib/files.ts";
 import { capture } from "./lib/capture.ts";
 
@@ -203,5 +204,27 @@ Deno.test("prune-layer runs with read/write limited to its files; a write outsid
     assert.equal(outside.code, 2);
     assert.match(outside.err, /^[^\n]*Requires write access[^\n]*\n$/);
     assert.deepEqual((await readdir(dir)).sort(), ["layer-ok.safetensors", "results"]);
+  });
+});
+
+Deno.test("prune refuses a model with NaN naming file, tensor and index; --allow-nonfinite runs on", async () => {
+  const stories = "../shared/models/stories260K/stories260K.bin";
+  const bytes = new Uint8Array(await readFile(stories));
+  await inTempDir(async (dir) => {
+    // token_embedding [512, 64] starts at byte 28: row 3 (the <0x00> byte token), col 5.
+    new DataView(bytes.buffer).setFloat32(28 + 4 * (3 * 64 + 5), Number.NaN, true);
+    const model = join(dir, "nan.bin");
+    await writeFile(model, bytes);
+    const small = ["--nsamples", "2", "--seqlen", "32", "--eval-tokens", "64", "--quiet"];
+    const io = capture();
+    const code = await pruneModelMain(["--model", model, ...small], io);
+    assertOneLineError(
+      { code, err: io.err },
+      /Tensor "tokenEmbedding" has a non-finite value NaN at index 197 \(row 3, col 5\) in .*nan\.bin/,
+    );
+    const allowed = capture();
+    await pruneModelMain(["--model", model, ...small, "--allow-nonfinite"], allowed);
+    assert.doesNotMatch(allowed.err, /non-finite/);
+    assert.match(allowed.out, /dense {2}ppl/); // the run went past the check and evaluated
   });
 });
