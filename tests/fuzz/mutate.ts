@@ -43,52 +43,25 @@ export const EXTREME_INT32 = [
 const fraction = fc.nat({ max: 999_999 }).map((n) => n / 1_000_000);
 const position = { at: fraction, focus: fc.boolean() };
 
-/** Generates one mutation. */
+/** One kind of edit, drawn with the given weight: `op` at a position, plus its own fields. */
+function edit(weight: number, op: Mutation["op"], fields: Record<string, fc.Arbitrary<unknown>>) {
+  const arbitrary = fc.record({ op: fc.constant(op), ...position, ...fields });
+  return { weight, arbitrary: arbitrary as fc.Arbitrary<Mutation> };
+}
+
+/** Generates one mutation (in-place edits twice as often as ones that change the length). */
 export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      op: fc.constant("flip" as const),
-      ...position,
-      bit: fc.integer({ min: 0, max: 7 }),
-    }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      op: fc.constant("set" as const),
-      ...position,
-      value: fc.integer({ min: 0, max: 255 }),
-    }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      op: fc.constant("int32" as const),
-      ...position,
-      value: fc.oneof(
-        fc.constantFrom(...EXTREME_INT32),
-        fc.integer({ min: -0x80000000, max: 0x7fffffff }),
-      ),
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      op: fc.constant("insert" as const),
-      ...position,
-      bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }),
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      op: fc.constant("delete" as const),
-      ...position,
-      count: fc.integer({ min: 1, max: 16 }),
-    }),
-  },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant("truncate" as const), ...position }) },
+  edit(2, "flip", { bit: fc.integer({ min: 0, max: 7 }) }),
+  edit(2, "set", { value: fc.integer({ min: 0, max: 255 }) }),
+  edit(2, "int32", {
+    value: fc.oneof(
+      fc.constantFrom(...EXTREME_INT32),
+      fc.integer({ min: -0x80000000, max: 0x7fffffff }),
+    ),
+  }),
+  edit(1, "insert", { bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
+  edit(1, "delete", { count: fc.integer({ min: 1, max: 16 }) }),
+  edit(1, "truncate", {}),
 );
 
 /** Applies mutations in order to a copy of `bytes` (never modifies `bytes`). */
