@@ -317,9 +317,10 @@ const NOTES = [
   "3.5x.** Where it goes (peak RSS of a script doing only the first steps): modules 47 MB; + reading",
   "the checkpoint 99 MB; + tokenizing the whole 2.3 MB C4 calibration file (1.36 M tokens, to sample",
   "2,048 of them) 277 MB. With the V8 heap capped (`--v8-flags=--max-old-space-size=64`) the run",
-  "still completes with the same perplexities at 298 MB: most of the excess is transient garbage",
-  "of the whole-corpus encode and typed arrays awaiting GC, not live data. Tokenizing only the text",
-  "the sampled windows need would remove the largest part.",
+  "still completes with the same perplexities at 298 MB: part of the excess is JS-heap garbage that",
+  "V8 collects lazily; the rest lies outside the JS heap (typed arrays, allocator pages) and was not",
+  "broken down further. Tokenizing only the text the sampled windows need is the obvious first cut",
+  "(not done here: the pipeline CLI is owned elsewhere).",
 ];
 
 /** `| kind | TypeError | message |` for one library call. */
