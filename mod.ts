@@ -214,5 +214,42 @@ export type { PruneModelOptions, PruneModelResult } from "./src/pipeline/prune_m
 export { evaluateLayer, gramOf, maskAgreement, relativeLayerError, relativeLayerErrorFromGram } from "./src/pipeline/layer_report.ts";
 export type { LayerReport } from "./src/pipeline/layer_report.ts";
 
+// speed (branch speed, issue 6): forward passes split by windows, row-parallel pruning of a layer,
+// the pipeline on workers
+export {
+  blockForwardWindows,
+  blockWindowsTask,
+  DISTINCT_INPUTS,
+  INPUT_OF,
+  perplexityParallel,
+  shareWeights,
+  windowNllsTask,
+} from "./src/parallel/forward_parallel.ts";
+export type {
+  BlockWindowsOptions,
+  BlockWindowsRun,
+  DistinctInput,
+} from "./src/parallel/forward_parallel.ts";
+export {
+  buildMaskParallel,
+  maskRowsTask,
+  MIN_PARALLEL_WEIGHTS,
+  pruneLayerParallel,
+  pruneRowsTask,
+  ROW_SEPARABLE_METHODS,
+  TASKS_PER_WORKER,
+} from "./src/parallel/prune_parallel.ts";
+export type { RowParallelOptions } from "./src/parallel/prune_parallel.ts";
+export { perplexityWindows } from "./src/eval/perplexity.ts";
+export { pruneModelParallel } from "./src/parallel/prune_model_parallel.ts";
+export { pruneModelSteps, runPruneStep } from "./src/pipeline/prune_model.ts";
+export type {
+  BlockRun,
+  BlockStep,
+  LayerStep,
+  PruneStep,
+  PruneStepResult,
+} from "./src/pipeline/prune_model.ts";
+
 // --- hostile inputs (branch fuzz): NaN/infinity detection ---
 export { assertFinite, assertFiniteWeights, findNonFinite } from "./src/check/finite.ts";

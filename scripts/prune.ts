@@ -29,7 +29,10 @@ import {
   writeDirAtomic,
   writeFileAtomic,
 } from "./lib/files.ts";
-import { perplexity, type PerplexityResult } from "../src/eval/perplexity.ts";
+import type { PerplexityResult } from "../src/eval/perplexity.ts";
+import { perplexityParallel } from "../src/parallel/forward_parallel.ts";
+import { createPool, defaultPoolSize, type Pool } from "../src/parallel/pool.ts";
+import { pruneModelParallel } from "../src/parallel/prune_model_parallel.ts";
 import { llamaFromHfReader, llamaToHf, permuteForHfRope } from "../src/io/hf_llama.ts";
 import { readLlama2c } from "../src/io/llama2c.ts";
 import { assertFiniteWeights } from "../src/check/finite.ts";
@@ -37,7 +40,7 @@ import { openSafetensors, safetensorsChunks } from "../src/io/safetensors.ts";
 import { encode, readTokenizer } from "../src/io/tokenizer.ts";
 import type { LinearName, LlamaWeights } from "../src/model/weights.ts";
 import { corpusText, sampleWindows } from "../src/pipeline/calibration.ts";
-import { pruneModel, type PruneModelResult } from "../src/pipeline/prune_model.ts";
+import type { PruneModelResult } from "../src/pipeline/prune_model.ts";
 import { methodNames, type MethodOptions, METHODS } from "../src/prune/methods.ts";
 import type { SelectMode, Target } from "../src/prune/types.ts";
 
@@ -83,6 +86,7 @@ const FLAGS = {
   report: { type: "string" },
   compare: { type: "boolean" },
   quiet: { type: "boolean" },
+  workers: { type: "string" },
   help: { type: "boolean" },
   "allow-nonfinite": { type: "boolean" },
 } as const;
@@ -108,6 +112,7 @@ const HELP =
   --report FILE.json  write the run (and per-layer numbers) as JSON
   --compare           every method on the same calibration windows, one table
   --allow-nonfinite   prune even if a weight is NaN or infinite [refuse, naming the tensor]
+  --workers N         worker threads for calibration, row-parallel pruning and eval; 1 = none [all cores]
   --quiet             no progress bars or info lines      --debug   stack traces on errors`;
 
 /** The run's settings after defaults. */
@@ -131,6 +136,7 @@ interface Settings {
   compare: boolean;
   allowNonfinite: boolean;
   quiet: boolean;
+  workers: number;
 }
 
 function intFlag(value: string | undefined, name: string, min: number): number | undefined {
@@ -193,6 +199,7 @@ function parseSettings(argv: string[]): Settings | undefined {
     compare: v.compare ?? false,
     allowNonfinite: v["allow-nonfinite"] ?? false,
     quiet: v.quiet ?? false,
+    workers: intFlag(v.workers, "workers", 1) ?? defaultPoolSize(),
   };
 }
 
@@ -278,17 +285,18 @@ interface MethodRun {
   evalMs: number;
 }
 
-function runMethod(
+async function runMethod(
+  pool: Pool | undefined,
   method: string,
   weights: LlamaWeights,
   windows: Int32Array[],
   s: Settings,
-  evaluate: (w: LlamaWeights, label: string) => { ppl: PerplexityResult; ms: number },
+  evaluate: (w: LlamaWeights, label: string) => Promise<{ ppl: PerplexityResult; ms: number }>,
   bar: (done: number, total: number, label?: string) => void,
-): MethodRun {
+): Promise<MethodRun> {
   const { denseInputs, intraLayer } = pipelineMode(s, method);
   const methodOptions: MethodOptions = s.select ? { select: s.select } : {};
-  const result = pruneModel(weights, windows, {
+  const result = await pruneModelParallel(pool, weights, windows, {
     method: METHODS[method],
     methodOptions,
     target: s.target,
@@ -296,7 +304,7 @@ function runMethod(
     intraLayer,
     onProgress: (done, total, label) => bar(done, total, `${method}: ${label ?? ""}`),
   });
-  const { ppl, ms } = evaluate(result.weights, `eval ${method}`);
+  const { ppl, ms } = await evaluate(result.weights, `eval ${method}`);
   const options = {
     target: s.target,
     ...methodOptions,
@@ -440,6 +448,12 @@ function propagationText(s: Settings): string {
   return others.length ? `${base} (${others.join("; ")})` : base;
 }
 
+/** A phase the method reported in `info.timesMs` (summed over layers), or "-". */
+function methodSec(r: PruneModelResult, phase: string): string {
+  const ms = r.methodTimesMs[phase];
+  return ms === undefined ? "-" : `${(ms / 1000).toFixed(2)} s`; // short phases: 10 ms steps
+}
+
 function compareTable(dense: PerplexityResult, runs: MethodRun[]): string {
   const head = [
     "method",
@@ -449,12 +463,14 @@ function compareTable(dense: PerplexityResult, runs: MethodRun[]): string {
     "agree mag",
     "agree wanda",
     "calib",
+    "score",
+    "select",
     "prune",
     "report",
     "eval",
     "total",
   ];
-  const rows = [["dense", fmtPpl(dense.ppl), pct(0), "-", "-", "-", "-", "-", "-", "-", "-"]];
+  const rows = [["dense", fmtPpl(dense.ppl), pct(0), ...Array(head.length - 3).fill("-")]];
   for (const r of runs) {
     const t = r.result.timesMs;
     rows.push([
@@ -465,6 +481,8 @@ function compareTable(dense: PerplexityResult, runs: MethodRun[]): string {
       mean(r.result, "agreeMagnitude").toFixed(3),
       mean(r.result, "agreeWanda").toFixed(3),
       sec(t.calibration),
+      methodSec(r.result, "scoring"),
+      methodSec(r.result, "selection"),
       sec(t.pruning),
       sec(t.evaluation),
       sec(r.evalMs),
@@ -522,18 +540,21 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
       } tokens\n` +
       `eval ${basename(s.eval)}: seqlen ${seqlen}, first ${
         Math.min(evalTokens, evalIds.length).toLocaleString("en")
-      } of ${evalIds.length.toLocaleString("en")} tokens (--eval-tokens ${evalTokens})\n`,
+      } of ${evalIds.length.toLocaleString("en")} tokens (--eval-tokens ${evalTokens})\n` +
+      `workers ${s.workers} (${defaultPoolSize()} logical cores)\n`,
   );
-  const evaluate = (w: LlamaWeights, label: string) => {
+  // workers for the calibration forwards, row-parallel pruning and evaluation; closed on return
+  using pool = s.workers > 1 ? createPool({ size: s.workers }) : undefined;
+  const evaluate = async (w: LlamaWeights, label: string) => {
     const t0 = performance.now();
-    const ppl = perplexity(w, evalIds, {
+    const ppl = await perplexityParallel(pool, w, evalIds, {
       seqlen,
       maxTokens: evalTokens,
       onProgress: (d, t) => bar(d, t, label),
     });
     return { ppl, ms: performance.now() - t0 };
   };
-  const dense = evaluate(weights, "eval dense");
+  const dense = await evaluate(weights, "eval dense");
   io.stdout(
     `dense  ppl ${fmtPpl(dense.ppl.ppl)} (seqlen ${seqlen}, ${
       dense.ppl.predicted.toLocaleString("en")
@@ -542,7 +563,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
 
   const runs: MethodRun[] = [];
   for (const method of s.methods) {
-    const run = runMethod(method, weights, windows, s, evaluate, bar);
+    const run = await runMethod(pool, method, weights, windows, s, evaluate, bar);
     runs.push(run);
     const t = run.result.timesMs;
     if (!s.compare) {
@@ -553,11 +574,11 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
           `agreement with magnitude ${mean(run.result, "agreeMagnitude").toFixed(3)}, with wanda ${
             mean(run.result, "agreeWanda").toFixed(3)
           })\n` +
-          `times: calibration forward ${sec(t.calibration)}, pruning ${
-            sec(t.pruning)
-          }, layer report ${sec(t.evaluation)}, eval ${sec(run.evalMs)} + dense eval ${
-            sec(dense.ms)
-          }\n`,
+          `times: calibration forward ${sec(t.calibration)}, pruning ${sec(t.pruning)} (scoring ${
+            methodSec(run.result, "scoring")
+          }, selection ${methodSec(run.result, "selection")}), layer report ${
+            sec(t.evaluation)
+          }, eval ${sec(run.evalMs)} + dense eval ${sec(dense.ms)}\n`,
       );
     } else {info(
         `${method}: ppl ${fmtPpl(run.ppl.ppl)} in ${

@@ -62,6 +62,47 @@ export function tokenNll(row: ArrayLike<number>, target: number): number {
 }
 
 /**
+ * Checks the input of {@link perplexity} and counts its windows: `floor(min(N, maxTokens) / seqlen)`.
+ * Shared with the parallel evaluation (`src/parallel/forward_parallel.ts`).
+ *
+ * @param ids The whole text encoded once, with BOS.
+ * @param options `seqlen` and optional `maxTokens`.
+ * @returns The number of windows (>= 1).
+ * @throws {TypeError} If `ids` is not an Int32Array.
+ * @throws {RangeError} If `seqlen < 2`, `maxTokens < 1`, or fewer than `seqlen` tokens are available.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { perplexityWindows } from "./perplexity.ts";
+ * assert.equal(perplexityWindows(new Int32Array(11), { seqlen: 4 }), 2);
+ * assert.throws(() => perplexityWindows(new Int32Array(3), { seqlen: 4 }), RangeError);
+ * ```
+ */
+export function perplexityWindows(ids: Int32Array, options: PerplexityOptions): number {
+  if (!(ids instanceof Int32Array)) {
+    throw new TypeError(`Cannot compute perplexity: ids must be an Int32Array`);
+  }
+  const { seqlen, maxTokens = ids.length } = options;
+  if (!Number.isInteger(seqlen) || seqlen < 2) {
+    throw new RangeError(
+      `Cannot compute perplexity: seqlen must be an integer >= 2, got ${seqlen}`,
+    );
+  }
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) {
+    throw new RangeError(
+      `Cannot compute perplexity: maxTokens must be a positive integer, got ${maxTokens}`,
+    );
+  }
+  const available = Math.min(ids.length, maxTokens), windows = Math.floor(available / seqlen);
+  if (windows === 0) {
+    throw new RangeError(
+      `Cannot compute perplexity: ${available} tokens do not fill one window of seqlen ${seqlen}`,
+    );
+  }
+  return windows;
+}
+
+/**
  * Perplexity of a model on already-encoded text (see the module doc for the protocol).
  *
  * @param weights The model.
@@ -87,26 +128,7 @@ export function perplexity(
   ids: Int32Array,
   options: PerplexityOptions,
 ): PerplexityResult {
-  if (!(ids instanceof Int32Array)) {
-    throw new TypeError(`Cannot compute perplexity: ids must be an Int32Array`);
-  }
-  const { seqlen, maxTokens = ids.length, onProgress } = options;
-  if (!Number.isInteger(seqlen) || seqlen < 2) {
-    throw new RangeError(
-      `Cannot compute perplexity: seqlen must be an integer >= 2, got ${seqlen}`,
-    );
-  }
-  if (!Number.isInteger(maxTokens) || maxTokens < 1) {
-    throw new RangeError(
-      `Cannot compute perplexity: maxTokens must be a positive integer, got ${maxTokens}`,
-    );
-  }
-  const available = Math.min(ids.length, maxTokens), windows = Math.floor(available / seqlen);
-  if (windows === 0) {
-    throw new RangeError(
-      `Cannot compute perplexity: ${available} tokens do not fill one window of seqlen ${seqlen}`,
-    );
-  }
+  const windows = perplexityWindows(ids, options), { seqlen, onProgress } = options;
   const vocab = weights.config.vocabSize;
   let total = 0;
   for (let w = 0; w < windows; w++) {

@@ -27,6 +27,7 @@
  */
 import { findDuplicateKey } from "./json_duplicates.ts";
 import { bf16ToFloat32, f16ToFloat32 } from "./half.ts";
+import { copyBytes } from "./bytes.ts";
 
 export { safetensorsChunks, writeSafetensors } from "./safetensors_write.ts";
 export type { SafetensorsDtypeOut, SafetensorsEntry } from "./safetensors_write.ts";
@@ -370,8 +371,7 @@ function bytesToFloat32(
   name: string,
 ): Float32Array {
   if (!littleEndianHost) throw new Error("Cannot read safetensors: this host is big-endian");
-  // A copy with its own, aligned buffer. Not bytes.slice(): on a Node Buffer that is a view.
-  const aligned = new Uint8Array(bytes);
+  const aligned = copyBytes(bytes); // a copy with its own, aligned buffer (even from a Buffer)
   switch (info.dtype) {
     case "F32":
       return new Float32Array(aligned.buffer);

@@ -30,7 +30,7 @@ import { blockForward, embed } from "../model/llama.ts";
 import { LINEAR_NAMES } from "../model/weights.ts";
 import type { LinearName, LlamaBlock, LlamaWeights } from "../model/weights.ts";
 import type { MethodOptions, PruneMethod } from "../prune/methods.ts";
-import type { LayerCalibration, Target } from "../prune/types.ts";
+import type { LayerCalibration, PruneResult, Target } from "../prune/types.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 import { evaluateLayer, gramOf } from "./layer_report.ts";
 import type { LayerReport } from "./layer_report.ts";
@@ -117,7 +117,106 @@ export function pruneModel(
   windows: Int32Array[],
   options: PruneModelOptions,
 ): PruneModelResult {
+  const steps = pruneModelSteps(weights, windows, options);
+  for (let next = steps.next();;) {
+    if (next.done) return next.value;
+    next = steps.next(runPruneStep(next.value));
+  }
+}
+
+/** A block forward over all windows: what `runBlock` computes. */
+export interface BlockStep {
+  kind: "block";
+  weights: LlamaWeights;
+  layer: number;
+  /** The block to run in place of `weights.blocks[layer]`. */
+  block: LlamaBlock;
+  h: Matrix[];
+  /** Capture the linears' inputs. */
+  capture: boolean;
+}
+
+/** One method call on one linear layer. */
+export interface LayerStep {
+  kind: "prune";
+  method: PruneMethod;
+  weight: Matrix;
+  calib: LayerCalibration;
+  target: Target;
+  options: MethodOptions;
+}
+
+/** The heavy work {@link pruneModelSteps} hands to its driver. */
+export type PruneStep = BlockStep | LayerStep;
+/** What a driver answers: a {@link BlockRun} for a block step, a `PruneResult` for a layer step. */
+export type PruneStepResult = BlockRun | PruneResult;
+
+/**
+ * Does one step in-process: the block forward, or the method call.
+ *
+ * @param step A step yielded by {@link pruneModelSteps}.
+ * @returns Its result, to pass back with `steps.next(result)`.
+ * @throws Errors of the block forward or of the method.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { runPruneStep } from "./prune_model.ts";
+ * import { METHODS } from "../prune/methods.ts";
+ * import { fromRows } from "../tensor/matrix.ts";
+ * const target = { kind: "nm", n: 1, m: 2 } as const;
+ * const r = runPruneStep({ kind: "prune", method: METHODS.magnitude, weight: fromRows([[1, -3]]), calib: {}, target, options: {} });
+ * assert.deepEqual(Array.from((r as { keep: Uint8Array }).keep), [0, 1]);
+ * ```
+ */
+export function runPruneStep(step: PruneStep): PruneStepResult {
+  if (step.kind === "block") {
+    return runBlock(step.weights, step.layer, step.block, step.h, step.capture);
+  }
+  return step.method(step.weight, step.calib, step.target, step.options);
+}
+
+/**
+ * The loop of {@link pruneModel} as a generator: it yields every block forward and every method
+ * call as a {@link PruneStep} and takes the step's result back (`steps.next(result)`), so that a
+ * driver may run the steps elsewhere (e.g. on workers, `src/parallel/prune_model_parallel.ts`).
+ * Times are measured around each `yield`. Its return value is {@link pruneModel}'s result.
+ *
+ * @param weights The dense model (not mutated).
+ * @param windows Calibration windows of token ids.
+ * @param options As {@link pruneModel}.
+ * @returns A generator of steps whose return value is the {@link PruneModelResult}.
+ * @throws {RangeError} (at the first `next()`) If there is no window or a window is empty.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pruneModelSteps, runPruneStep } from "./prune_model.ts";
+ * import { METHODS } from "../prune/methods.ts";
+ * import { tinyLlama } from "../model/llama.ts";
+ * const target = { kind: "unstructured", sparsity: 0.5, group: "row" } as const;
+ * const steps = pruneModelSteps(tinyLlama({ seed: 1 }), [Int32Array.from([1, 2, 3])], { method: METHODS.wanda, target });
+ * const kinds: string[] = [];
+ * let next = steps.next();
+ * while (!next.done) {
+ *   kinds.push(next.value.kind);
+ *   next = steps.next(runPruneStep(next.value));
+ * }
+ * assert.equal(kinds.filter((k) => k === "prune").length, 14); // 7 linears x 2 blocks
+ * assert.equal(next.value.sparsity, 0.5);
+ * ```
+ */
+export function* pruneModelSteps(
+  weights: LlamaWeights,
+  windows: Int32Array[],
+  options: PruneModelOptions,
+): Generator<PruneStep, PruneModelResult, PruneStepResult> {
   checkWindows(windows);
+  const blockStep = (
+    model: LlamaWeights,
+    layer: number,
+    block: LlamaBlock,
+    h: Matrix[],
+    capture = true,
+  ): BlockStep => ({ kind: "block", weights: model, layer, block, h, capture });
   const now = options.now ?? (() => performance.now());
   const nLayers = weights.config.nLayers;
   const stepsPerBlock = 1 + LINEAR_NAMES.length + (options.intraLayer ? 3 : 0) +
@@ -133,7 +232,7 @@ export function pruneModel(
 
   for (let l = 0; l < nLayers; l++) {
     let t0 = now();
-    const dense = runBlock(weights, l, weights.blocks[l], h);
+    const dense = (yield blockStep(weights, l, weights.blocks[l], h)) as BlockRun;
     times.calibration += now() - t0;
     progress(`block ${l}: calibration forward`);
 
@@ -144,7 +243,7 @@ export function pruneModel(
       let inputsPruned: Matrix | undefined;
       if (options.intraLayer && g > 0) {
         t0 = now();
-        inputsPruned = runBlock(weights, l, block, h).inputs[groups[g][0]];
+        inputsPruned = ((yield blockStep(weights, l, block, h)) as BlockRun).inputs[groups[g][0]];
         times.calibration += now() - t0;
         progress(`block ${l}: forward with ${groups.slice(0, g).flat().join(",")} pruned`);
       } else if (options.intraLayer) inputsPruned = dense.inputs[groups[g][0]];
@@ -153,7 +252,14 @@ export function pruneModel(
         const calib: LayerCalibration = { inputs: dense.inputs[INPUT_OF[name]] };
         if (inputsPruned) calib.inputsPruned = inputsPruned;
         t0 = now();
-        const result = options.method(w, calib, options.target, options.methodOptions ?? {});
+        const result = (yield {
+          kind: "prune",
+          method: options.method,
+          weight: w,
+          calib,
+          target: options.target,
+          options: options.methodOptions ?? {},
+        }) as PruneResult;
         times.pruning += now() - t0;
         addMethodTimes(methodTimesMs, result.info);
         t0 = now();
@@ -180,7 +286,7 @@ export function pruneModel(
     if (options.denseInputs) h = dense.outputs;
     else {
       t0 = now();
-      h = runBlock(pruned, l, block, h, false).outputs;
+      h = ((yield blockStep(pruned, l, block, h, false)) as BlockRun).outputs;
       times.calibration += now() - t0;
       progress(`block ${l}: pruned outputs`);
     }
@@ -195,10 +301,13 @@ export function pruneModel(
   };
 }
 
-/** The block's outputs per window and (when `capture`) its linears' inputs, windows concatenated. */
-interface BlockRun {
+/**
+ * The block's outputs per window and (when `capture`) its linears' inputs, windows concatenated
+ * (only the distinct inputs wq, wo, w1, w2 are read).
+ */
+export interface BlockRun {
   outputs: Matrix[];
-  inputs: Record<LinearName, Matrix>;
+  inputs: Partial<Record<LinearName, Matrix>>;
 }
 
 /**

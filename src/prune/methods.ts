@@ -81,20 +81,28 @@ export function applyMask(weight: Matrix, keep: Uint8Array): Matrix {
   return { data: out, rows: weight.rows, cols: weight.cols };
 }
 
-/** Selects from scores and zeroes the rest: the common tail of every score-then-select method. */
+/**
+ * Scores, selects from the scores and zeroes the rest: every score-then-select method. `info.timesMs`
+ * gives the time of `scoring` and of `selection` (mask and masked weight), in ms.
+ */
 function pruneByScores(
   weight: Matrix,
-  scores: Matrix,
+  score: () => Matrix,
   target: Target,
   options: MethodOptions,
 ): PruneResult {
+  const t0 = performance.now();
+  const scores = score();
+  const t1 = performance.now();
   const mask = buildMask(scores, target, { select: options.select, ewma: options.ewma });
+  const pruned = applyMask(weight, mask.keep);
   const info: Record<string, unknown> = {
     pruned: mask.pruned,
     targetPruned: mask.targetPruned,
     sparsity: mask.sparsity,
+    timesMs: { scoring: t1 - t0, selection: performance.now() - t1 },
   };
-  return { weight: applyMask(weight, mask.keep), keep: mask.keep, scores, info };
+  return { weight: pruned, keep: mask.keep, scores, info };
 }
 
 function wandaColNorms(weight: Matrix, calib: LayerCalibration): Float32Array {
@@ -113,20 +121,21 @@ function wandaColNorms(weight: Matrix, calib: LayerCalibration): Float32Array {
 
 /** Magnitude pruning: scores `|W_ij|`; needs no calibration. */
 const magnitude: PruneMethod = (weight, _calib, target, options = {}) =>
-  pruneByScores(weight, magnitudeScores(weight), target, options);
+  pruneByScores(weight, () => magnitudeScores(weight), target, options);
 
 /** Wanda: scores `|W_ij| ||X_:,j||_2` from `calib.colNorms` or `calib.inputs`. */
 const wanda: PruneMethod = (weight, calib, target, options = {}) =>
-  pruneByScores(weight, wandaScores(weight, wandaColNorms(weight, calib)), target, options);
+  pruneByScores(weight, () => wandaScores(weight, wandaColNorms(weight, calib)), target, options);
 
 /** SwiftPrune: scores `W_ij^2 / (1 - x_j^2 / (S + eps))` (OUR READING), mask only. */
 const swiftprune: PruneMethod = (weight, calib, target, options = {}) =>
   pruneByScores(
     weight,
-    swiftPruneScores(weight, { inputs: calib?.inputs, colNorms: calib?.colNorms }, {
-      xStat: options.xStat,
-      eps: options.eps,
-    }),
+    () =>
+      swiftPruneScores(weight, { inputs: calib?.inputs, colNorms: calib?.colNorms }, {
+        xStat: options.xStat,
+        eps: options.eps,
+      }),
     target,
     options,
   );

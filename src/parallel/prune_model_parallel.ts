@@ -1,0 +1,90 @@
+/**
+ * The whole-model pruning pipeline (`pruneModel` of `src/pipeline/prune_model.ts`) with its work
+ * split across the workers of a {@link Pool}:
+ *
+ * - every calibration forward (the dense block, the block with some operators pruned, the pruned
+ *   block's outputs) runs the windows in parallel ({@link blockForwardWindows});
+ * - every layer of a row-separable method (magnitude, Wanda, SwiftPrune) with a per-row or N:M
+ *   target is scored and selected with its rows split across the workers ({@link pruneLayerParallel});
+ *   other methods and per-layer groups run in-process.
+ *
+ * The pipeline's loop is written once, as a generator of steps (`pruneModelSteps`); `pruneModel`
+ * runs each step in-process, this driver runs them on the pool. Same masks, pruned weights and
+ * layer reports, bitwise (tested); only the times differ. Without a pool (or a pool of size 1)
+ * it is `pruneModel`.
+ *
+ * @module
+ */
+import {
+  type PruneModelOptions,
+  type PruneModelResult,
+  pruneModelSteps,
+  type PruneStep,
+  type PruneStepResult,
+  runPruneStep,
+} from "../pipeline/prune_model.ts";
+import type { LlamaWeights } from "../model/weights.ts";
+import { METHODS } from "../prune/methods.ts";
+import { blockForwardWindows, shareWeights } from "./forward_parallel.ts";
+import type { Pool } from "./pool.ts";
+import { pruneLayerParallel } from "./prune_parallel.ts";
+
+/** The name under which `method` is registered in `METHODS`, if it is. */
+function registeredName(method: unknown): string | undefined {
+  return Object.keys(METHODS).find((name) => METHODS[name] === method);
+}
+
+/** Runs one step of the pipeline on the pool. */
+async function runStepOnPool(pool: Pool, step: PruneStep): Promise<PruneStepResult> {
+  if (step.kind === "block") {
+    const { weights, layer, block, h, capture } = step;
+    return await blockForwardWindows(pool, weights, layer, h, {
+      block,
+      capture,
+    }) as PruneStepResult;
+  }
+  const name = registeredName(step.method);
+  if (name === undefined) return runPruneStep(step);
+  return await pruneLayerParallel(pool, name, step.weight, step.calib, step.target, step.options);
+}
+
+/**
+ * `pruneModel` with the calibration forwards split by windows and row-separable layers split by
+ * rows across the pool's workers. Same result as `pruneModel(weights, windows, options)` except
+ * the times (and `info.timesMs` of the methods: per phase the slowest worker).
+ *
+ * @param pool The worker pool, or `undefined` to run in-process (then it is `pruneModel`).
+ * @param weights The dense model (not mutated; its tensors are copied to shared memory once).
+ * @param windows Calibration windows of token ids.
+ * @param options As `pruneModel`.
+ * @returns As `pruneModel`.
+ * @throws As `pruneModel` (as a rejection).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pruneModel } from "../pipeline/prune_model.ts";
+ * import { METHODS } from "../prune/methods.ts";
+ * import { tinyLlama } from "../model/llama.ts";
+ * import { createPool } from "./pool.ts";
+ * import { pruneModelParallel } from "./prune_model_parallel.ts";
+ * const model = tinyLlama({ seed: 1 });
+ * const windows = [Int32Array.from([1, 5, 7, 2]), Int32Array.from([3, 4, 9, 8])];
+ * const options = { method: METHODS.wanda, target: { kind: "nm", n: 2, m: 4 } } as const;
+ * using pool = createPool({ size: 2 });
+ * const parallel = await pruneModelParallel(pool, model, windows, options);
+ * assert.deepEqual(parallel.masks, pruneModel(model, windows, options).masks);
+ * ```
+ */
+export async function pruneModelParallel(
+  pool: Pool | undefined,
+  weights: LlamaWeights,
+  windows: Int32Array[],
+  options: PruneModelOptions,
+): Promise<PruneModelResult> {
+  const parallel = pool !== undefined && pool.size > 1;
+  const steps = pruneModelSteps(parallel ? shareWeights(weights) : weights, windows, options);
+  for (let next = steps.next();;) {
+    if (next.done) return next.value;
+    next = steps.next(parallel ? await runStepOnPool(pool, next.value) : runPruneStep(next.value));
+  }
+}

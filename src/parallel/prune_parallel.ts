@@ -1,0 +1,351 @@
+/**
+ * Row-parallel scoring and selection of one layer across the workers of a {@link Pool}.
+ *
+ * Per-row groups and N:M patterns are row-independent: row `i` of the mask depends only on row `i`
+ * of the scores (and the score of row `i` only on row `i` of `W` and on per-column statistics of the
+ * calibration inputs). So each worker takes a contiguous range of rows, runs the ordinary
+ * single-thread code on that block (a view of shared memory, no copy) and writes its rows of the
+ * results into shared outputs. Every row is computed by the same code on the same data, so the
+ * result is bitwise identical to the single-thread call (tested).
+ *
+ * Per-layer groups are not row-independent (one threshold over the whole layer): they run
+ * in-process, as do methods not known to be row-separable (SparseGPT chooses its mask over blocks
+ * of columns of all rows; FISTAPruner couples rows through its lambda search). Without a pool, with
+ * a pool of size 1, or without `SharedArrayBuffer`, everything runs in-process: same values.
+ *
+ * The per-column statistic every row needs (Wanda's and SwiftPrune's `||X_:,j||`) is computed once
+ * here, not once per worker; it is the same float32 function the methods call themselves.
+ *
+ * @module
+ */
+import { type MethodOptions, METHODS } from "../prune/methods.ts";
+import type { LayerCalibration, PruneResult, Target } from "../prune/types.ts";
+import { columnNorms } from "../score/wanda.ts";
+import { buildMask, type MaskOptions, type MaskResult } from "../select/mask.ts";
+import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
+import { type Pool, sharedFloat32, sharedMemoryAvailable, splitRange, toShared } from "./pool.ts";
+
+/** The URL workers import to find the row tasks below. */
+const THIS_MODULE = import.meta.url;
+
+/** Methods of `src/prune/methods.ts` whose rows are independent for row and N:M targets. */
+export const ROW_SEPARABLE_METHODS: readonly string[] = ["magnitude", "wanda", "swiftprune"];
+
+/** Layers with fewer weights than this are done in-process by default (messages cost more). */
+export const MIN_PARALLEL_WEIGHTS = 1 << 16;
+
+/**
+ * Row ranges per worker: a few smaller tasks instead of one per worker, so that on a shared
+ * machine a worker that gets less CPU takes fewer rows (the pool hands tasks to free workers).
+ */
+export const TASKS_PER_WORKER = 4;
+
+/** Options of the parallel layer functions. */
+export interface RowParallelOptions {
+  /** Run in-process below this many weights (default {@link MIN_PARALLEL_WEIGHTS}). */
+  minWeights?: number;
+}
+
+/** Rows `[r0, r1)` of `m` as a matrix sharing `m.data`. */
+function rowBlock(m: Matrix, r0: number, r1: number): Matrix {
+  return { data: m.data.subarray(r0 * m.cols, r1 * m.cols), rows: r1 - r0, cols: m.cols };
+}
+
+function sharedBytes(n: number): Uint8Array {
+  return new Uint8Array(new SharedArrayBuffer(n));
+}
+
+/** Whether a target's rows are independent (per-row groups or N:M). */
+function rowIndependent(target: Target): boolean {
+  return typeof target === "object" && target !== null &&
+    (target.kind === "nm" || (target.kind === "unstructured" && target.group === "row"));
+}
+
+/** The row ranges to hand out, or `undefined` to run in-process. */
+function rowRanges(
+  pool: Pool | undefined,
+  m: Matrix,
+  target: Target,
+  options: RowParallelOptions,
+): Array<[number, number]> | undefined {
+  const minWeights = options.minWeights ?? MIN_PARALLEL_WEIGHTS;
+  if (pool === undefined || pool.size < 2 || !sharedMemoryAvailable()) return undefined;
+  if (!rowIndependent(target) || m.rows * m.cols < minWeights) return undefined;
+  const ranges = splitRange(m.rows, pool.size * TASKS_PER_WORKER);
+  return ranges.length < 2 ? undefined : ranges;
+}
+
+/** The summary fields of a mask, recomputed from the merged keep array. */
+function maskSummary(keep: Uint8Array, targetPruned: number) {
+  let pruned = 0;
+  for (let t = 0; t < keep.length; t++) pruned += 1 - keep[t];
+  return { pruned, targetPruned, sparsity: keep.length ? pruned / keep.length : 0 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// selection only
+
+/**
+ * Worker task: the mask of rows `[r0, r1)` of `scores`, written into `keep` (shared).
+ *
+ * @param scores Scores `[rows, cols]`.
+ * @param target A per-row or N:M target.
+ * @param options Selector options.
+ * @param r0 First row.
+ * @param r1 One past the last row.
+ * @param keep Output `Uint8Array(rows * cols)`; only these rows are written.
+ * @returns The rows' target count and pruned count per row (per-row groups).
+ * @throws {RangeError} As `buildMask` does (bad sparsity, pattern, NaN score).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fromRows } from "../tensor/matrix.ts";
+ * import { maskRowsTask } from "./prune_parallel.ts";
+ * const keep = new Uint8Array(4);
+ * maskRowsTask(fromRows([[1, 2], [4, 3]]), { kind: "unstructured", sparsity: 0.5, group: "row" }, {}, 1, 2, keep);
+ * assert.deepEqual(Array.from(keep), [0, 0, 1, 0]);
+ * ```
+ */
+export function maskRowsTask(
+  scores: Matrix,
+  target: Target,
+  options: MaskOptions,
+  r0: number,
+  r1: number,
+  keep: Uint8Array,
+): { targetPruned: number; prunedPerRow?: Uint32Array } {
+  const part = buildMask(rowBlock(scores, r0, r1), target, options);
+  keep.set(part.keep, r0 * scores.cols);
+  return { targetPruned: part.targetPruned, prunedPerRow: part.prunedPerRow };
+}
+
+/**
+ * `buildMask` of `src/select/mask.ts` with rows split across the pool's workers (per-row groups and
+ * N:M); per-layer groups run in-process. Bitwise the same result as `buildMask`.
+ *
+ * @param pool The worker pool, or `undefined` to run in-process.
+ * @param scores Scores `[rows, cols]` (not modified; pass shared memory to avoid a copy).
+ * @param target The target (see `buildMask`).
+ * @param options Selector options, and `minWeights` below which it runs in-process.
+ * @returns The same {@link MaskResult} as `buildMask(scores, target, options)`.
+ * @throws {TypeError} If `scores` is not a matrix or `target` is not a target (as a rejection).
+ * @throws {RangeError} As `buildMask` (as a rejection).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createRng, randn } from "../tensor/rng.ts";
+ * import { matrix } from "../tensor/matrix.ts";
+ * import { buildMask } from "../select/mask.ts";
+ * import { createPool } from "./pool.ts";
+ * import { buildMaskParallel } from "./prune_parallel.ts";
+ * const scores = matrix(50, 64, randn(50 * 64, createRng(1)));
+ * const target = { kind: "unstructured", sparsity: 0.5, group: "row" } as const;
+ * const pool = createPool({ size: 2 });
+ * try {
+ *   const mask = await buildMaskParallel(pool, scores, target, { minWeights: 0 });
+ *   assert.deepEqual(mask, buildMask(scores, target));
+ * } finally {
+ *   pool.close();
+ * }
+ * ```
+ */
+export async function buildMaskParallel(
+  pool: Pool | undefined,
+  scores: Matrix,
+  target: Target,
+  options: MaskOptions & RowParallelOptions = {},
+): Promise<MaskResult> {
+  checkMatrix(scores, "scores");
+  const ranges = rowRanges(pool, scores, target, options);
+  if (ranges === undefined) return buildMask(scores, target, options);
+  const { minWeights: _, ...maskOptions } = options;
+  const shared = toShared(scores), keep = sharedBytes(scores.rows * scores.cols);
+  const parts = await pool!.map<{ targetPruned: number; prunedPerRow?: Uint32Array }>(
+    THIS_MODULE,
+    "maskRowsTask",
+    ranges.map(([r0, r1]) => [shared, target, maskOptions, r0, r1, keep]),
+  );
+  const targetPruned = parts.reduce((s, p) => s + p.targetPruned, 0);
+  const result: MaskResult = { keep, ...maskSummary(keep, targetPruned), prunedPerRow: undefined };
+  if (parts[0].prunedPerRow !== undefined) {
+    result.prunedPerRow = new Uint32Array(scores.rows);
+    parts.forEach((p, i) => result.prunedPerRow!.set(p.prunedPerRow!, ranges[i][0]));
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// scoring, selection and masking of a layer
+
+/** The shared outputs a {@link pruneRowsTask} writes into. */
+interface LayerOutputs {
+  weight: Float32Array;
+  keep: Uint8Array;
+  scores: Float32Array;
+}
+
+/**
+ * Worker task: prunes rows `[r0, r1)` of `weight` with the named method of `METHODS` and writes
+ * the rows' pruned weight, mask and scores into `out` (shared).
+ *
+ * @param method A name in {@link ROW_SEPARABLE_METHODS}.
+ * @param weight `W` `[rows, cols]`.
+ * @param calib The layer's calibration (per-column statistics; the same for every row block).
+ * @param target A per-row or N:M target.
+ * @param options Method options.
+ * @param r0 First row.
+ * @param r1 One past the last row.
+ * @param out `{ weight, keep, scores }` buffers of `rows * cols`; only these rows are written.
+ * @returns The rows' `info` (e.g. `targetPruned`).
+ * @throws {RangeError} If `method` is not row-separable; errors of the method propagate.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fromRows } from "../tensor/matrix.ts";
+ * import { pruneRowsTask } from "./prune_parallel.ts";
+ * const out = { weight: new Float32Array(4), keep: new Uint8Array(4), scores: new Float32Array(4) };
+ * const target = { kind: "unstructured", sparsity: 0.5, group: "row" } as const;
+ * pruneRowsTask("magnitude", fromRows([[1, 2], [-4, 3]]), {}, target, {}, 1, 2, out);
+ * assert.deepEqual(Array.from(out.weight), [0, 0, -4, 0]);
+ * ```
+ */
+export function pruneRowsTask(
+  method: string,
+  weight: Matrix,
+  calib: LayerCalibration,
+  target: Target,
+  options: MethodOptions,
+  r0: number,
+  r1: number,
+  out: LayerOutputs,
+): Record<string, unknown> | undefined {
+  if (!ROW_SEPARABLE_METHODS.includes(method)) {
+    throw new RangeError(
+      `Cannot prune rows with ${method}: row-separable methods are ${
+        ROW_SEPARABLE_METHODS.join(", ")
+      }`,
+    );
+  }
+  const part = METHODS[method](rowBlock(weight, r0, r1), calib, target, options);
+  const offset = r0 * weight.cols;
+  out.weight.set(part.weight.data, offset);
+  out.keep.set(part.keep, offset);
+  if (part.scores) out.scores.set(part.scores.data, offset);
+  return part.info;
+}
+
+/**
+ * The calibration every row block gets: the column norms computed once (float32, the function the
+ * methods call themselves) in place of the inputs where only the norms are used. `undefined` when
+ * the inputs do not fit the weight: then the single-thread call reports the error.
+ */
+function rowCalibration(
+  method: string,
+  weight: Matrix,
+  calib: LayerCalibration,
+  options: MethodOptions,
+): LayerCalibration | undefined {
+  if (method === "magnitude") return {};
+  const { inputs, colNorms } = calib ?? {};
+  if (
+    inputs !== undefined && (inputs?.cols !== weight.cols || !(inputs.data instanceof Float32Array))
+  ) {
+    return undefined;
+  }
+  if (method === "wanda") {
+    return colNorms !== undefined ? { colNorms } : inputs && { colNorms: columnNorms(inputs) };
+  }
+  if ((options.xStat ?? "norm") !== "norm") return inputs && { inputs: toShared(inputs) };
+  return inputs !== undefined ? { colNorms: columnNorms(inputs) } : colNorms && { colNorms }; // swiftprune prefers inputs
+}
+
+/**
+ * One layer of a row-separable method (magnitude, Wanda, SwiftPrune) with rows split across the
+ * pool's workers for per-row and N:M targets. Any other method or target runs in-process via
+ * `METHODS[method]`. Bitwise the same result (weight, mask, scores, info) as `METHODS[method]`,
+ * except `info.timesMs`: with workers, per phase the slowest worker's time.
+ *
+ * @param pool The worker pool, or `undefined` to run in-process.
+ * @param method A name of `METHODS` (`src/prune/methods.ts`).
+ * @param weight `W` `[rows, cols]` (not modified; shared memory avoids a copy).
+ * @param calib The layer's calibration.
+ * @param target The target.
+ * @param options Method options, and `minWeights` below which it runs in-process.
+ * @returns The method's {@link PruneResult}; with workers its arrays are in shared memory.
+ * @throws {RangeError} If `method` is unknown; errors of the method propagate (as rejections).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createRng, randn } from "../tensor/rng.ts";
+ * import { matrix } from "../tensor/matrix.ts";
+ * import { METHODS } from "../prune/methods.ts";
+ * import { createPool } from "./pool.ts";
+ * import { pruneLayerParallel } from "./prune_parallel.ts";
+ * const rng = createRng(2);
+ * const w = matrix(40, 32, randn(40 * 32, rng)), x = matrix(10, 32, randn(320, rng));
+ * const target = { kind: "nm", n: 2, m: 4 } as const;
+ * const pool = createPool({ size: 2 });
+ * try {
+ *   const r = await pruneLayerParallel(pool, "wanda", w, { inputs: x }, target, { minWeights: 0 });
+ *   const single = METHODS.wanda(w, { inputs: x }, target);
+ *   assert.deepEqual(r.keep, single.keep);
+ *   assert.deepEqual(r.weight, single.weight);
+ *   assert.equal(r.info!.pruned, single.info!.pruned);
+ * } finally {
+ *   pool.close();
+ * }
+ * ```
+ */
+export async function pruneLayerParallel(
+  pool: Pool | undefined,
+  method: string,
+  weight: Matrix,
+  calib: LayerCalibration,
+  target: Target,
+  options: MethodOptions & RowParallelOptions = {},
+): Promise<PruneResult> {
+  const run = METHODS[method];
+  if (typeof run !== "function" || !Object.hasOwn(METHODS, method)) {
+    throw new RangeError(`Cannot prune: unknown method ${method}`);
+  }
+  checkMatrix(weight, "weight");
+  const { minWeights, ...methodOptions } = options;
+  const ranges = ROW_SEPARABLE_METHODS.includes(method)
+    ? rowRanges(pool, weight, target, { minWeights })
+    : undefined;
+  const rowCalib = ranges && rowCalibration(method, weight, calib, methodOptions);
+  if (ranges === undefined || rowCalib === undefined) {
+    return run(weight, calib, target, methodOptions);
+  }
+  const n = weight.rows * weight.cols;
+  const out = { weight: sharedFloat32(n), keep: sharedBytes(n), scores: sharedFloat32(n) };
+  const shared = toShared(weight);
+  const infos = await pool!.map<Record<string, unknown> | undefined>(
+    THIS_MODULE,
+    "pruneRowsTask",
+    ranges.map(([r0, r1]) => [method, shared, rowCalib, target, methodOptions, r0, r1, out]),
+  );
+  const targetPruned = infos.reduce((s, info) => s + (info?.targetPruned as number), 0);
+  const { rows, cols } = weight;
+  return {
+    weight: { data: out.weight, rows, cols },
+    keep: out.keep,
+    scores: { data: out.scores, rows, cols },
+    info: { ...maskSummary(out.keep, targetPruned), timesMs: slowestTimes(infos) },
+  };
+}
+
+/**
+ * Per phase, the longest time any worker reported (`info.timesMs`): the workers run at the same
+ * time, so the slowest one is what the caller waits for.
+ */
+function slowestTimes(infos: (Record<string, unknown> | undefined)[]): Record<string, number> {
+  const times: Record<string, number> = {};
+  for (const info of infos) {
+    const t = info?.timesMs as Record<string, number> | undefined;
+    for (const [phase, ms] of Object.entries(t ?? {})) {
+      times[phase] = Math.max(times[phase] ?? 0, ms);
+    }
+  }
+  return times;
+}

@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { tinyLlama } from "../src/model/llama.ts";
+import { LINEAR_NAMES } from "../src/model/weights.ts";
+import { pruneModel, type PruneModelResult } from "../src/pipeline/prune_model.ts";
+import { METHODS } from "../src/prune/methods.ts";
+import type { Target } from "../src/prune/types.ts";
+import { createPool, isShared } from "../src/parallel/pool.ts";
+import { pruneModelParallel } from "../src/parallel/prune_model_parallel.ts";
+
+const bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength).slice();
+
+/** Everything but the times: masks, pruned weights (as bytes), reports without `info.timesMs`. */
+function comparable(r: PruneModelResult) {
+  return {
+    masks: r.masks,
+    sparsity: r.sparsity,
+    weights: r.weights.blocks.map((b) => LINEAR_NAMES.map((n) => bytes(b[n].data))),
+    layers: r.layers.map(({ info, ...rest }) => {
+      const { timesMs: _, ...kept } = info ?? {};
+      return { ...rest, info: kept };
+    }),
+  };
+}
+
+const model = tinyLlama({ seed: 4, dim: 16, hiddenDim: 32, nLayers: 2, vocabSize: 32 });
+const windows = [0, 1, 2].map((s) =>
+  Int32Array.from({ length: 9 + s }, (_, i) => (i * 5 + s * 3 + 1) % 32)
+);
+const rowTarget: Target = { kind: "unstructured", sparsity: 0.5, group: "row" };
+
+Deno.test("pruneModelParallel equals pruneModel bitwise (row-split and in-process methods, pipeline modes)", async () => {
+  using pool = createPool({ size: 2 });
+  const cases: [string, Target, Record<string, unknown>][] = [
+    ["swiftprune", rowTarget, {}],
+    ["wanda", { kind: "nm", n: 2, m: 4 }, { intraLayer: true }],
+    ["magnitude", { kind: "unstructured", sparsity: 0.4, group: "layer" }, { denseInputs: true }],
+    ["sparsegpt", rowTarget, {}],
+  ];
+  for (const [method, target, mode] of cases) {
+    const options = { method: METHODS[method], target, methodOptions: { minWeights: 0 }, ...mode };
+    const expected = comparable(pruneModel(model, windows, options));
+    const got = await pruneModelParallel(pool, model, windows, options);
+    assert.deepEqual(comparable(got), expected, method);
+    assert.deepEqual(
+      comparable(await pruneModelParallel(undefined, model, windows, options)),
+      expected,
+    );
+    if (method === "swiftprune") assert.ok(isShared(got.masks["layers.1.w2"])); // rows were split
+  }
+});
+
+Deno.test("pruneModelParallel: errors of pruneModel, times reported", async () => {
+  using pool = createPool({ size: 2 });
+  await assert.rejects(
+    pruneModelParallel(pool, model, [], { method: METHODS.wanda, target: rowTarget }),
+    {
+      name: "RangeError",
+      message: "Cannot prune model: need at least one calibration window, got 0",
+    },
+  );
+  const r = await pruneModelParallel(pool, model, windows, {
+    method: METHODS.wanda,
+    target: rowTarget,
+  });
+  assert.ok(r.timesMs.calibration > 0 && r.timesMs.pruning > 0);
+  assert.deepEqual(Object.keys(r.methodTimesMs).sort(), ["scoring", "selection"]);
+});
