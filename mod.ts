@@ -253,3 +253,6 @@ export type {
 // --- selspeed: selectors that write into a caller's mask (e.g. a row view of a layer's mask) ---
 export { checkKeep, selectEwmaInto } from "./src/select/ewma.ts";
 export { selectEwmaExactInto } from "./src/select/ewma_exact.ts";
+
+// --- hostile inputs (branch fuzz): NaN/infinity detection ---
+export { assertFinite, assertFiniteWeights, findNonFinite } from "./src/check/finite.ts";
