@@ -2,7 +2,7 @@
  * `deno task bundle-check`: bundles the library (`mod.ts`) for the browser with esbuild
  * (`platform: "browser"`), checks the bundle names no Deno or Node API, and runs a small example
  * of it in a browser-like environment: a fresh `node:vm` context holding only the JavaScript
- * built-ins plus `TextEncoder`/`TextDecoder` (no `process`, `require`, `Deno`, `Worker`, file
+ * built-ins plus `TextEncoder`/`TextDecoder`/`performance.now` (no `process`, `require`, `Deno`, `Worker`, file
  * system). `--html DIR` also writes the ES-module bundle and a page that runs the same example, for
  * a real browser (e.g. `chromium --headless --dump-dom file://DIR/index.html`).
  *
@@ -124,7 +124,7 @@ export const EXAMPLE = `(() => {
 
 /**
  * Runs an IIFE bundle and then {@link EXAMPLE} in a fresh `node:vm` context with only the
- * JavaScript built-ins and `TextEncoder`/`TextDecoder`.
+ * JavaScript built-ins and `TextEncoder`/`TextDecoder` and `performance.now`.
  *
  * @param bundle The IIFE bundle (defines `secateur`).
  * @returns What the example evaluates to, and the types of the host globals seen in the context.
@@ -140,7 +140,12 @@ export function runInBrowserLikeContext(
   bundle: string,
   example = EXAMPLE,
 ): { result: unknown; hostGlobals: string } {
-  const context = vm.createContext({ TextEncoder, TextDecoder });
+  // Web globals every browser and worker has; nothing Node- or Deno-specific.
+  const context = vm.createContext({
+    TextEncoder,
+    TextDecoder,
+    performance: { now: () => performance.now() },
+  });
   const hostGlobals = vm.runInContext(
     "[typeof process, typeof require, typeof Deno, typeof Worker].join(' ')",
     context,

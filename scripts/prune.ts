@@ -35,6 +35,7 @@ import { createPool, defaultPoolSize, type Pool } from "../src/parallel/pool.ts"
 import { pruneModelParallel } from "../src/parallel/prune_model_parallel.ts";
 import { llamaFromHfReader, llamaToHf, permuteForHfRope } from "../src/io/hf_llama.ts";
 import { readLlama2c } from "../src/io/llama2c.ts";
+import { assertFiniteWeights } from "../src/check/finite.ts";
 import { openSafetensors, safetensorsChunks } from "../src/io/safetensors.ts";
 import { encode, readTokenizer } from "../src/io/tokenizer.ts";
 import type { LinearName, LlamaWeights } from "../src/model/weights.ts";
@@ -87,6 +88,7 @@ const FLAGS = {
   quiet: { type: "boolean" },
   workers: { type: "string" },
   help: { type: "boolean" },
+  "allow-nonfinite": { type: "boolean" },
 } as const;
 
 const HELP =
@@ -109,6 +111,7 @@ const HELP =
   --force             replace existing files in --out / --report
   --report FILE.json  write the run (and per-layer numbers) as JSON
   --compare           every method on the same calibration windows, one table
+  --allow-nonfinite   prune even if a weight is NaN or infinite [refuse, naming the tensor]
   --workers N         worker threads for calibration, row-parallel pruning and eval; 1 = none [all cores]
   --quiet             no progress bars or info lines      --debug   stack traces on errors`;
 
@@ -131,6 +134,7 @@ interface Settings {
   force: boolean;
   report?: string;
   compare: boolean;
+  allowNonfinite: boolean;
   quiet: boolean;
   workers: number;
 }
@@ -193,6 +197,7 @@ function parseSettings(argv: string[]): Settings | undefined {
     force: v.force ?? false,
     report: v.report,
     compare: v.compare ?? false,
+    allowNonfinite: v["allow-nonfinite"] ?? false,
     quiet: v.quiet ?? false,
     workers: intFlag(v.workers, "workers", 1) ?? defaultPoolSize(),
   };
@@ -228,6 +233,15 @@ async function loadModel(path: string): Promise<LlamaWeights> {
     return await llamaFromHfReader(config, await openSafetensors(source, { source: tensorsPath }));
   } finally {
     await source.close();
+  }
+}
+
+/** Refuses NaN or infinity in any weight, naming the model file, the tensor and the index. */
+function checkFiniteModel(weights: LlamaWeights, path: string): void {
+  try {
+    assertFiniteWeights(weights);
+  } catch (e) {
+    throw new RangeError(`${(e as Error).message} in ${path} (--allow-nonfinite prunes anyway)`);
   }
 }
 
@@ -496,6 +510,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   const bar = progressBar(io, s.quiet);
   const info = (text: string) => void (!s.quiet && io.isTTY && io.stderr(`${text}\n`)); // like the bars
   const weights = await loadModel(s.model);
+  if (!s.allowNonfinite) checkFiniteModel(weights, s.model);
   const tok = readTokenizer(await readInput(s.tokenizer, "tokenizer"));
   const { seqlen, nsamples, evalTokens } = runShape(s, weights);
   info(`encoding ${basename(s.calib)} and ${basename(s.eval)} ...`);

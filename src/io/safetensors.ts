@@ -27,6 +27,7 @@
  */
 import { findDuplicateKey } from "./json_duplicates.ts";
 import { bf16ToFloat32, f16ToFloat32 } from "./half.ts";
+import { copyBytes } from "./bytes.ts";
 
 export { safetensorsChunks, writeSafetensors } from "./safetensors_write.ts";
 export type { SafetensorsDtypeOut, SafetensorsEntry } from "./safetensors_write.ts";
@@ -370,7 +371,7 @@ function bytesToFloat32(
   name: string,
 ): Float32Array {
   if (!littleEndianHost) throw new Error("Cannot read safetensors: this host is big-endian");
-  const aligned = bytes.slice(); // a copy with its own, aligned buffer
+  const aligned = copyBytes(bytes); // a copy with its own, aligned buffer (even from a Buffer)
   switch (info.dtype) {
     case "F32":
       return new Float32Array(aligned.buffer);

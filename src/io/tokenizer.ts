@@ -27,6 +27,7 @@
  *
  * @module
  */
+import { copyBytes } from "./bytes.ts";
 
 /** A llama2.c tokenizer read from `tokenizer.bin`. Treat as read-only. */
 export interface Tokenizer {
@@ -116,7 +117,7 @@ export function readTokenizer(bytes: Uint8Array): Tokenizer {
       );
     }
     scoreList.push(view.getFloat32(offset, true));
-    pieces.push(bytes.slice(offset + 8, offset + 8 + len));
+    pieces.push(copyBytes(bytes, offset + 8, offset + 8 + len));
     offset += 8 + len;
   }
   const idOf = new Map<string, number>();
