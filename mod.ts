@@ -250,3 +250,9 @@ export type {
   PruneStep,
   PruneStepResult,
 } from "./src/pipeline/prune_model.ts";
+// --- selspeed: selectors that write into a caller's mask (e.g. a row view of a layer's mask) ---
+export { checkKeep, selectEwmaInto } from "./src/select/ewma.ts";
+export { selectEwmaExactInto } from "./src/select/ewma_exact.ts";
+
+// --- hostile inputs (branch fuzz): NaN/infinity detection ---
+export { assertFinite, assertFiniteWeights, findNonFinite } from "./src/check/finite.ts";

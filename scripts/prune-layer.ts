@@ -23,6 +23,7 @@ import { methodNames, type MethodOptions, METHODS } from "../src/prune/methods.t
 import { checkSparsity } from "../src/select/mask.ts";
 import { CliError, type CliIo, parseFlags, runCli } from "./lib/cli.ts";
 import { checkTarget, writeFileAtomic } from "./lib/files.ts";
+import { assertFinite } from "../src/check/finite.ts";
 
 const USAGE = `Prune one linear layer stored in a safetensors file.
 
@@ -45,6 +46,7 @@ usage: deno task prune-layer --in FILE --out FILE --method NAME (--sparsity S | 
   --updates T       fista's lambda-search runs (default 3)
   --warm-start M    fista's warm start: wanda | sparsegpt (default wanda)
   --force           overwrite --out if it exists
+  --allow-nonfinite prune even if a tensor holds NaN or an infinity (default: refuse, naming it)
   --quiet           no progress output
   --debug           print the stack trace of an error
 `;
@@ -65,6 +67,7 @@ const FLAGS = {
   updates: { type: "string" },
   "warm-start": { type: "string" },
   force: { type: "boolean", default: false },
+  "allow-nonfinite": { type: "boolean", default: false },
   quiet: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
 } as const;
@@ -129,6 +132,26 @@ function readLayer(bytes: Uint8Array, source: string): { weight: Matrix; calib: 
   return { weight, calib };
 }
 
+/** Refuses NaN or infinity in the layer's tensors, naming the file, tensor and index. */
+function checkFiniteLayer(weight: Matrix, calib: LayerCalibration, source: string): void {
+  const tensors = {
+    weight,
+    inputs: calib.inputs,
+    inputs_pruned: calib.inputsPruned,
+    col_norms: calib.colNorms,
+  };
+  for (const [name, tensor] of Object.entries(tensors)) {
+    if (tensor === undefined) continue;
+    try {
+      assertFinite(tensor, name);
+    } catch (e) {
+      throw new RangeError(
+        `${(e as Error).message} in ${source} (--allow-nonfinite prunes anyway)`,
+      );
+    }
+  }
+}
+
 async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
   const flags = parseFlags(argv, FLAGS);
   if (argv.length === 0 || flags.help) {
@@ -158,6 +181,7 @@ async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
     new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length),
     flags.in,
   );
+  if (!flags["allow-nonfinite"]) checkFiniteLayer(weight, calib, flags.in);
 
   const options: MethodOptions = {
     select,

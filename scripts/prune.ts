@@ -41,6 +41,7 @@ import { createPool, defaultPoolSize, type Pool } from "../src/parallel/pool.ts"
 import { pruneModelParallel } from "../src/parallel/prune_model_parallel.ts";
 import { llamaFromHfReader, llamaToHf, permuteForHfRope } from "../src/io/hf_llama.ts";
 import { readLlama2c } from "../src/io/llama2c.ts";
+import { assertFiniteWeights } from "../src/check/finite.ts";
 import { openSafetensors, safetensorsChunks } from "../src/io/safetensors.ts";
 import { encode, readTokenizer } from "../src/io/tokenizer.ts";
 import type { LinearName, LlamaWeights } from "../src/model/weights.ts";
@@ -95,6 +96,7 @@ const FLAGS = {
   quiet: { type: "boolean" },
   workers: { type: "string" },
   help: { type: "boolean" },
+  "allow-nonfinite": { type: "boolean" },
 } as const;
 
 const HELP =
@@ -119,6 +121,7 @@ const HELP =
   --compare           every method on the same calibration windows, one table
   --html FILE.html    write the report as a self-contained HTML page (charts in inline SVG)
   --sweep S1,S2,...   also run every method at these sparsities (the page's ppl-vs-sparsity curve)
+  --allow-nonfinite   prune even if a weight is NaN or infinite [refuse, naming the tensor]
   --workers N         worker threads for calibration, row-parallel pruning and eval; 1 = none [all cores]
   --quiet             no progress bars or info lines      --debug   stack traces on errors`;
 
@@ -143,6 +146,7 @@ interface Settings {
   compare: boolean;
   html?: string;
   sweep?: number[];
+  allowNonfinite: boolean;
   quiet: boolean;
   workers: number;
 }
@@ -207,6 +211,7 @@ function parseSettings(argv: string[]): Settings | undefined {
     compare: v.compare ?? false,
     html: v.html,
     sweep: v.sweep === undefined ? undefined : parseSweep(v.sweep),
+    allowNonfinite: v["allow-nonfinite"] ?? false,
     quiet: v.quiet ?? false,
     workers: intFlag(v.workers, "workers", 1) ?? defaultPoolSize(),
   };
@@ -242,6 +247,15 @@ async function loadModel(path: string): Promise<LlamaWeights> {
     return await llamaFromHfReader(config, await openSafetensors(source, { source: tensorsPath }));
   } finally {
     await source.close();
+  }
+}
+
+/** Refuses NaN or infinity in any weight, naming the model file, the tensor and the index. */
+function checkFiniteModel(weights: LlamaWeights, path: string): void {
+  try {
+    assertFiniteWeights(weights);
+  } catch (e) {
+    throw new RangeError(`${(e as Error).message} in ${path} (--allow-nonfinite prunes anyway)`);
   }
 }
 
@@ -513,6 +527,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   const bar = progressBar(io, s.quiet);
   const info = (text: string) => void (!s.quiet && io.isTTY && io.stderr(`${text}\n`)); // like the bars
   const weights = await loadModel(s.model);
+  if (!s.allowNonfinite) checkFiniteModel(weights, s.model);
   const tok = readTokenizer(await readInput(s.tokenizer, "tokenizer"));
   const { seqlen, nsamples, evalTokens } = runShape(s, weights);
   info(`encoding ${basename(s.calib)} and ${basename(s.eval)} ...`);

@@ -14,6 +14,22 @@ export class CliError extends Error {
   override name = "CliError";
 }
 
+/**
+ * File-system error codes caused by the paths a user gave (a missing file or folder, a folder
+ * where a file is expected, no permission): bad input, like a `CliError`.
+ */
+const BAD_PATH_CODES = new Set([
+  "ENOENT",
+  "ENOTDIR",
+  "EISDIR",
+  "EACCES",
+  "EPERM",
+  "EEXIST",
+  "ENAMETOOLONG",
+  "ELOOP",
+  "EROFS",
+]);
+
 /** Where a script writes its messages; tests pass their own to capture them. */
 export interface CliIo {
   /** Writes one chunk to stdout (results). */
@@ -60,7 +76,8 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
 
 /**
  * Runs a script's main function and turns failures into an exit status: bad input
- * (`CliError`, `TypeError`, `RangeError`) prints one line `error: ...` and gives 2; anything else
+ * (`CliError`, `TypeError`, `RangeError`, a refused write, a file-system error about a given path
+ * such as `ENOENT` or `EISDIR`) prints one line `error: ...` and gives 2; anything else
  * prints `error: ...` and gives 1. `--debug` anywhere in `argv` adds the stack trace.
  *
  * @param main The script body; returns an exit status (default 0).
@@ -89,7 +106,9 @@ export async function runCli(
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     const badInput = err instanceof CliError || err instanceof TypeError ||
-      err instanceof RangeError || err instanceof UnsafeWriteError;
+      err instanceof RangeError || err instanceof UnsafeWriteError ||
+      BAD_PATH_CODES.has((err as { code?: unknown }).code as string) ||
+      err.name === "NotCapable" || err.name === "PermissionDenied"; // a path outside --allow-*
     io.stderr(`error: ${err.message.split("\n")[0]}\n`);
     if (debug && err.stack) io.stderr(`${err.stack}\n`);
     return badInput ? 2 : 1;

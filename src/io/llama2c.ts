@@ -296,7 +296,8 @@ export function ropeTables(
  *
  * @param weights The model. Not modified.
  * @returns The file bytes; {@link readLlama2c} reads them back to equal weights.
- * @throws {RangeError} If the config is invalid (same checks as {@link readLlama2c}).
+ * @throws {RangeError} If the config is invalid (same checks as {@link readLlama2c}), or the RoPE
+ *   tables (`seqLen * headSize` floats) would be larger than the weights (checked before allocating).
  * @throws {TypeError} If a tensor's size does not match the config.
  * @example
  * ```ts
@@ -317,6 +318,15 @@ export function writeLlama2c(weights: LlamaWeights): Uint8Array {
     [c.dim, c.hiddenDim, c.nLayers, c.nHeads, c.nKvHeads, c.vocabSize, c.seqLen],
     c.sharedClassifier,
   );
+  // Check the allocation first: a header read from a file without RoPE tables does not bound
+  // seq_len, and seq_len 2^31 - 1 would mean 17 GB of tables (found by fuzzing).
+  if (ropeTableFloats(c) > weightFloats(c)) {
+    throw new RangeError(
+      `Cannot write llama2.c checkpoint: seq_len ${c.seqLen} makes the RoPE tables ${
+        ropeTableFloats(c)
+      } floats, more than the ${weightFloats(c)} floats of weights`,
+    );
+  }
   const floats = weightFloats(c) + ropeTableFloats(c);
   const out = new Uint8Array(LEGACY_HEADER_BYTES + 4 * floats);
   const view = new DataView(out.buffer);

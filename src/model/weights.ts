@@ -61,3 +61,18 @@ export interface LlamaWeights {
 export const LINEAR_NAMES = ["wq", "wk", "wv", "wo", "w1", "w3", "w2"] as const;
 /** One of {@link LINEAR_NAMES}. */
 export type LinearName = typeof LINEAR_NAMES[number];
+
+/** The four distinct linear inputs of a block: wk, wv see wq's input and w3 sees w1's. */
+export const DISTINCT_INPUTS = ["wq", "wo", "w1", "w2"] as const;
+/** One of {@link DISTINCT_INPUTS}. */
+export type DistinctInput = typeof DISTINCT_INPUTS[number];
+/** The distinct input each linear of a block reads (q, k, v share one; so do w1 and w3). */
+export const INPUT_OF: Readonly<Record<LinearName, DistinctInput>> = {
+  wq: "wq",
+  wk: "wq",
+  wv: "wq",
+  wo: "wo",
+  w1: "w1",
+  w3: "w1",
+  w2: "w2",
+};

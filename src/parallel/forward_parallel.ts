@@ -26,24 +26,12 @@ import { blockForward, forward } from "../model/llama.ts";
 import type { LinearName, LlamaBlock, LlamaWeights } from "../model/weights.ts";
 import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
 import { isShared, type Pool, sharedFloat32, sharedMemoryAvailable, toShared } from "./pool.ts";
+import { DISTINCT_INPUTS, type DistinctInput } from "../model/weights.ts";
 
 /** The URL workers import to find the window tasks below. */
 const THIS_MODULE = import.meta.url;
 
-/** The four distinct linear inputs of a block: wk, wv see wq's input and w3 sees w1's. */
-export const DISTINCT_INPUTS = ["wq", "wo", "w1", "w2"] as const;
-/** One of {@link DISTINCT_INPUTS}. */
-export type DistinctInput = typeof DISTINCT_INPUTS[number];
-/** The distinct input each linear of a block reads (q, k, v share one; so do w1 and w3). */
-export const INPUT_OF: Readonly<Record<LinearName, DistinctInput>> = {
-  wq: "wq",
-  wk: "wq",
-  wv: "wq",
-  wo: "wo",
-  w1: "w1",
-  w3: "w1",
-  w2: "w2",
-};
+export { DISTINCT_INPUTS, type DistinctInput, INPUT_OF } from "../model/weights.ts";
 
 function sharedVector(v: Float32Array): Float32Array {
   if (isShared(v)) return v;

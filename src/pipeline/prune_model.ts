@@ -27,7 +27,7 @@
  * @module
  */
 import { blockForward, embed } from "../model/llama.ts";
-import { LINEAR_NAMES } from "../model/weights.ts";
+import { INPUT_OF, LINEAR_NAMES } from "../model/weights.ts";
 import type { LinearName, LlamaBlock, LlamaWeights } from "../model/weights.ts";
 import type { MethodOptions, PruneMethod } from "../prune/methods.ts";
 import type { LayerCalibration, PruneResult, Target } from "../prune/types.ts";
@@ -78,16 +78,6 @@ const INTRA_LAYER_GROUPS: readonly (readonly LinearName[])[] = [["wq", "wk", "wv
   "w1",
   "w3",
 ], ["w2"]];
-/** The linear whose captured input stands for each linear's input. */
-const INPUT_OF: Record<LinearName, LinearName> = {
-  wq: "wq",
-  wk: "wq",
-  wv: "wq",
-  wo: "wo",
-  w1: "w1",
-  w3: "w1",
-  w2: "w2",
-};
 
 /**
  * Prunes every linear layer of a Llama model block by block on calibration windows.

@@ -81,6 +81,9 @@ export function applyMask(weight: Matrix, keep: Uint8Array): Matrix {
   return { data: out, rows: weight.rows, cols: weight.cols };
 }
 
+/** Milliseconds for `info.timesMs` (`Date.now` where `performance` is missing, e.g. a bare VM). */
+const clockMs = (): number => globalThis.performance?.now() ?? Date.now();
+
 /**
  * Scores, selects from the scores and zeroes the rest: every score-then-select method. `info.timesMs`
  * gives the time of `scoring` and of `selection` (mask and masked weight), in ms.
@@ -91,16 +94,16 @@ function pruneByScores(
   target: Target,
   options: MethodOptions,
 ): PruneResult {
-  const t0 = performance.now();
+  const t0 = clockMs();
   const scores = score();
-  const t1 = performance.now();
+  const t1 = clockMs();
   const mask = buildMask(scores, target, { select: options.select, ewma: options.ewma });
   const pruned = applyMask(weight, mask.keep);
   const info: Record<string, unknown> = {
     pruned: mask.pruned,
     targetPruned: mask.targetPruned,
     sparsity: mask.sparsity,
-    timesMs: { scoring: t1 - t0, selection: performance.now() - t1 },
+    timesMs: { scoring: t1 - t0, selection: clockMs() - t1 },
   };
   return { weight: pruned, keep: mask.keep, scores, info };
 }

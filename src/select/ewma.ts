@@ -21,6 +21,10 @@
  * the row (Polyak-Ruppert averaging). The tracker alone misses the target by a few percentage
  * points on some rows of 1,024-4,096 scores.
  *
+ * The tracker is one serial dependency chain (`T -> |y - T| -> D -> T`), so it costs the latency
+ * of that chain per score and is the slowest pass; `options.trackStride` (off by default, OUR
+ * READING) runs it on every s-th score only.
+ *
  * ## Passes 2-3: count and correct (at most `corrections` passes)
  *
  * One pass counts the scores in `bins` equal bins spanning `T +- band * D` (plus the two open
@@ -62,6 +66,16 @@ export interface EwmaOptions {
   bins?: number;
   /** At most this many counting passes after the tracker, >= 1 (approximate: 2; exact: 1). */
   corrections?: number;
+  /**
+   * The tracker reads every `trackStride`-th score (0, s, 2s, ...), an integer >= 1 (1 = every
+   * score, the default). OUR READING, off by default: a speed option, not the paper's. The
+   * tracker's serial update chain is the floor of the whole selector (~6 ns per score measured
+   * on one AMD EPYC core); on a subsample it costs 1/s of that, while the counting and marking passes
+   * still read every score, so the exact selector stays exact and the approximate one is
+   * corrected as before (`deno task ewma-accuracy` and `complexity` report its accuracy
+   * separately). With `s > 1` NaN scores are checked by a separate pass.
+   */
+  trackStride?: number;
 }
 
 /** What {@link selectEwma} returns: the mask and how close it came. */
@@ -104,10 +118,16 @@ export const EWMA_DEFAULTS: Readonly<Required<EwmaOptions>> = Object.freeze({
   band: 4,
   bins: 128,
   corrections: 2,
+  trackStride: 1,
 });
 
 const KEY_SCALE = 2 ** 23; // key units per log2 unit
 const LOG2_OFFSET = 127; // float32 exponent bias
+const MIN_DEVIATION = 1 / KEY_SCALE; // one key unit: keeps the step from collapsing to zero
+// One shared 4-byte view for reading a float32 from its bits (stateless between calls: each use
+// writes the bits and reads the float back at once).
+const KEY_BITS = new Int32Array(1);
+const KEY_FLOAT = new Float32Array(KEY_BITS.buffer);
 
 /**
  * The float32 bit patterns of the scores (a zero-copy view when they already are a Float32Array).
@@ -144,7 +164,10 @@ export function scoreBits(scores: ArrayLike<number>): Int32Array {
  * ```
  */
 export function keyOf(bits: number): number {
-  return bits < 0 ? -2147483648 - bits : bits;
+  // bits >= 0: the key is bits. bits < 0 (sign set): the key is -(bits & 0x7fffffff), written
+  // as (bits ^ 0x7fffffff) + 1 so that it stays an int32 (no -0) and needs no branch.
+  const negative = bits >> 31; // 0 or -1
+  return (bits ^ (negative & 0x7fffffff)) - negative;
 }
 
 /**
@@ -162,8 +185,8 @@ export function keyOf(bits: number): number {
  */
 export function scoreOfKey(key: number): number {
   const k = Math.max(-0x7f7fffff, Math.min(0x7f800000, Math.round(key)));
-  const view = new Int32Array([k >= 0 ? k : -2147483648 - k]);
-  return new Float32Array(view.buffer)[0];
+  KEY_BITS[0] = k >= 0 ? k : -2147483648 - k;
+  return KEY_FLOAT[0];
 }
 
 function checkOptions(
@@ -183,6 +206,9 @@ function checkOptions(
   if (!Number.isInteger(o.corrections) || o.corrections < 1) {
     throw bad("corrections", "an integer >= 1", o.corrections);
   }
+  if (!Number.isInteger(o.trackStride) || o.trackStride < 1) {
+    throw bad("trackStride", "an integer >= 1", o.trackStride);
+  }
   return o;
 }
 
@@ -194,6 +220,26 @@ function checkCount(n: number, k: number): void {
   }
 }
 
+/**
+ * Throws a `TypeError` unless `keep` is a `Uint8Array` of length `n` (an output mask).
+ *
+ * @param keep The output mask to check.
+ * @param n The number of scores.
+ * @throws {TypeError} If `keep` is not a `Uint8Array(n)`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkKeep } from "./ewma.ts";
+ * assert.throws(() => checkKeep(new Uint8Array(3), 4), /has 3 entries, expected 4/);
+ * ```
+ */
+export function checkKeep(keep: unknown, n: number): asserts keep is Uint8Array {
+  if (!(keep instanceof Uint8Array) || keep.length !== n) {
+    const seen = keep instanceof Uint8Array ? `${keep.length} entries` : String(keep);
+    throw new TypeError(`Cannot write the keep mask of ${n} scores: it has ${seen}, expected ${n}`);
+  }
+}
+
 function throwIfNaN(bits: Int32Array): void {
   for (let i = 0; i < bits.length; i++) {
     if ((bits[i] & 0x7fffffff) > 0x7f800000) {
@@ -202,35 +248,44 @@ function throwIfNaN(bits: Int32Array): void {
   }
 }
 
-/** Pass 1: returns the averaged threshold `T` and deviation `D`, both in log2 units. */
+/**
+ * Pass 1: returns the averaged threshold `T` and deviation `D`, both in log2 units.
+ *
+ * Speed: the loop is one serial dependency chain (T -> |y - T| -> D -> T), so its cost is the
+ * chain's latency per score. The decision `below` is computed without a branch (`+(y < T)`): a
+ * branch on it would be mispredicted about half the time (the point of the tracker is that `y`
+ * falls on either side of `T` at random), which more than doubled the cost of the pass.
+ */
 function track(bits: Int32Array, q: number, o: Required<EwmaOptions>, trace?: EwmaTrace) {
-  const n = bits.length, warm = Math.min(n, o.warmup);
+  const n = bits.length, { alpha, beta, trackStride: stride } = o;
+  if (stride > 1) throwIfNaN(bits); // the tracker below sees only every stride-th score
+  const warmEnd = Math.min(n, o.warmup * stride), warm = Math.ceil(warmEnd / stride);
   let threshold = 0, deviation = 0;
-  for (let i = 0; i < warm; i++) threshold += keyOf(bits[i]) / KEY_SCALE - LOG2_OFFSET;
+  for (let i = 0; i < warmEnd; i += stride) threshold += keyOf(bits[i]) / KEY_SCALE - LOG2_OFFSET;
   threshold /= warm;
-  for (let i = 0; i < warm; i++) {
+  for (let i = 0; i < warmEnd; i += stride) {
     deviation += Math.abs(keyOf(bits[i]) / KEY_SCALE - LOG2_OFFSET - threshold);
   }
-  deviation = Math.max(deviation / warm, 1 / KEY_SCALE);
+  deviation = Math.max(deviation / warm, MIN_DEVIATION);
   let prunedFraction = q, averaged = 0, averagedCount = 0;
   const half = n >> 1;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n; i += stride) {
     const b = bits[i];
     if ((b & 0x7fffffff) > 0x7f800000) {
       throw new RangeError(`Cannot select from scores of row: score ${i} is NaN`);
     }
     const y = keyOf(b) / KEY_SCALE - LOG2_OFFSET; // log-score: y ~ log2(score)
-    const below = y < threshold ? 1 : 0; // the pruned decision
+    const below = +(y < threshold); // the pruned decision, 1 or 0 (branch-free)
     if (trace) {
       trace.threshold[i] = scoreOfKey((threshold + LOG2_OFFSET) * KEY_SCALE);
       trace.pruned[i] = below;
     }
-    prunedFraction += o.alpha * (below - prunedFraction); // p <- p + alpha (below - p)
-    deviation += o.beta * (Math.abs(y - threshold) - deviation); // D <- D + beta (|y - T| - D)
-    deviation = Math.max(deviation, 1 / KEY_SCALE);
-    threshold += o.alpha * deviation * (q - below); // T <- T + alpha D (q - below)
+    deviation += beta * (Math.abs(y - threshold) - deviation); // D <- D + beta (|y - T| - D)
+    deviation = Math.max(deviation, MIN_DEVIATION);
+    threshold += alpha * deviation * (q - below); // T <- T + alpha D (q - below)
     if (i >= half) averaged += (threshold - averaged) / ++averagedCount; // Polyak-Ruppert average
-    if (trace) {
+    if (trace) { // p is for the record only: T's update does not read it
+      prunedFraction += alpha * (below - prunedFraction); // p <- p + alpha (below - p)
       trace.prunedFraction[i] = prunedFraction;
       trace.deviation[i] = deviation;
     }
@@ -238,19 +293,26 @@ function track(bits: Int32Array, q: number, o: Required<EwmaOptions>, trace?: Ew
   return { threshold: averagedCount ? averaged : threshold, deviation };
 }
 
-/** Counts of keys below each of `bins + 1` edges `lo + b * width` (b = 0..bins). */
-function countBelowEdges(bits: Int32Array, lo: number, width: number, bins: number): Float64Array {
-  const hist = new Float64Array(bins + 2); // [0] below lo, [1..bins] the bins, [bins+1] at or above the top
+/**
+ * Counts of keys below each of `bins + 1` edges `lo + b * width` (b = 0..bins).
+ *
+ * Speed: the two open ends are counted in registers without a branch (on the narrow band of a
+ * second pass most scores fall there, on either side at random, so a branch would be mispredicted
+ * half the time; and incrementing one memory cell again and again waits on the previous store).
+ */
+function countBelowEdges(bits: Int32Array, lo: number, width: number, bins: number): number[] {
+  // first the count per bin (bin b - 1 in below[b]), then summed; a plain array, since allocating
+  // a typed array of this size costs about as much as counting a short row
+  const below: number[] = new Array(bins + 1).fill(0);
   const top = lo + bins * width;
+  let belowLo = 0;
   for (let i = 0; i < bits.length; i++) {
-    const key = keyOf(bits[i]);
-    if (key < lo) hist[0]++;
-    else if (key >= top) hist[bins + 1]++;
-    else hist[1 + Math.floor((key - lo) / width)]++;
+    const key = keyOf(bits[i]), under = +(key < lo), over = +(key >= top);
+    belowLo += under; // branch-free: on a narrow band, under or over is a coin flip
+    if ((under | over) === 0) below[1 + Math.floor((key - lo) / width)]++;
   }
-  const below = new Float64Array(bins + 1); // below[b] = #{key < lo + b * width}
-  below[0] = hist[0];
-  for (let b = 1; b <= bins; b++) below[b] = below[b - 1] + hist[b];
+  below[0] = belowLo; // below[b] = #{key < lo + b * width} after the running sum:
+  for (let b = 1; b <= bins; b++) below[b] += below[b - 1];
   return below;
 }
 
@@ -301,30 +363,42 @@ export function locateThreshold(
   const centre = Math.round((threshold + LOG2_OFFSET) * KEY_SCALE);
   let width = Math.max(1, Math.ceil((o.band * deviation * KEY_SCALE) / half));
   let lo = centre - half * width;
-  let bracket = { lo: -Infinity, hi: Infinity, countLo: 0, countHi: n };
-  let best = { edge: centre, edgeCount: -1 }, trackerPruned = -1, passes = 1;
+  // the tightest bracket seen: #{key < bracketLo} = countLo <= k <= countHi = #{key < bracketHi}
+  let bracketLo = -Infinity, bracketHi = Infinity, countLo = 0, countHi = n;
+  let bestEdge = centre, bestCount = -1, trackerPruned = -1, passes = 1;
   for (let pass = 0; pass < o.corrections; pass++) {
     const below = countBelowEdges(bits, lo, width, o.bins);
     passes++;
     if (pass === 0) trackerPruned = below[half];
     for (let b = 0; b <= o.bins; b++) {
       const edge = lo + b * width, c = below[b];
-      if (best.edgeCount < 0 || Math.abs(c - k) < Math.abs(best.edgeCount - k)) {
-        best = { edge, edgeCount: c };
+      if (bestCount < 0 || Math.abs(c - k) < Math.abs(bestCount - k)) {
+        bestEdge = edge;
+        bestCount = c;
       }
-      if (c <= k && edge > bracket.lo) bracket = { ...bracket, lo: edge, countLo: c };
-      if (c >= k && edge < bracket.hi) bracket = { ...bracket, hi: edge, countHi: c };
+      if (c <= k && edge > bracketLo) {
+        bracketLo = edge;
+        countLo = c;
+      }
+      if (c >= k && edge < bracketHi) {
+        bracketHi = edge;
+        countHi = c;
+      }
     }
-    if (best.edgeCount === k) break;
+    if (bestCount === k) break;
     // refine the bracketing range (an open end is bounded by the extreme float32 keys)
-    const from = Math.max(bracket.lo, -0x7f800000), to = Math.min(bracket.hi, 0x7f800001);
+    const from = Math.max(bracketLo, -0x7f800000), to = Math.min(bracketHi, 0x7f800001);
     if (to - from <= 1) break; // one key value: ties cannot be split by a threshold
     width = Math.max(1, Math.ceil((to - from) / o.bins));
     lo = from;
   }
   return {
-    ...best,
-    ...bracket,
+    edge: bestEdge,
+    edgeCount: bestCount,
+    lo: bracketLo,
+    hi: bracketHi,
+    countLo,
+    countHi,
     trackerThreshold: scoreOfKey((threshold + LOG2_OFFSET) * KEY_SCALE),
     trackerPruned,
     passes,
@@ -346,16 +420,19 @@ function selectApproximate(
   k: number,
   options: EwmaOptions,
   trace?: EwmaTrace,
-) {
+  keep?: Uint8Array,
+): EwmaSelection {
   const n = scores.length;
   checkCount(n, k);
+  if (keep === undefined) keep = new Uint8Array(n);
+  else checkKeep(keep, n);
   const bits = scoreBits(scores);
   if (trace) trace.score.set(new Float32Array(bits.buffer, bits.byteOffset, n));
   if (k === 0 || k === n) {
     checkOptions(options, EWMA_DEFAULTS);
     throwIfNaN(bits);
     const threshold = k === 0 ? -Infinity : Infinity;
-    const keep = new Uint8Array(n).fill(k === 0 ? 1 : 0);
+    keep.fill(k === 0 ? 1 : 0);
     return {
       keep,
       pruned: k,
@@ -367,10 +444,9 @@ function selectApproximate(
     };
   }
   const found = locateThreshold(bits, k, options, trace);
-  const keep = new Uint8Array(n);
   let pruned = 0;
   for (let i = 0; i < n; i++) { // last pass: prune every score below T
-    const kept = keyOf(bits[i]) >= found.edge ? 1 : 0;
+    const kept = +(keyOf(bits[i]) >= found.edge); // branch-free: the outcome is a coin flip
     keep[i] = kept;
     pruned += 1 - kept;
   }
@@ -415,6 +491,38 @@ export function selectEwma(
 }
 
 /**
+ * {@link selectEwma} writing its mask into `keep` (for example a row's view of a layer's mask,
+ * `layerKeep.subarray(i * cols, (i + 1) * cols)`), so selecting many rows allocates no masks.
+ *
+ * @param scores The scores of one group (higher = more important), length n.
+ * @param k How many to prune, an integer in `[0, n]`.
+ * @param keep The output, a `Uint8Array(n)`: every entry is overwritten (1 = keep, 0 = pruned).
+ * @param options EWMA parameters (defaults {@link EWMA_DEFAULTS}; all OUR READING).
+ * @returns The selection of {@link selectEwma}, its `keep` being the array given.
+ * @throws {TypeError} If `keep` is not a `Uint8Array(n)`.
+ * @throws {RangeError} As {@link selectEwma}.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { selectEwma, selectEwmaInto } from "./ewma.ts";
+ * const scores = Float32Array.from({ length: 2048 }, (_, i) => ((i * 7919) % 2048) + 1);
+ * const layerKeep = new Uint8Array(3 * 2048);
+ * const row = layerKeep.subarray(2048, 4096);
+ * const r = selectEwmaInto(scores, 1000, row);
+ * assert.equal(r.keep, row);
+ * assert.deepEqual(row, selectEwma(scores, 1000).keep);
+ * ```
+ */
+export function selectEwmaInto(
+  scores: ArrayLike<number>,
+  k: number,
+  keep: Uint8Array,
+  options: EwmaOptions = {},
+): EwmaSelection {
+  return selectApproximate(scores, k, options, undefined, keep);
+}
+
+/**
  * {@link selectEwma} that also records the tracker's pass step by step (score, threshold before
  * the step, decision, EWMA of the pruned indicator, deviation), for teaching and plots.
  *
@@ -422,7 +530,8 @@ export function selectEwma(
  * @param k How many to prune, an integer in `[0, n]`.
  * @param options EWMA parameters.
  * @returns The selection of {@link selectEwma} plus `trace` (arrays of length n; when `k` is 0 or
- *   n only `trace.score` is filled, since the tracker does not run).
+ *   n only `trace.score` is filled, since the tracker does not run; with `trackStride` s > 1 only
+ *   the steps the tracker takes, every s-th, are recorded and the others stay 0).
  * @throws {RangeError} As {@link selectEwma}.
  * @example
  * ```ts

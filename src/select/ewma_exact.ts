@@ -15,8 +15,10 @@
  *
  * @module
  */
-import { type EwmaOptions, keyOf, locateThreshold, scoreBits } from "./ewma.ts";
+import { checkKeep, type EwmaOptions, keyOf, locateThreshold, scoreBits } from "./ewma.ts";
 import { checkSelection } from "./sort.ts";
+
+const clampKey = (key: number) => Math.max(-0x7f800001, Math.min(0x7f800001, key)) | 0;
 
 /**
  * Rearranges `band` so that its first `need` entries are the `need` smallest by (score, index),
@@ -82,22 +84,59 @@ export function selectEwmaExact(
   k: number,
   options: EwmaOptions = {},
 ): { keep: Uint8Array; band: number } {
+  return selectEwmaExactInto(scores, k, new Uint8Array(scores.length), options);
+}
+
+/**
+ * {@link selectEwmaExact} writing its mask into `keep` (for example a row's view of a layer's
+ * mask, `layerKeep.subarray(i * cols, (i + 1) * cols)`), so selecting many rows allocates no masks.
+ *
+ * @param scores The scores of one group (higher = more important), length n.
+ * @param k How many to prune, an integer in `[0, n]`.
+ * @param keep The output, a `Uint8Array(n)`: every entry is overwritten (1 = keep, 0 = pruned).
+ * @param options EWMA parameters (`corrections` defaults to 1 here: one counting pass).
+ * @returns `keep` (the array given, now with exactly `k` zeros) and `band`, the size of the
+ *   repaired band.
+ * @throws {TypeError} If `keep` is not a `Uint8Array(n)`.
+ * @throws {RangeError} If `k` is out of range, a score is NaN, or an option is out of range.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { selectEwmaExactInto } from "./ewma_exact.ts";
+ * import { selectBySort } from "./sort.ts";
+ * const scores = Array.from({ length: 3000 }, (_, i) => (i * 7919) % 101); // many ties
+ * const layerKeep = new Uint8Array(2 * 3000);
+ * selectEwmaExactInto(scores, 1234, layerKeep.subarray(3000));
+ * assert.deepEqual(layerKeep.subarray(3000), selectBySort(scores, 1234));
+ * ```
+ */
+export function selectEwmaExactInto(
+  scores: ArrayLike<number>,
+  k: number,
+  keep: Uint8Array,
+  options: EwmaOptions = {},
+): { keep: Uint8Array; band: number } {
   const n = scores.length;
+  checkKeep(keep, n);
   if (!Number.isInteger(k) || k < 0 || k > n || k === 0 || k === n) {
     checkSelection(scores, k); // throws the RangeError for a bad k or a NaN score
-    return { keep: new Uint8Array(n).fill(k === 0 ? 1 : 0), band: 0 };
+    return { keep: keep.fill(k === 0 ? 1 : 0), band: 0 };
   }
   const bits = scoreBits(scores);
   const found = locateThreshold(bits, k, { corrections: 1, ...options });
-  const keep = new Uint8Array(n);
   const band = new Int32Array(found.countHi - found.countLo);
+  // The band [lo, hi) in int32 keys: every key of a non-NaN float32 is within +-0x7f800000, so
+  // clamping an open end (+-Infinity) to one step beyond changes no comparison. When several edges
+  // count exactly k, lo > hi: the band is empty (countLo = countHi = k).
+  const lo = clampKey(found.lo), hi = clampKey(found.hi), bandWidth = Math.max(0, hi - lo);
   let filled = 0;
   for (let i = 0; i < n; i++) { // marking pass: below the band pruned, above kept, inside collected
     const key = keyOf(bits[i]);
-    if (key >= found.hi) keep[i] = 1;
-    else if (key >= found.lo) band[filled++] = i;
+    keep[i] = +(key >= hi); // branch-free: which side of the band a score falls on is a coin flip
+    if (((key - lo) >>> 0) < bandWidth) band[filled++] = i; // lo <= key < hi; rare (~1% of the row)
   }
-  const need = k - found.countLo;
+  const { countLo } = found;
+  const need = k - countLo;
   selectSmallest(band, need, scores);
   for (let t = need; t < band.length; t++) keep[band[t]] = 1;
   return { keep, band: band.length };

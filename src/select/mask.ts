@@ -11,8 +11,8 @@
  */
 import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
 import type { SelectMode, Target } from "../prune/types.ts";
-import { type EwmaOptions, selectEwma } from "./ewma.ts";
-import { selectEwmaExact } from "./ewma_exact.ts";
+import { type EwmaOptions, selectEwmaInto } from "./ewma.ts";
+import { selectEwmaExactInto } from "./ewma_exact.ts";
 import { nmMask } from "./nm.ts";
 import { selectBySort } from "./sort.ts";
 
@@ -58,19 +58,31 @@ export function checkSparsity(sparsity: unknown): asserts sparsity is number {
   }
 }
 
-/** One group's selector: the keep mask of `scores` with exactly (or, for "ewma", about) k pruned. */
+/**
+ * One group's selector: writes the keep mask of `scores` into `keep` (same length) with exactly
+ * (or, for "ewma", about) k pruned, and returns how many it pruned. Rows are handed over as
+ * subarrays of the layer's scores and mask, so no row is copied and no per-row mask allocated.
+ */
 function selector(
   select: SelectMode,
   ewma: EwmaOptions,
-): (scores: Float32Array, k: number) => Uint8Array {
-  if (select === "sort") return (s, k) => selectBySort(s, k);
-  if (select === "ewma") return (s, k) => selectEwma(s, k, ewma).keep;
-  return (s, k) => selectEwmaExact(s, k, ewma).keep;
+): (scores: Float32Array, k: number, keep: Uint8Array) => number {
+  if (select === "sort") {
+    return (s, k, keep) => {
+      keep.set(selectBySort(s, k));
+      return k;
+    };
+  }
+  if (select === "ewma") return (s, k, keep) => selectEwmaInto(s, k, keep, ewma).pruned;
+  return (s, k, keep) => {
+    selectEwmaExactInto(s, k, keep, ewma);
+    return k;
+  };
 }
 
-function countPruned(keep: Uint8Array, from: number, to: number): number {
+function countPruned(keep: Uint8Array): number {
   let pruned = 0;
-  for (let t = from; t < to; t++) pruned += 1 - keep[t];
+  for (let t = 0; t < keep.length; t++) pruned += 1 - keep[t];
   return pruned;
 }
 
@@ -103,7 +115,7 @@ export function buildMask(scores: Matrix, target: Target, options: MaskOptions =
     throw new TypeError(`Cannot build mask: target must be an object, got ${target}`);
   }
   const done = (keep: Uint8Array, targetPruned: number, prunedPerRow?: Uint32Array): MaskResult => {
-    const pruned = countPruned(keep, 0, total);
+    const pruned = prunedPerRow ? prunedPerRow.reduce((a, b) => a + b, 0) : countPruned(keep);
     return { keep, pruned, targetPruned, sparsity: total ? pruned / total : 0, prunedPerRow };
   };
   if (target.kind === "nm") {
@@ -125,10 +137,10 @@ export function buildMask(scores: Matrix, target: Target, options: MaskOptions =
   }
   const choose = selector(select, options.ewma ?? {});
   if (target.group === "layer") {
-    return done(
-      choose(scores.data, Math.floor(target.sparsity * total)),
-      Math.floor(target.sparsity * total),
-    );
+    const k = Math.floor(target.sparsity * total);
+    const keep = new Uint8Array(total);
+    choose(scores.data, k, keep);
+    return done(keep, k);
   }
   if (target.group !== "row") {
     throw new RangeError(`Cannot build mask: group must be row or layer, got ${target.group}`);
@@ -137,8 +149,8 @@ export function buildMask(scores: Matrix, target: Target, options: MaskOptions =
   const keep = new Uint8Array(total);
   const prunedPerRow = new Uint32Array(rows);
   for (let i = 0; i < rows; i++) {
-    keep.set(choose(scores.data.subarray(i * cols, (i + 1) * cols), k), i * cols);
-    prunedPerRow[i] = countPruned(keep, i * cols, (i + 1) * cols);
+    const from = i * cols, to = from + cols;
+    prunedPerRow[i] = choose(scores.data.subarray(from, to), k, keep.subarray(from, to));
   }
   return done(keep, k * rows, prunedPerRow);
 }
