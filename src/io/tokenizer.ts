@@ -129,6 +129,16 @@ export function readTokenizer(bytes: Uint8Array): Tokenizer {
   return { maxTokenLength, pieces, scores: Float32Array.from(scoreList), idOf, splitSafe };
 }
 
+/** run.c's byte fallback: byte `b` is token `b + 3`. */
+function fallbackId(tok: Tokenizer, byte: number): number {
+  if (byte + BYTE_FALLBACK_OFFSET >= tok.pieces.length) {
+    throw new RangeError(
+      `Cannot encode byte ${byte}: no byte-fallback token in a vocabulary of ${tok.pieces.length}`,
+    );
+  }
+  return byte + BYTE_FALLBACK_OFFSET;
+}
+
 /** One token per UTF-8 character, byte fallback `byte + 3` (run.c's first pass). */
 function characterTokens(tok: Tokenizer, text: string): number[] {
   const ids: number[] = [];
@@ -137,19 +147,7 @@ function characterTokens(tok: Tokenizer, text: string): number[] {
     while (end < text.length && end - i < 4 && (text.charCodeAt(end) & 0xc0) === 0x80) end++;
     const id = tok.idOf.get(text.slice(i, end));
     if (id !== undefined) ids.push(id);
-    else {
-      for (let j = i; j < end; j++) {
-        const fallback = text.charCodeAt(j) + BYTE_FALLBACK_OFFSET;
-        if (fallback >= tok.pieces.length) {
-          throw new RangeError(
-            `Cannot encode byte ${
-              text.charCodeAt(j)
-            }: no byte-fallback token in a vocabulary of ${tok.pieces.length}`,
-          );
-        }
-        ids.push(fallback);
-      }
-    }
+    else for (let j = i; j < end; j++) ids.push(fallbackId(tok, text.charCodeAt(j)));
     i = end;
   }
   return ids;
@@ -249,23 +247,77 @@ export function encode(tok: Tokenizer, text: string, options: EncodeOptions): In
   const bin = utf8Binary(text);
   if (bin.length === 0 || !tok.splitSafe) return encodeReference(tok, text, options);
   const spaced = " " + bin; // the dummy prefix; " " is a token (splitSafe), so this is run.c's first token
-  const cache = new Map<string, number[]>();
-  const body: number[] = [];
+  // Few allocations per segment (memory, issue 8 item 6): ids go to growable Int32Arrays, a
+  // segment's merged ids are cached once in `store` as [count, ...ids], keyed by the segment.
+  const out = new IdList(), store = new IdList();
+  const cache = new Map<string, number>(); // segment -> its [count, ...ids] offset in store
+  if (options.bos) out.push(BOS_ID);
   let start = 0;
   for (let i = 1; i <= spaced.length; i++) {
     const atSplit = i === spaced.length ||
       (spaced.charCodeAt(i) === SPACE && spaced.charCodeAt(i - 1) !== SPACE);
     if (!atSplit) continue;
     const segment = spaced.slice(start, i);
-    let ids = cache.get(segment);
-    if (ids === undefined) {
-      ids = mergePairs(tok, characterTokens(tok, segment));
-      cache.set(segment, ids);
+    let at = cache.get(segment);
+    if (at === undefined) {
+      const ids = mergePairs(tok, segmentTokens(tok, spaced, start, i));
+      at = store.length;
+      store.push(ids.length);
+      for (const id of ids) store.push(id);
+      cache.set(segment, at);
     }
-    for (const id of ids) body.push(id);
+    out.append(store.data, at + 1, at + 1 + store.data[at]);
     start = i;
   }
-  return withSpecials(body, options);
+  if (options.eos) out.push(EOS_ID);
+  return out.data.slice(0, out.length);
+}
+
+/** Ids as a growable Int32Array (capacity doubles): no number[] and no spread copies. */
+class IdList {
+  data = new Int32Array(1024);
+  length = 0;
+  push(id: number): void {
+    if (this.length === this.data.length) this.grow(1);
+    this.data[this.length++] = id;
+  }
+  /** Appends `src[from..to)`. */
+  append(src: Int32Array, from: number, to: number): void {
+    if (this.length + to - from > this.data.length) this.grow(to - from);
+    this.data.set(src.subarray(from, to), this.length);
+    this.length += to - from;
+  }
+  private grow(extra: number): void {
+    const next = new Int32Array(Math.max(2 * this.data.length, this.length + extra));
+    next.set(this.data.subarray(0, this.length));
+    this.data = next;
+  }
+}
+
+/** Id of each single-byte string (-1: not a token), built once per tokenizer. */
+const BYTE_IDS = new WeakMap<Tokenizer, Int32Array>();
+
+function byteIds(tok: Tokenizer): Int32Array {
+  let table = BYTE_IDS.get(tok);
+  if (table === undefined) {
+    table = new Int32Array(256).map((_, b) => tok.idOf.get(String.fromCharCode(b)) ?? -1);
+    BYTE_IDS.set(tok, table);
+  }
+  return table;
+}
+
+/** {@link characterTokens} of `text[start..end)`, slicing only multi-byte characters. */
+function segmentTokens(tok: Tokenizer, text: string, start: number, end: number): number[] {
+  const single = byteIds(tok), ids: number[] = [];
+  for (let i = start; i < end;) {
+    let stop = i + 1; // a leading byte plus at most 3 continuation bytes (0b10xxxxxx)
+    while (stop < end && stop - i < 4 && (text.charCodeAt(stop) & 0xc0) === 0x80) stop++;
+    const id = stop === i + 1 ? single[text.charCodeAt(i)] : tok.idOf.get(text.slice(i, stop));
+    if (id !== undefined && id >= 0) ids.push(id);
+    else for (let j = i; j < stop; j++) ids.push(fallbackId(tok, text.charCodeAt(j)));
+    i = stop;
+  }
+  return ids;
 }
 
 /**
