@@ -43,7 +43,7 @@ import { llamaFromHfReader, llamaToHf, permuteForHfRope } from "../src/io/hf_lla
 import { readLlama2c } from "../src/io/llama2c.ts";
 import { assertFiniteWeights } from "../src/check/finite.ts";
 import { openSafetensors, safetensorsChunks } from "../src/io/safetensors.ts";
-import { encode, readTokenizer } from "../src/io/tokenizer.ts";
+import { encode, readTokenizer, type Tokenizer } from "../src/io/tokenizer.ts";
 import type { LinearName, LlamaWeights } from "../src/model/weights.ts";
 import { corpusText, sampleWindows } from "../src/pipeline/calibration.ts";
 import type { PruneModelResult } from "../src/pipeline/prune_model.ts";
@@ -509,6 +509,28 @@ function compareTable(dense: PerplexityResult, runs: MethodRun[]): string {
   return [line(head), ...rows.map(line)].join("\n");
 }
 
+/**
+ * Encodes the calibration and evaluation texts and keeps only what the run uses: the sampled
+ * windows and the evaluated prefix (the texts and full id arrays can be collected on return).
+ */
+async function tokenize(
+  s: Settings,
+  tok: Tokenizer,
+  shape: { seqlen: number; nsamples: number; evalTokens: number },
+): Promise<{ windows: Int32Array[]; calibTokens: number; evalIds: Int32Array; evalTotal: number }> {
+  const { seqlen, nsamples, evalTokens } = shape;
+  const calibIds = encode(tok, await readText(s.calib, "calib"), { bos: true, eos: false });
+  const windows = sampleWindows(calibIds, { nsamples, seqlen, seed: s.seed });
+  const allEval = encode(tok, await readText(s.eval, "eval"), { bos: true, eos: false });
+  const evalIds = allEval.slice(0, evalTokens); // perplexity reads only the first evalTokens ids
+  if (evalIds.length < seqlen) {
+    throw new CliError(
+      `Cannot evaluate: ${evalIds.length} eval tokens (--eval-tokens ${evalTokens}, text ${allEval.length}) do not fill one window of --seqlen ${seqlen}`,
+    );
+  }
+  return { windows, calibTokens: calibIds.length, evalIds, evalTotal: allEval.length };
+}
+
 // ---------------------------------------------------------------------------------------------
 // main
 
@@ -531,16 +553,11 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   const tok = readTokenizer(await readInput(s.tokenizer, "tokenizer"));
   const { seqlen, nsamples, evalTokens } = runShape(s, weights);
   info(`encoding ${basename(s.calib)} and ${basename(s.eval)} ...`);
-  const calibIds = encode(tok, await readText(s.calib, "calib"), { bos: true, eos: false });
-  const evalIds = encode(tok, await readText(s.eval, "eval"), { bos: true, eos: false });
-  const windows = sampleWindows(calibIds, { nsamples, seqlen, seed: s.seed });
-  if (Math.min(evalTokens, evalIds.length) < seqlen) {
-    throw new CliError(
-      `Cannot evaluate: ${
-        Math.min(evalTokens, evalIds.length)
-      } eval tokens (--eval-tokens ${evalTokens}, text ${evalIds.length}) do not fill one window of --seqlen ${seqlen}`,
-    );
-  }
+  const { windows, calibTokens, evalIds, evalTotal } = await tokenize(s, tok, {
+    seqlen,
+    nsamples,
+    evalTokens,
+  });
 
   const c = weights.config;
   io.stdout(
@@ -553,11 +570,11 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
       `calibration ${
         basename(s.calib)
       }: ${nsamples} windows x ${seqlen} tokens (seed ${s.seed}) of ${
-        calibIds.length.toLocaleString("en")
+        calibTokens.toLocaleString("en")
       } tokens\n` +
       `eval ${basename(s.eval)}: seqlen ${seqlen}, first ${
-        Math.min(evalTokens, evalIds.length).toLocaleString("en")
-      } of ${evalIds.length.toLocaleString("en")} tokens (--eval-tokens ${evalTokens})\n` +
+        evalIds.length.toLocaleString("en")
+      } of ${evalTotal.toLocaleString("en")} tokens (--eval-tokens ${evalTokens})\n` +
       `workers ${s.workers} (${defaultPoolSize()} logical cores)\n`,
   );
   // workers for the calibration forwards, row-parallel pruning and evaluation; closed on return
@@ -642,7 +659,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
       model: s.model,
       method: s.compare ? "compare" : runs[0].method,
       options: s.compare ? { target: s.target, select: s.select ?? null } : runs[0].options,
-      calibration: { file: s.calib, nsamples, seqlen, seed: s.seed, tokens: calibIds.length },
+      calibration: { file: s.calib, nsamples, seqlen, seed: s.seed, tokens: calibTokens },
       eval: {
         file: s.eval,
         seqlen,
