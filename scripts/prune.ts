@@ -39,6 +39,7 @@ import { openSafetensors, safetensorsChunks } from "../src/io/safetensors.ts";
 import { encode, readTokenizer } from "../src/io/tokenizer.ts";
 import type { LinearName, LlamaWeights } from "../src/model/weights.ts";
 import { corpusText, sampleWindows } from "../src/pipeline/calibration.ts";
+import { METHOD_FLAGS, METHOD_FLAGS_HELP, methodOptionsFromFlags } from "./lib/method_flags.ts";
 import type { PruneModelResult } from "../src/pipeline/prune_model.ts";
 import { methodNames, type MethodOptions, METHODS } from "../src/prune/methods.ts";
 import type { SelectMode, Target } from "../src/prune/types.ts";
@@ -86,6 +87,8 @@ const FLAGS = {
   compare: { type: "boolean" },
   quiet: { type: "boolean" },
   workers: { type: "string" },
+  verbose: { type: "boolean" },
+  ...METHOD_FLAGS,
   help: { type: "boolean" },
 } as const;
 
@@ -110,7 +113,10 @@ const HELP =
   --report FILE.json  write the run (and per-layer numbers) as JSON
   --compare           every method on the same calibration windows, one table
   --workers N         worker threads for calibration, row-parallel pruning and eval; 1 = none [all cores]
-  --quiet             no progress bars or info lines      --debug   stack traces on errors`;
+  --verbose           one line per operator for fista (lambdas, objective, E_round/E_total, errors)
+  --quiet             no progress bars or info lines      --debug   stack traces on errors
+method options (the methods that do not use one ignore it):
+${METHOD_FLAGS_HELP.replaceAll(/^  (--\S+ \S+) +/gm, (_, f) => `  ${f.padEnd(20)}`)}`;
 
 /** The run's settings after defaults. */
 interface Settings {
@@ -119,6 +125,8 @@ interface Settings {
   methods: string[];
   target: Target;
   select?: SelectMode;
+  /** Method options from the method flags (`--iterations`, `--warm-start`, ...). */
+  methodOptions: MethodOptions;
   calib: string;
   eval: string;
   evalTokens?: number;
@@ -132,6 +140,7 @@ interface Settings {
   report?: string;
   compare: boolean;
   quiet: boolean;
+  verbose: boolean;
   workers: number;
 }
 
@@ -181,6 +190,7 @@ function parseSettings(argv: string[]): Settings | undefined {
     methods: v.compare ? names : [method],
     target: parseTarget(v),
     select: v.select as SelectMode | undefined,
+    methodOptions: methodOptionsFromFlags(v),
     calib: v.calib ?? DEFAULTS.calib,
     eval: v.eval ?? DEFAULTS.eval,
     evalTokens: intFlag(v["eval-tokens"], "eval-tokens", 2),
@@ -194,6 +204,7 @@ function parseSettings(argv: string[]): Settings | undefined {
     report: v.report,
     compare: v.compare ?? false,
     quiet: v.quiet ?? false,
+    verbose: v.verbose ?? false,
     workers: intFlag(v.workers, "workers", 1) ?? defaultPoolSize(),
   };
 }
@@ -281,7 +292,10 @@ async function runMethod(
   bar: (done: number, total: number, label?: string) => void,
 ): Promise<MethodRun> {
   const { denseInputs, intraLayer } = pipelineMode(s, method);
-  const methodOptions: MethodOptions = s.select ? { select: s.select } : {};
+  const methodOptions: MethodOptions = {
+    ...(s.select ? { select: s.select } : {}),
+    ...s.methodOptions,
+  };
   const result = await pruneModelParallel(pool, weights, windows, {
     method: METHODS[method],
     methodOptions,
@@ -316,7 +330,13 @@ function methodEntry(run: MethodRun): Record<string, unknown> {
   return {
     method: run.method,
     options: run.options,
-    pruned: { ppl: run.ppl.ppl, nll: run.ppl.nll, sparsity: r.sparsity },
+    pruned: {
+      ppl: run.ppl.ppl,
+      nll: run.ppl.nll,
+      nll_se: nllStandardError(run.ppl),
+      window_nlls: run.ppl.windowNlls,
+      sparsity: r.sparsity,
+    },
     layers: r.layers.map((l) => ({
       name: l.name,
       rows: l.rows,
@@ -326,6 +346,7 @@ function methodEntry(run: MethodRun): Record<string, unknown> {
       ...(l.errorPruned === undefined ? {} : { error_pruned: l.errorPruned }),
       agree_magnitude: l.agreeMagnitude,
       agree_wanda: l.agreeWanda,
+      ...(l.info === undefined ? {} : { info: l.info }),
     })),
     times_ms: {
       calibration: r.timesMs.calibration,
@@ -408,6 +429,17 @@ const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const fmtPpl = (x: number) => x.toFixed(x < 100 ? 4 : 2);
 
+/** Standard error of the mean NLL over the eval windows (sample sd / sqrt(windows)); 0 for one. */
+function nllStandardError(p: PerplexityResult): number {
+  const n = p.windowNlls.length;
+  if (n < 2) return 0;
+  const m = p.windowNlls.reduce((a, b) => a + b, 0) / n;
+  const ss = p.windowNlls.reduce((a, b) => a + (b - m) ** 2, 0);
+  return Math.sqrt(ss / (n - 1) / n);
+}
+/** The standard error carried to perplexity (delta method: `ppl * se(nll)`), as text. */
+const fmtPplSe = (p: PerplexityResult) => (p.ppl * nllStandardError(p)).toFixed(p.ppl < 100 ? 4 : 2);
+
 function targetText(t: Target, select?: SelectMode): string {
   if (t.kind === "nm") return `${t.n}:${t.m}`;
   return `${pct(t.sparsity)} unstructured per ${t.group}${select ? `, select ${select}` : ""}`;
@@ -444,6 +476,7 @@ function compareTable(dense: PerplexityResult, runs: MethodRun[]): string {
   const head = [
     "method",
     "ppl",
+    "± se",
     "sparsity",
     "mean err",
     "agree mag",
@@ -456,12 +489,19 @@ function compareTable(dense: PerplexityResult, runs: MethodRun[]): string {
     "eval",
     "total",
   ];
-  const rows = [["dense", fmtPpl(dense.ppl), pct(0), ...Array(head.length - 3).fill("-")]];
+  const rows = [[
+    "dense",
+    fmtPpl(dense.ppl),
+    fmtPplSe(dense),
+    pct(0),
+    ...Array(head.length - 4).fill("-"),
+  ]];
   for (const r of runs) {
     const t = r.result.timesMs;
     rows.push([
       r.method,
       fmtPpl(r.ppl.ppl),
+      fmtPplSe(r.ppl),
       pct(r.result.sparsity),
       meanError(r.result).toFixed(4),
       mean(r.result, "agreeMagnitude").toFixed(3),
@@ -541,7 +581,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   };
   const dense = await evaluate(weights, "eval dense");
   io.stdout(
-    `dense  ppl ${fmtPpl(dense.ppl.ppl)} (seqlen ${seqlen}, ${
+    `dense  ppl ${fmtPpl(dense.ppl.ppl)} ± ${fmtPplSe(dense.ppl)} (seqlen ${seqlen}, ${
       dense.ppl.predicted.toLocaleString("en")
     } predicted tokens in ${dense.ppl.windows} windows) ${sec(dense.ms)}\n`,
   );
@@ -553,7 +593,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
     const t = run.result.timesMs;
     if (!s.compare) {
       io.stdout(
-        `pruned ppl ${fmtPpl(run.ppl.ppl)} (${method}, sparsity ${
+        `pruned ppl ${fmtPpl(run.ppl.ppl)} ± ${fmtPplSe(run.ppl)} (${method}, sparsity ${
           pct(run.result.sparsity)
         }, mean layer error ${meanError(run.result).toFixed(4)}, ` +
           `agreement with magnitude ${mean(run.result, "agreeMagnitude").toFixed(3)}, with wanda ${
@@ -583,7 +623,9 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
     const report = {
       model: s.model,
       method: s.compare ? "compare" : runs[0].method,
-      options: s.compare ? { target: s.target, select: s.select ?? null } : runs[0].options,
+      options: s.compare
+        ? { target: s.target, select: s.select ?? null, ...s.methodOptions }
+        : runs[0].options,
       calibration: { file: s.calib, nsamples, seqlen, seed: s.seed, tokens: calibIds.length },
       eval: {
         file: s.eval,
@@ -592,7 +634,13 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
         predicted: dense.ppl.predicted,
         max_tokens: evalTokens,
       },
-      dense: { ppl: dense.ppl.ppl, nll: dense.ppl.nll, times_ms: { eval: dense.ms } },
+      dense: {
+        ppl: dense.ppl.ppl,
+        nll: dense.ppl.nll,
+        nll_se: nllStandardError(dense.ppl),
+        window_nlls: dense.ppl.windowNlls,
+        times_ms: { eval: dense.ms },
+      },
       ...(s.compare ? { methods: runs.map(methodEntry) } : methodEntry(runs[0])),
     };
     const bytes = new TextEncoder().encode(JSON.stringify(report, null, 2) + "\n");
