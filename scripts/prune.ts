@@ -438,7 +438,8 @@ function nllStandardError(p: PerplexityResult): number {
   return Math.sqrt(ss / (n - 1) / n);
 }
 /** The standard error carried to perplexity (delta method: `ppl * se(nll)`), as text. */
-const fmtPplSe = (p: PerplexityResult) => (p.ppl * nllStandardError(p)).toFixed(p.ppl < 100 ? 4 : 2);
+const fmtPplSe = (p: PerplexityResult) =>
+  (p.ppl * nllStandardError(p)).toFixed(p.ppl < 100 ? 4 : 2);
 
 function targetText(t: Target, select?: SelectMode): string {
   if (t.kind === "nm") return `${t.n}:${t.m}`;
@@ -470,6 +471,34 @@ function propagationText(s: Settings): string {
 function methodSec(r: PruneModelResult, phase: string): string {
   const ms = r.methodTimesMs[phase];
   return ms === undefined ? "-" : `${(ms / 1000).toFixed(2)} s`; // short phases: 10 ms steps
+}
+
+/**
+ * One line per FISTAPruner operator (from `layers[].info`): the lambdas of the T runs, the
+ * objective at the first and last iteration of each run (iterations used), `E_round / E_total`
+ * per run, the achieved sparsity, and the relative layer error against the warm start's.
+ */
+function fistaLines(run: MethodRun): string[] {
+  const e = (x: number) => x.toExponential(2);
+  return run.result.layers.flatMap((l) => {
+    const i = l.info as Record<string, unknown> | undefined;
+    if (i?.method !== "fista") return [];
+    const lambdas = i.lambdas as number[], objectives = i.objectives as number[][];
+    const iterations = i.iterations as number[], ratio = i.ratio as number[];
+    const energy = (i.outputEnergy as number) || 1;
+    const runs = lambdas.map((lam, r) => {
+      const o = objectives[r];
+      return `${e(lam)}: obj ${e(o[0])}->${e(o[o.length - 1])} (${iterations[r]} it), ` +
+        `Er/Et ${ratio[r].toFixed(3)}`;
+    });
+    return [
+      `  ${l.name.padEnd(14)} sparsity ${pct(i.sparsity as number)}, rel err ${
+        ((i.layerError as number) / energy).toFixed(5)
+      } vs warm start ${
+        ((i.warmStartLayerError as number) / energy).toFixed(5)
+      } (best run ${i.bestRun}); lambda ${runs.join("; ")}`,
+    ];
+  });
 }
 
 function compareTable(dense: PerplexityResult, runs: MethodRun[]): string {
@@ -610,6 +639,10 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
           sec(t.calibration + t.pruning + t.evaluation + run.evalMs)
         }`,
       );}
+    if (s.verbose) {
+      const lines = fistaLines(run);
+      if (lines.length) io.stdout(`${method} per operator:\n${lines.join("\n")}\n`);
+    }
     if (s.compare) run.result = { ...run.result, weights, masks: {} }; // keep the report, drop the model
   }
   if (s.compare) io.stdout(`${compareTable(dense.ppl, runs)}\n`);
