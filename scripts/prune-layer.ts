@@ -23,7 +23,7 @@ import { methodNames, type MethodOptions, METHODS } from "../src/prune/methods.t
 import { checkSparsity } from "../src/select/mask.ts";
 import { CliError, type CliIo, parseFlags, runCli } from "./lib/cli.ts";
 import { checkTarget, writeFileAtomic } from "./lib/files.ts";
-import { METHOD_FLAGS, METHOD_FLAGS_HELP, methodOptionsFromFlags } from "./lib/method_flags.ts";
+import { METHOD_FLAGS, methodFlagsHelp, methodOptionsFromFlags } from "./lib/method_flags.ts";
 
 const USAGE = `Prune one linear layer stored in a safetensors file.
 
@@ -40,7 +40,7 @@ usage: deno task prune-layer --in FILE --out FILE --method NAME (--sparsity S | 
   --group GROUP     row | layer (default row; magnitude: layer)
   --x-stat STAT     swiftprune's x: norm | token | mean (default norm)
   --eps E           swiftprune's relative ridge (default 1e-8)
-${METHOD_FLAGS_HELP}
+${methodFlagsHelp(18)}
   --force           overwrite --out if it exists
   --quiet           no progress output
   --debug           print the stack trace of an error

@@ -39,7 +39,7 @@ import { openSafetensors, safetensorsChunks } from "../src/io/safetensors.ts";
 import { encode, readTokenizer } from "../src/io/tokenizer.ts";
 import type { LinearName, LlamaWeights } from "../src/model/weights.ts";
 import { corpusText, sampleWindows } from "../src/pipeline/calibration.ts";
-import { METHOD_FLAGS, METHOD_FLAGS_HELP, methodOptionsFromFlags } from "./lib/method_flags.ts";
+import { METHOD_FLAGS, methodFlagsHelp, methodOptionsFromFlags } from "./lib/method_flags.ts";
 import type { PruneModelResult } from "../src/pipeline/prune_model.ts";
 import { methodNames, type MethodOptions, METHODS } from "../src/prune/methods.ts";
 import type { SelectMode, Target } from "../src/prune/types.ts";
@@ -116,7 +116,7 @@ const HELP =
   --verbose           one line per operator for fista (lambdas, objective, E_round/E_total, errors)
   --quiet             no progress bars or info lines      --debug   stack traces on errors
 method options (the methods that do not use one ignore it):
-${METHOD_FLAGS_HELP.replaceAll(/^  (--\S+ \S+) +/gm, (_, f) => `  ${f.padEnd(20)}`)}`;
+${methodFlagsHelp(20)}`;
 
 /** The run's settings after defaults. */
 interface Settings {

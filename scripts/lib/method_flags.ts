@@ -17,12 +17,30 @@ export const METHOD_FLAGS = {
   "warm-start": { type: "string" },
 } as const;
 
-/** Help lines of {@link METHOD_FLAGS} (two-space indent, as the scripts' help). */
-export const METHOD_FLAGS_HELP = `  --blocksize B     sparsegpt's columns per block (default 128)
-  --damp D          sparsegpt's dampening, fraction of mean(diag H) (default 0.01)
-  --iterations K    fista's FISTA iterations per run (default 20)
-  --updates T       fista's lambda-search runs (default 3)
-  --warm-start M    fista's warm start: wanda | sparsegpt (default wanda)`;
+/** The flags with their help text. */
+const HELP_LINES: [string, string][] = [
+  ["--blocksize B", "sparsegpt's columns per block (default 128)"],
+  ["--damp D", "sparsegpt's dampening, fraction of mean(diag H) (default 0.01)"],
+  ["--iterations K", "fista's FISTA iterations per run (default 20)"],
+  ["--updates T", "fista's lambda-search runs (default 3)"],
+  ["--warm-start M", "fista's warm start: wanda | sparsegpt (default wanda)"],
+];
+
+/**
+ * Help lines of {@link METHOD_FLAGS}, indented by two spaces, the text starting after `column`.
+ *
+ * @param column Width of the flag column (flags are padded to it).
+ * @returns One line per flag, joined by newlines (no trailing newline).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { methodFlagsHelp } from "./method_flags.ts";
+ * assert.ok(methodFlagsHelp(18).startsWith("  --blocksize B     sparsegpt's"));
+ * ```
+ */
+export function methodFlagsHelp(column: number): string {
+  return HELP_LINES.map(([flag, text]) => `  ${flag.padEnd(column)}${text}`).join("\n");
+}
 
 /** The values `parseFlags` returns for {@link METHOD_FLAGS}. */
 export type MethodFlagValues = Partial<Record<keyof typeof METHOD_FLAGS, string>>;
