@@ -1,32 +1,14 @@
 import assert from "node:assert/strict";
+import { comparable } from "./lib/comparable.ts";
 import { readLlama2c } from "../src/io/llama2c.ts";
 import { encode, readTokenizer } from "../src/io/tokenizer.ts";
 import { tinyLlama } from "../src/model/llama.ts";
-import { LINEAR_NAMES, type LlamaWeights } from "../src/model/weights.ts";
+import type { LlamaWeights } from "../src/model/weights.ts";
 import { sampleWindows } from "../src/pipeline/calibration.ts";
-import {
-  pruneModel,
-  type PruneModelOptions,
-  type PruneModelResult,
-} from "../src/pipeline/prune_model.ts";
+import { pruneModel, type PruneModelOptions } from "../src/pipeline/prune_model.ts";
 import { METHODS } from "../src/prune/methods.ts";
 import { createPool } from "../src/parallel/pool.ts";
 import { pruneModelParallel } from "../src/parallel/prune_model_parallel.ts";
-
-const bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength).slice();
-
-/** Masks, pruned weights (as bytes) and layer reports (the method's `info` but its times). */
-function comparable(r: PruneModelResult) {
-  return {
-    masks: r.masks,
-    sparsity: r.sparsity,
-    weights: r.weights.blocks.map((b) => LINEAR_NAMES.map((n) => bytes(b[n].data))),
-    layers: r.layers.map(({ info, ...rest }) => {
-      const { timesMs: _, ...kept } = info ?? {};
-      return { ...rest, info: kept };
-    }),
-  };
-}
 
 /** Runs serial and on a pool of 2; asserts bitwise equality and that blocks ran as tasks. */
 async function assertSerialEqualsParallel(
