@@ -256,3 +256,13 @@ export { selectEwmaExactInto } from "./src/select/ewma_exact.ts";
 
 // --- hostile inputs (branch fuzz): NaN/infinity detection ---
 export { assertFinite, assertFiniteWeights, findNonFinite } from "./src/check/finite.ts";
+
+// fmodel (branch fmodel, issue 7): FISTAPruner's blocks pruned in parallel with dense inputs
+export { blockAccumulator, modelResult, pruneBlockSteps } from "./src/pipeline/prune_model.ts";
+export type { BlockAccumulator } from "./src/pipeline/prune_model.ts";
+export {
+  blocksRunInParallel,
+  pruneBlocksParallel,
+  pruneBlockTask,
+} from "./src/parallel/prune_blocks_parallel.ts";
+export type { BlockTaskOptions, BlockTaskResult } from "./src/parallel/prune_blocks_parallel.ts";

@@ -24,6 +24,7 @@ import { checkSparsity } from "../src/select/mask.ts";
 import { CliError, type CliIo, parseFlags, runCli } from "./lib/cli.ts";
 import { checkTarget, writeFileAtomic } from "./lib/files.ts";
 import { assertFinite } from "../src/check/finite.ts";
+import { METHOD_FLAGS, methodFlagsHelp, methodOptionsFromFlags } from "./lib/method_flags.ts";
 
 const USAGE = `Prune one linear layer stored in a safetensors file.
 
@@ -40,11 +41,7 @@ usage: deno task prune-layer --in FILE --out FILE --method NAME (--sparsity S | 
   --group GROUP     row | layer (default row; magnitude: layer)
   --x-stat STAT     swiftprune's x: norm | token | mean (default norm)
   --eps E           swiftprune's relative ridge (default 1e-8)
-  --blocksize B     sparsegpt's columns per block (default 128)
-  --damp D          sparsegpt's dampening, fraction of mean(diag H) (default 0.01)
-  --iterations K    fista's FISTA iterations per run (default 20)
-  --updates T       fista's lambda-search runs (default 3)
-  --warm-start M    fista's warm start: wanda | sparsegpt (default wanda)
+${methodFlagsHelp(18)}
   --force           overwrite --out if it exists
   --allow-nonfinite prune even if a tensor holds NaN or an infinity (default: refuse, naming it)
   --quiet           no progress output
@@ -61,11 +58,7 @@ const FLAGS = {
   group: { type: "string" },
   "x-stat": { type: "string", default: "norm" },
   eps: { type: "string" },
-  blocksize: { type: "string" },
-  damp: { type: "string" },
-  iterations: { type: "string" },
-  updates: { type: "string" },
-  "warm-start": { type: "string" },
+  ...METHOD_FLAGS,
   force: { type: "boolean", default: false },
   "allow-nonfinite": { type: "boolean", default: false },
   quiet: { type: "boolean", default: false },
@@ -187,13 +180,7 @@ async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
     select,
     xStat,
     ...(eps === undefined ? {} : { eps }),
-    ...(flags.blocksize === undefined ? {} : { blocksize: Number(flags.blocksize) }),
-    ...(flags.damp === undefined ? {} : { percdamp: Number(flags.damp) }),
-    ...(flags.iterations === undefined ? {} : { iterations: Number(flags.iterations) }),
-    ...(flags.updates === undefined ? {} : { updates: Number(flags.updates) }),
-    ...(flags["warm-start"] === undefined ? {} : {
-      warmStart: oneOf("warm-start", flags["warm-start"], ["wanda", "sparsegpt"] as const),
-    }),
+    ...methodOptionsFromFlags(flags),
   };
   const started = performance.now();
   const result = METHODS[method](weight, calib, target, options);

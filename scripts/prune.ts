@@ -46,6 +46,7 @@ import { openSafetensors, safetensorsChunks } from "../src/io/safetensors.ts";
 import { encode, readTokenizer, type Tokenizer } from "../src/io/tokenizer.ts";
 import type { LinearName, LlamaWeights } from "../src/model/weights.ts";
 import { corpusText, sampleWindows } from "../src/pipeline/calibration.ts";
+import { METHOD_FLAGS, methodFlagsHelp, methodOptionsFromFlags } from "./lib/method_flags.ts";
 import type { PruneModelResult } from "../src/pipeline/prune_model.ts";
 import { methodNames, type MethodOptions, METHODS } from "../src/prune/methods.ts";
 import type { SelectMode, Target } from "../src/prune/types.ts";
@@ -95,6 +96,8 @@ const FLAGS = {
   sweep: { type: "string" },
   quiet: { type: "boolean" },
   workers: { type: "string" },
+  verbose: { type: "boolean" },
+  ...METHOD_FLAGS,
   help: { type: "boolean" },
   "allow-nonfinite": { type: "boolean" },
 } as const;
@@ -123,7 +126,10 @@ const HELP =
   --sweep S1,S2,...   also run every method at these sparsities (the page's ppl-vs-sparsity curve)
   --allow-nonfinite   prune even if a weight is NaN or infinite [refuse, naming the tensor]
   --workers N         worker threads for calibration, row-parallel pruning and eval; 1 = none [all cores]
-  --quiet             no progress bars or info lines      --debug   stack traces on errors`;
+  --verbose           one line per operator for fista (lambdas, objective, E_round/E_total, errors)
+  --quiet             no progress bars or info lines      --debug   stack traces on errors
+method options (the methods that do not use one ignore it):
+${methodFlagsHelp(20)}`;
 
 /** The run's settings after defaults. */
 interface Settings {
@@ -132,6 +138,8 @@ interface Settings {
   methods: string[];
   target: Target;
   select?: SelectMode;
+  /** Method options from the method flags (`--iterations`, `--warm-start`, ...). */
+  methodOptions: MethodOptions;
   calib: string;
   eval: string;
   evalTokens?: number;
@@ -148,6 +156,7 @@ interface Settings {
   sweep?: number[];
   allowNonfinite: boolean;
   quiet: boolean;
+  verbose: boolean;
   workers: number;
 }
 
@@ -197,6 +206,7 @@ function parseSettings(argv: string[]): Settings | undefined {
     methods: v.compare ? names : [method],
     target: parseTarget(v),
     select: v.select as SelectMode | undefined,
+    methodOptions: methodOptionsFromFlags(v),
     calib: v.calib ?? DEFAULTS.calib,
     eval: v.eval ?? DEFAULTS.eval,
     evalTokens: intFlag(v["eval-tokens"], "eval-tokens", 2),
@@ -213,6 +223,7 @@ function parseSettings(argv: string[]): Settings | undefined {
     sweep: v.sweep === undefined ? undefined : parseSweep(v.sweep),
     allowNonfinite: v["allow-nonfinite"] ?? false,
     quiet: v.quiet ?? false,
+    verbose: v.verbose ?? false,
     workers: intFlag(v.workers, "workers", 1) ?? defaultPoolSize(),
   };
 }
@@ -309,7 +320,10 @@ async function runMethod(
   bar: (done: number, total: number, label?: string) => void,
 ): Promise<MethodRun> {
   const { denseInputs, intraLayer } = pipelineMode(s, method);
-  const methodOptions: MethodOptions = s.select ? { select: s.select } : {};
+  const methodOptions: MethodOptions = {
+    ...(s.select ? { select: s.select } : {}),
+    ...s.methodOptions,
+  };
   const result = await pruneModelParallel(pool, weights, windows, {
     method: METHODS[method],
     methodOptions,
@@ -344,7 +358,13 @@ function methodEntry(run: MethodRun): Record<string, unknown> {
   return {
     method: run.method,
     options: run.options,
-    pruned: { ppl: run.ppl.ppl, nll: run.ppl.nll, sparsity: r.sparsity },
+    pruned: {
+      ppl: run.ppl.ppl,
+      nll: run.ppl.nll,
+      nll_se: nllStandardError(run.ppl),
+      window_nlls: run.ppl.windowNlls,
+      sparsity: r.sparsity,
+    },
     layers: r.layers.map((l) => ({
       name: l.name,
       rows: l.rows,
@@ -354,6 +374,7 @@ function methodEntry(run: MethodRun): Record<string, unknown> {
       ...(l.errorPruned === undefined ? {} : { error_pruned: l.errorPruned }),
       agree_magnitude: l.agreeMagnitude,
       agree_wanda: l.agreeWanda,
+      ...(l.info === undefined ? {} : { info: l.info }),
     })),
     times_ms: {
       calibration: r.timesMs.calibration,
@@ -436,6 +457,18 @@ const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const fmtPpl = (x: number) => x.toFixed(x < 100 ? 4 : 2);
 
+/** Standard error of the mean NLL over the eval windows (sample sd / sqrt(windows)); 0 for one. */
+function nllStandardError(p: PerplexityResult): number {
+  const n = p.windowNlls.length;
+  if (n < 2) return 0;
+  const m = p.windowNlls.reduce((a, b) => a + b, 0) / n;
+  const ss = p.windowNlls.reduce((a, b) => a + (b - m) ** 2, 0);
+  return Math.sqrt(ss / (n - 1) / n);
+}
+/** The standard error carried to perplexity (delta method: `ppl * se(nll)`), as text. */
+const fmtPplSe = (p: PerplexityResult) =>
+  (p.ppl * nllStandardError(p)).toFixed(p.ppl < 100 ? 4 : 2);
+
 function targetText(t: Target, select?: SelectMode): string {
   if (t.kind === "nm") return `${t.n}:${t.m}`;
   return `${pct(t.sparsity)} unstructured per ${t.group}${select ? `, select ${select}` : ""}`;
@@ -468,10 +501,39 @@ function methodSec(r: PruneModelResult, phase: string): string {
   return ms === undefined ? "-" : `${(ms / 1000).toFixed(2)} s`; // short phases: 10 ms steps
 }
 
+/**
+ * One line per FISTAPruner operator (from `layers[].info`): the lambdas of the T runs, the
+ * objective at the first and last iteration of each run (iterations used), `E_round / E_total`
+ * per run, the achieved sparsity, and the relative layer error against the warm start's.
+ */
+function fistaLines(run: MethodRun): string[] {
+  const e = (x: number) => x.toExponential(2);
+  return run.result.layers.flatMap((l) => {
+    const i = l.info as Record<string, unknown> | undefined;
+    if (i?.method !== "fista") return [];
+    const lambdas = i.lambdas as number[], objectives = i.objectives as number[][];
+    const iterations = i.iterations as number[], ratio = i.ratio as number[];
+    const energy = (i.outputEnergy as number) || 1;
+    const runs = lambdas.map((lam, r) => {
+      const o = objectives[r];
+      return `${e(lam)}: obj ${e(o[0])}->${e(o[o.length - 1])} (${iterations[r]} it), ` +
+        `Er/Et ${ratio[r].toFixed(3)}`;
+    });
+    return [
+      `  ${l.name.padEnd(14)} sparsity ${pct(i.sparsity as number)}, rel err ${
+        ((i.layerError as number) / energy).toFixed(5)
+      } vs warm start ${
+        ((i.warmStartLayerError as number) / energy).toFixed(5)
+      } (best run ${i.bestRun}); lambda ${runs.join("; ")}`,
+    ];
+  });
+}
+
 function compareTable(dense: PerplexityResult, runs: MethodRun[]): string {
   const head = [
     "method",
     "ppl",
+    "± se",
     "sparsity",
     "mean err",
     "agree mag",
@@ -484,12 +546,19 @@ function compareTable(dense: PerplexityResult, runs: MethodRun[]): string {
     "eval",
     "total",
   ];
-  const rows = [["dense", fmtPpl(dense.ppl), pct(0), ...Array(head.length - 3).fill("-")]];
+  const rows = [[
+    "dense",
+    fmtPpl(dense.ppl),
+    fmtPplSe(dense),
+    pct(0),
+    ...Array(head.length - 4).fill("-"),
+  ]];
   for (const r of runs) {
     const t = r.result.timesMs;
     rows.push([
       r.method,
       fmtPpl(r.ppl.ppl),
+      fmtPplSe(r.ppl),
       pct(r.result.sparsity),
       meanError(r.result).toFixed(4),
       mean(r.result, "agreeMagnitude").toFixed(3),
@@ -590,7 +659,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   };
   const dense = await evaluate(weights, "eval dense");
   io.stdout(
-    `dense  ppl ${fmtPpl(dense.ppl.ppl)} (seqlen ${seqlen}, ${
+    `dense  ppl ${fmtPpl(dense.ppl.ppl)} ± ${fmtPplSe(dense.ppl)} (seqlen ${seqlen}, ${
       dense.ppl.predicted.toLocaleString("en")
     } predicted tokens in ${dense.ppl.windows} windows) ${sec(dense.ms)}\n`,
   );
@@ -603,7 +672,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
     const t = run.result.timesMs;
     if (!s.compare) {
       io.stdout(
-        `pruned ppl ${fmtPpl(run.ppl.ppl)} (${method}, sparsity ${
+        `pruned ppl ${fmtPpl(run.ppl.ppl)} ± ${fmtPplSe(run.ppl)} (${method}, sparsity ${
           pct(run.result.sparsity)
         }, mean layer error ${meanError(run.result).toFixed(4)}, ` +
           `agreement with magnitude ${mean(run.result, "agreeMagnitude").toFixed(3)}, with wanda ${
@@ -621,6 +690,10 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
         }`,
       );}
     if (s.html && s.methods.length > 1) masks.push(run.result.masks);
+    if (s.verbose) {
+      const lines = fistaLines(run);
+      if (lines.length) io.stdout(`${method} per operator:\n${lines.join("\n")}\n`);
+    }
     if (s.compare) run.result = { ...run.result, weights, masks: {} }; // keep the report, drop the model
   }
   if (s.compare) io.stdout(`${compareTable(dense.ppl, runs)}\n`);
@@ -658,7 +731,9 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
     const report = {
       model: s.model,
       method: s.compare ? "compare" : runs[0].method,
-      options: s.compare ? { target: s.target, select: s.select ?? null } : runs[0].options,
+      options: s.compare
+        ? { target: s.target, select: s.select ?? null, ...s.methodOptions }
+        : runs[0].options,
       calibration: { file: s.calib, nsamples, seqlen, seed: s.seed, tokens: calibTokens },
       eval: {
         file: s.eval,
@@ -667,7 +742,13 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
         predicted: dense.ppl.predicted,
         max_tokens: evalTokens,
       },
-      dense: { ppl: dense.ppl.ppl, nll: dense.ppl.nll, times_ms: { eval: dense.ms } },
+      dense: {
+        ppl: dense.ppl.ppl,
+        nll: dense.ppl.nll,
+        nll_se: nllStandardError(dense.ppl),
+        window_nlls: dense.ppl.windowNlls,
+        times_ms: { eval: dense.ms },
+      },
       ...(s.compare ? { methods: runs.map(methodEntry) } : methodEntry(runs[0])),
       ...(sweep.length ? { sweep } : {}),
       ...(masks.length ? { agreement: pairwiseAgreement(s.methods, masks) } : {}),

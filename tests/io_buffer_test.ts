@@ -19,7 +19,12 @@ Deno.test("parsers read a Node Buffer (pooled, offset view) like a plain Uint8Ar
   const tok = readFileSync(new URL("stories260K/tok512.bin", models));
   assert.deepEqual(readTokenizer(tok).pieces, readTokenizer(new Uint8Array(tok)).pieces);
 
-  const st = writeSafetensors([{ name: "w", dtype: "F32", shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) }]);
+  const st = writeSafetensors([{
+    name: "w",
+    dtype: "F32",
+    shape: [2, 2],
+    data: new Float32Array([1, 2, 3, 4]),
+  }]);
   // Buffer.from(string) of a small size lands in Node's shared pool at a non-zero offset
   const pooled = Buffer.concat([Buffer.from("xx"), Buffer.from(st)]).subarray(2);
   assert.ok(pooled.byteOffset > 0 || pooled.buffer.byteLength > pooled.length);

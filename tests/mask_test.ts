@@ -168,7 +168,9 @@ Deno.test("methods: registry, applyMask, and no method mutates its inputs", () =
     ) {
       const r = METHODS[name](weight, { inputs }, target);
       assert.equal(r.keep.reduce((a, b) => a + b, 0), 32, name);
-      r.weight.data.forEach((v, t) => assert.ok(r.keep[t] || v === 0, `${name}: pruned ${t} not 0`));
+      r.weight.data.forEach((v, t) =>
+        assert.ok(r.keep[t] || v === 0, `${name}: pruned ${t} not 0`)
+      );
       if (maskOnly.has(name)) assert.deepEqual(r.weight.data, applyMask(weight, r.keep).data);
     }
   }

@@ -1,26 +1,11 @@
 import assert from "node:assert/strict";
+import { comparable } from "./lib/comparable.ts";
 import { tinyLlama } from "../src/model/llama.ts";
-import { LINEAR_NAMES } from "../src/model/weights.ts";
-import { pruneModel, type PruneModelResult } from "../src/pipeline/prune_model.ts";
+import { pruneModel } from "../src/pipeline/prune_model.ts";
 import { METHODS } from "../src/prune/methods.ts";
 import type { Target } from "../src/prune/types.ts";
 import { createPool, isShared } from "../src/parallel/pool.ts";
 import { pruneModelParallel } from "../src/parallel/prune_model_parallel.ts";
-
-const bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength).slice();
-
-/** Everything but the times: masks, pruned weights (as bytes), reports without `info.timesMs`. */
-function comparable(r: PruneModelResult) {
-  return {
-    masks: r.masks,
-    sparsity: r.sparsity,
-    weights: r.weights.blocks.map((b) => LINEAR_NAMES.map((n) => bytes(b[n].data))),
-    layers: r.layers.map(({ info, ...rest }) => {
-      const { timesMs: _, ...kept } = info ?? {};
-      return { ...rest, info: kept };
-    }),
-  };
-}
 
 const model = tinyLlama({ seed: 4, dim: 16, hiddenDim: 32, nLayers: 2, vocabSize: 32 });
 const windows = [0, 1, 2].map((s) =>

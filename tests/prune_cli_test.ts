@@ -32,8 +32,11 @@ Deno.test("prune CLI: stories260K with a small --eval-tokens writes a report wit
     const report = join(dir, "r.json"), out = join(dir, "hf");
     const r = await run([...SMALL, "--method", "wanda", "--report", report, "--out", out]);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /dense {2}ppl \d+\.\d+ \(seqlen 64, 252 predicted tokens in 4 windows\)/);
-    assert.match(r.out, /pruned ppl \d+\.\d+ \(wanda, sparsity 50\.00%/);
+    assert.match(
+      r.out,
+      /dense {2}ppl \d+\.\d+ ± \d+\.\d+ \(seqlen 64, 252 predicted tokens in 4 windows\)/,
+    );
+    assert.match(r.out, /pruned ppl \d+\.\d+ ± \d+\.\d+ \(wanda, sparsity 50\.00%/);
     assert.match(r.out, /2 windows x 64 tokens \(seed 0\)/);
     const j = JSON.parse(readFileSync(report, "utf8"));
     for (
@@ -67,6 +70,13 @@ Deno.test("prune CLI: stories260K with a small --eval-tokens writes a report wit
       tokens: 256,
     });
     assert.ok(j.dense.ppl > 1 && j.pruned.ppl > j.dense.ppl);
+    for (const p of [j.dense, j.pruned]) { // the standard error over the 4 windows, recomputed here
+      assert.equal(p.window_nlls.length, 4);
+      const m = p.window_nlls.reduce((a: number, b: number) => a + b, 0) / 4;
+      assert.ok(Math.abs(m - p.nll) < 1e-12); // equal windows: the mean of means is the mean
+      const sd = Math.sqrt(p.window_nlls.reduce((a: number, b: number) => a + (b - m) ** 2, 0) / 3);
+      assert.ok(p.nll_se > 0 && Math.abs(p.nll_se - sd / 2) < 1e-12);
+    }
     assert.equal(j.pruned.sparsity, 0.5);
     assert.equal(j.layers.length, 35); // 5 blocks x 7 linears
     for (
@@ -170,6 +180,15 @@ Deno.test("prune CLI: bad flags and too short texts exit 2 with one line", async
     [["--nsamples", "0"], /^error: --nsamples must be an integer >= 1, got "0"\n$/],
     [["--select", "fast"], /^error: --select must be sort, ewma or ewma-exact/],
     [
+      ["--warm-start", "magnitude"],
+      /^error: --warm-start must be wanda or sparsegpt, got "magnitude"\n$/,
+    ],
+    [["--iterations", "0"], /^error: --iterations must be an integer >= 1, got "0"\n$/],
+    [["--updates", "1.5"], /^error: --updates must be an integer >= 1, got "1\.5"\n$/],
+    [["--blocksize", "x"], /^error: --blocksize must be an integer >= 1, got "x"\n$/],
+    [["--damp=-0.1"], /^error: --damp must be a finite number >= 0, got "-0\.1"\n$/],
+    [["--damp", ""], /^error: --damp must be a finite number >= 0, got ""\n$/],
+    [
       ["--calib", "/nonexistent.jsonl", ...SMALL],
       /^error: Cannot read --calib file: no file at \/nonexistent\.jsonl\n$/,
     ],
@@ -189,4 +208,39 @@ Deno.test("prune CLI: bad flags and too short texts exit 2 with one line", async
     assert.equal(r.err.split("\n").length, 2, r.err);
   }
   rmSync(dir, { recursive: true, force: true });
+});
+
+Deno.test("prune CLI: fista with method flags reports each operator (info in --report, --verbose lines)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "secateur-prune-"));
+  try {
+    const report = join(dir, "r.json");
+    const argv = ["--method", "fista", "--iterations", "3", "--updates", "2", "--warm-start"];
+    const r = await run([...SMALL, ...argv, "sparsegpt", "--verbose", "--report", report]);
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.split("\n").filter((l) => /^ {2}layers\.\d\.w/.test(l));
+    assert.equal(lines.length, 35, r.out);
+    assert.match(
+      lines[0],
+      /^ {2}layers\.0\.wq +sparsity 50\.00%, rel err [\d.]+ vs warm start [\d.]+ /,
+    );
+    assert.equal(lines[0].split("Er/Et").length, 3); // one per lambda run
+    const j = JSON.parse(readFileSync(report, "utf8"));
+    assert.equal(j.options.iterations, 3);
+    assert.equal(j.options.warmStart, "sparsegpt");
+    for (const l of j.layers) {
+      assert.equal(l.info.warmStart, "sparsegpt");
+      assert.equal(l.info.lambdas.length, 2);
+      assert.equal(l.info.objectives.length, 2);
+      assert.ok(l.info.iterations.every((k: number) => k >= 1 && k <= 3));
+      // the objective at the start, then after each iteration
+      l.info.objectives.forEach((o: number[], r: number) => {
+        assert.equal(o.length, l.info.iterations[r] + 1);
+      });
+      assert.equal(l.info.ratio.length, 2);
+      assert.equal(l.info.sparsity, 0.5); // 50% per operator, exactly
+      assert.ok(l.info.layerError <= l.info.warmStartLayerError);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

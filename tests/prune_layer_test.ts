@@ -12,7 +12,6 @@ import { capture } from "./lib/capture.ts";
 import { sparsegpt } from "../src/prune/sparsegpt.ts";
 import { METHODS } from "../src/prune/methods.ts";
 
-
 async function layerFile(
   dir: string,
   dtype: "F32" | "BF16" = "F32",
@@ -180,13 +179,24 @@ Deno.test("prune-layer: sparsegpt with --blocksize/--damp matches the library ca
   try {
     const rng = createRng(5);
     const rows = 6, cols = 16, tokens = 40;
-    const weight = { data: Float32Array.from({ length: rows * cols }, () => rng.normal()), rows, cols };
-    const inputs = { data: Float32Array.from({ length: tokens * cols }, () => rng.normal()), rows: tokens, cols };
+    const weight = {
+      data: Float32Array.from({ length: rows * cols }, () => rng.normal()),
+      rows,
+      cols,
+    };
+    const inputs = {
+      data: Float32Array.from({ length: tokens * cols }, () => rng.normal()),
+      rows: tokens,
+      cols,
+    };
     const input = join(dir, "layer.safetensors"), out = join(dir, "out.safetensors");
-    await writeFile(input, writeSafetensors([
-      { name: "weight", dtype: "F32", shape: [rows, cols], data: weight.data },
-      { name: "inputs", dtype: "F32", shape: [tokens, cols], data: inputs.data },
-    ]));
+    await writeFile(
+      input,
+      writeSafetensors([
+        { name: "weight", dtype: "F32", shape: [rows, cols], data: weight.data },
+        { name: "inputs", dtype: "F32", shape: [tokens, cols], data: inputs.data },
+      ]),
+    );
     const io = capture();
     const argv = ["--in", input, "--out", out, "--method", "sparsegpt", "--pattern", "2:4"];
     const code = await main([...argv, "--blocksize", "8", "--damp", "0.05"], io);
@@ -215,19 +225,30 @@ Deno.test("prune-layer: fista reads inputs_pruned and is never worse than its wa
   try {
     const rng = createRng(9);
     const rows = 8, cols = 16, tokens = 64;
-    const weight = { data: Float32Array.from({ length: rows * cols }, () => rng.normal()), rows, cols };
+    const weight = {
+      data: Float32Array.from({ length: rows * cols }, () => rng.normal()),
+      rows,
+      cols,
+    };
     const x = Float32Array.from({ length: tokens * cols }, () => rng.normal());
     const xStar = x.map((v) => v + 0.1 * rng.normal());
     const input = join(dir, "layer.safetensors"), out = join(dir, "out.safetensors");
-    await writeFile(input, writeSafetensors([
-      { name: "weight", dtype: "F32", shape: [rows, cols], data: weight.data },
-      { name: "inputs", dtype: "F32", shape: [tokens, cols], data: x },
-      { name: "inputs_pruned", dtype: "F32", shape: [tokens, cols], data: xStar },
-    ]));
+    await writeFile(
+      input,
+      writeSafetensors([
+        { name: "weight", dtype: "F32", shape: [rows, cols], data: weight.data },
+        { name: "inputs", dtype: "F32", shape: [tokens, cols], data: x },
+        { name: "inputs_pruned", dtype: "F32", shape: [tokens, cols], data: xStar },
+      ]),
+    );
     for (const warm of ["wanda", "sparsegpt"]) {
       const io = capture();
       const argv = ["--in", input, "--out", out, "--method", "fista", "--sparsity", "0.5"];
-      assert.equal(await main([...argv, "--warm-start", warm, "--iterations", "30", "--force"], io), 0, io.err);
+      assert.equal(
+        await main([...argv, "--warm-start", warm, "--iterations", "30", "--force"], io),
+        0,
+        io.err,
+      );
       const res = readSafetensors(new Uint8Array(await readFile(out)));
       const keep = res.raw("mask");
       assert.equal(keep.reduce((a, b) => a + b, 0), rows * cols / 2);
@@ -241,7 +262,8 @@ Deno.test("prune-layer: fista reads inputs_pruned and is never worse than its wa
           for (let i = 0; i < rows; i++) {
             let d = 0;
             for (let j = 0; j < cols; j++) {
-              d += w[i * cols + j] * xStar[t * cols + j] - weight.data[i * cols + j] * x[t * cols + j];
+              d += w[i * cols + j] * xStar[t * cols + j] -
+                weight.data[i * cols + j] * x[t * cols + j];
             }
             e += d * d;
           }

@@ -6,12 +6,18 @@ import { createRng } from "../src/tensor/rng.ts";
 import { allClose, assertAllClose } from "../src/check/all_close.ts";
 
 Deno.test("matrix: bad shapes throw TypeError naming the value", () => {
-  assert.throws(() => matrix(2, 3, new Float32Array(5)), { name: "TypeError", message: /5 values, expected 6/ });
+  assert.throws(() => matrix(2, 3, new Float32Array(5)), {
+    name: "TypeError",
+    message: /5 values, expected 6/,
+  });
   assert.throws(() => checkMatrix({ data: [1, 2], rows: 1, cols: 2 }, "weight"), {
     name: "TypeError",
     message: /weight: data must be a Float32Array, got Array/,
   });
-  assert.throws(() => matrix(-1, 2), { name: "TypeError", message: /rows must be a non-negative integer, got -1/ });
+  assert.throws(() => matrix(-1, 2), {
+    name: "TypeError",
+    message: /rows must be a non-negative integer, got -1/,
+  });
 });
 
 Deno.test("ndarray: contiguous view is zero-copy, transposed view is copied", () => {
@@ -19,11 +25,17 @@ Deno.test("ndarray: contiguous view is zero-copy, transposed view is copied", ()
   const m = fromNdarray(ndarray(data, [2, 3]));
   assert.equal(m.data.buffer, data.buffer);
   const t = fromNdarray(ndarray(data, [2, 3]).transpose(1, 0));
-  assert.deepEqual(Array.from(t.data), Array.from(transpose(fromRows([[1, 2, 3], [4, 5, 6]])).data));
+  assert.deepEqual(
+    Array.from(t.data),
+    Array.from(transpose(fromRows([[1, 2, 3], [4, 5, 6]])).data),
+  );
   assert.notEqual(t.data.buffer, data.buffer);
   const back = toNdarray(m);
   assert.equal(back.get(1, 2), 6);
-  assert.throws(() => fromNdarray(ndarray(data, [6])), { name: "TypeError", message: /expected 2 dimensions/ });
+  assert.throws(() => fromNdarray(ndarray(data, [6])), {
+    name: "TypeError",
+    message: /expected 2 dimensions/,
+  });
 });
 
 Deno.test("rng: seeded streams repeat and normals have unit variance", () => {

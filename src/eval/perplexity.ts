@@ -37,6 +37,8 @@ export interface PerplexityResult {
   predicted: number;
   /** Number of windows evaluated. */
   windows: number;
+  /** Mean NLL of each window's predicted tokens, in window order (for a standard error). */
+  windowNlls: number[];
 }
 
 /**
@@ -108,7 +110,7 @@ export function perplexityWindows(ids: Int32Array, options: PerplexityOptions): 
  * @param weights The model.
  * @param ids The whole text encoded once, with BOS.
  * @param options `seqlen`, optional `maxTokens` and `onProgress`.
- * @returns `{ ppl, nll, predicted, windows }`.
+ * @returns `{ ppl, nll, predicted, windows, windowNlls }`.
  * @throws {TypeError} If `ids` is not an Int32Array.
  * @throws {RangeError} If `seqlen < 2`, `maxTokens < 1`, or fewer than `seqlen` tokens are available.
  * @example
@@ -131,14 +133,19 @@ export function perplexity(
   const windows = perplexityWindows(ids, options), { seqlen, onProgress } = options;
   const vocab = weights.config.vocabSize;
   let total = 0;
+  const windowNlls: number[] = [];
   for (let w = 0; w < windows; w++) {
     const window = ids.subarray(w * seqlen, (w + 1) * seqlen);
     const out = forward(weights, window); // row t predicts token t+1
+    let windowTotal = 0;
     for (let t = 0; t + 1 < seqlen; t++) {
-      total += tokenNll(out.data.subarray(t * vocab, (t + 1) * vocab), window[t + 1]);
+      const nll = tokenNll(out.data.subarray(t * vocab, (t + 1) * vocab), window[t + 1]);
+      total += nll;
+      windowTotal += nll;
     }
+    windowNlls.push(windowTotal / (seqlen - 1));
     onProgress?.(w + 1, windows, "eval");
   }
   const predicted = windows * (seqlen - 1), nll = total / predicted;
-  return { ppl: Math.exp(nll), nll, predicted, windows };
+  return { ppl: Math.exp(nll), nll, predicted, windows, windowNlls };
 }

@@ -185,9 +185,17 @@ export async function perplexityParallel(
     }
   }
   let total = 0;
-  for (const part of parts) for (const nll of part) total += nll; // token order, as perplexity
+  const windowNlls: number[] = [];
+  for (const part of parts) {
+    let windowTotal = 0;
+    for (const nll of part) {
+      total += nll; // token order, as perplexity
+      windowTotal += nll;
+    }
+    windowNlls.push(windowTotal / (seqlen - 1));
+  }
   const predicted = windows * (seqlen - 1), nll = total / predicted;
-  return { ppl: Math.exp(nll), nll, predicted, windows };
+  return { ppl: Math.exp(nll), nll, predicted, windows, windowNlls };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,7 +6,9 @@
  *   block's outputs) runs the windows in parallel ({@link blockForwardWindows});
  * - every layer of a row-separable method (magnitude, Wanda, SwiftPrune) with a per-row or N:M
  *   target is scored and selected with its rows split across the workers ({@link pruneLayerParallel});
- *   other methods and per-layer groups run in-process.
+ *   other methods and per-layer groups run in-process;
+ * - with `denseInputs` (FISTAPruner) the blocks are independent: each block, with all its steps,
+ *   runs as one task on a worker instead (`./prune_blocks_parallel.ts`).
  *
  * The pipeline's loop is written once, as a generator of steps (`pruneModelSteps`); `pruneModel`
  * runs each step in-process, this driver runs them on the pool. Same masks, pruned weights and
@@ -28,6 +30,7 @@ import { METHODS } from "../prune/methods.ts";
 import { blockForwardWindows, shareWeights } from "./forward_parallel.ts";
 import type { Pool } from "./pool.ts";
 import { pruneLayerParallel } from "./prune_parallel.ts";
+import { blocksRunInParallel, pruneBlocksParallel } from "./prune_blocks_parallel.ts";
 
 /** The name under which `method` is registered in `METHODS`, if it is. */
 function registeredName(method: unknown): string | undefined {
@@ -81,6 +84,9 @@ export async function pruneModelParallel(
   windows: Int32Array[],
   options: PruneModelOptions,
 ): Promise<PruneModelResult> {
+  if (blocksRunInParallel(pool, options)) { // dense inputs: one block per task
+    return await pruneBlocksParallel(pool, weights, windows, options);
+  }
   const parallel = pool !== undefined && pool.size > 1;
   const steps = pruneModelSteps(parallel ? shareWeights(weights) : weights, windows, options);
   for (let next = steps.next();;) {

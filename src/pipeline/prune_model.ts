@@ -200,95 +200,188 @@ export function* pruneModelSteps(
   options: PruneModelOptions,
 ): Generator<PruneStep, PruneModelResult, PruneStepResult> {
   checkWindows(windows);
-  const blockStep = (
-    model: LlamaWeights,
-    layer: number,
-    block: LlamaBlock,
-    h: Matrix[],
-    capture = true,
-  ): BlockStep => ({ kind: "block", weights: model, layer, block, h, capture });
-  const now = options.now ?? (() => performance.now());
   const nLayers = weights.config.nLayers;
-  const stepsPerBlock = 1 + LINEAR_NAMES.length + (options.intraLayer ? 3 : 0) +
-    (options.denseInputs ? 0 : 1);
-  const progress = progressCounter(nLayers * stepsPerBlock, options.onProgress);
-  const times = { calibration: 0, pruning: 0, evaluation: 0 };
-  const methodTimesMs: Record<string, number> = {};
+  const progress = progressCounter(nLayers * stepsPerBlock(options), options.onProgress);
+  const acc = blockAccumulator(progress);
   const blocks = weights.blocks.slice();
   const pruned: LlamaWeights = { ...weights, blocks };
-  const masks: Record<string, Uint8Array> = {};
-  const layers: LayerReport[] = [];
   let h = windows.map((w) => embed(weights, w));
 
   for (let l = 0; l < nLayers; l++) {
-    let t0 = now();
-    const dense = (yield blockStep(weights, l, weights.blocks[l], h)) as BlockRun;
-    times.calibration += now() - t0;
-    progress(`block ${l}: calibration forward`);
-
-    const block: LlamaBlock = { ...weights.blocks[l] };
-    const grams: Partial<Record<LinearName, Float64Array>> = {}; // X^T X per distinct input, for the errors
-    const groups = options.intraLayer ? INTRA_LAYER_GROUPS : [LINEAR_NAMES];
-    for (let g = 0; g < groups.length; g++) {
-      let inputsPruned: Matrix | undefined;
-      if (options.intraLayer && g > 0) {
-        t0 = now();
-        inputsPruned = ((yield blockStep(weights, l, block, h)) as BlockRun).inputs[groups[g][0]];
-        times.calibration += now() - t0;
-        progress(`block ${l}: forward with ${groups.slice(0, g).flat().join(",")} pruned`);
-      } else if (options.intraLayer) inputsPruned = dense.inputs[groups[g][0]];
-      for (const name of groups[g]) {
-        const w = weights.blocks[l][name];
-        const calib: LayerCalibration = { inputs: dense.inputs[INPUT_OF[name]] };
-        if (inputsPruned) calib.inputsPruned = inputsPruned;
-        t0 = now();
-        const result = (yield {
-          kind: "prune",
-          method: options.method,
-          weight: w,
-          calib,
-          target: options.target,
-          options: options.methodOptions ?? {},
-        }) as PruneResult;
-        times.pruning += now() - t0;
-        addMethodTimes(methodTimesMs, result.info);
-        t0 = now();
-        const input = INPUT_OF[name];
-        if (!(input in grams)) {
-          grams[input] = gramPays(weights.blocks[l], input, calib.inputs!)
-            ? gramOf(calib.inputs!)
-            : undefined;
-        }
-        const gram = grams[input];
-        const report = evaluateLayer(`layers.${l}.${name}`, w, result, calib, options.target, {
-          agreement: options.agreement ?? true,
-          gram,
-        });
-        times.evaluation += now() - t0;
-        block[name] = result.weight;
-        masks[report.name] = result.keep;
-        layers.push(report);
-        progress(`${report.name} pruned`);
-      }
-    }
+    const { block, dense } = yield* pruneBlockSteps(weights, l, h, options, acc);
     blocks[l] = block;
 
-    if (options.denseInputs) h = dense.outputs;
+    if (options.denseInputs) h = dense;
     else {
-      t0 = now();
+      const t0 = now(options);
       h = ((yield blockStep(pruned, l, block, h, false)) as BlockRun).outputs;
-      times.calibration += now() - t0;
+      acc.times.calibration += now(options) - t0;
       progress(`block ${l}: pruned outputs`);
     }
   }
+  return modelResult(pruned, acc);
+}
+
+/** Number of progress steps per block of {@link pruneModelSteps}. */
+function stepsPerBlock(options: PruneModelOptions): number {
+  return 1 + LINEAR_NAMES.length + (options.intraLayer ? 3 : 0) + (options.denseInputs ? 0 : 1);
+}
+
+function now(options: PruneModelOptions): number {
+  return (options.now ?? (() => performance.now()))();
+}
+
+function blockStep(
+  model: LlamaWeights,
+  layer: number,
+  block: LlamaBlock,
+  h: Matrix[],
+  capture = true,
+): BlockStep {
+  return { kind: "block", weights: model, layer, block, h, capture };
+}
+
+/**
+ * What the blocks pruned so far have produced: masks, layer reports (block order), times. Filled
+ * by {@link pruneBlockSteps}; one per run of the pipeline (or per block on a worker, then merged).
+ */
+export interface BlockAccumulator {
+  masks: Record<string, Uint8Array>;
+  layers: LayerReport[];
+  times: { calibration: number; pruning: number; evaluation: number };
+  methodTimesMs: Record<string, number>;
+  progress: (label: string) => void;
+}
+
+/**
+ * An empty {@link BlockAccumulator}.
+ *
+ * @param progress Called with a label after each step (default: nothing).
+ * @returns The accumulator.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { blockAccumulator } from "./prune_model.ts";
+ * assert.deepEqual(blockAccumulator().layers, []);
+ * ```
+ */
+export function blockAccumulator(progress: (label: string) => void = () => {}): BlockAccumulator {
+  const times = { calibration: 0, pruning: 0, evaluation: 0 };
+  return { masks: {}, layers: [], times, methodTimesMs: {}, progress };
+}
+
+/**
+ * The pipeline's result from the pruned model and what its blocks produced.
+ *
+ * @param pruned The model with every pruned block in place.
+ * @param acc Masks, layer reports and times of all blocks.
+ * @returns The {@link PruneModelResult}.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { blockAccumulator, modelResult } from "./prune_model.ts";
+ * import { tinyLlama } from "../model/llama.ts";
+ * assert.equal(modelResult(tinyLlama({ seed: 1 }), blockAccumulator()).sparsity, 0);
+ * ```
+ */
+export function modelResult(pruned: LlamaWeights, acc: BlockAccumulator): PruneModelResult {
   return {
     weights: pruned,
-    masks,
-    layers,
-    sparsity: overallSparsity(layers),
-    timesMs: times,
-    methodTimesMs,
+    masks: acc.masks,
+    layers: acc.layers,
+    sparsity: overallSparsity(acc.layers),
+    timesMs: acc.times,
+    methodTimesMs: acc.methodTimesMs,
   };
+}
+
+/**
+ * Steps 1-3 of the loop for one block (module header): the dense calibration forward on `h`, the
+ * method on each linear (in the intra-layer order with `X*` when `options.intraLayer`), and the
+ * layer reports, added to `acc`. A sub-generator of {@link pruneModelSteps}; with `denseInputs`
+ * blocks are independent, and `src/parallel/prune_model_parallel.ts` runs one per worker.
+ *
+ * @param weights The dense model.
+ * @param l The block index.
+ * @param h The hidden states entering block `l`, one matrix per window.
+ * @param options As {@link pruneModel} (`method`, `methodOptions`, `target`, `intraLayer`, `agreement`).
+ * @param acc Receives the block's masks, layer reports and times.
+ * @returns A generator of steps returning the pruned block and the dense block's outputs.
+ * @throws Errors of the method propagate.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { blockAccumulator, pruneBlockSteps, runPruneStep } from "./prune_model.ts";
+ * import { METHODS } from "../prune/methods.ts";
+ * import { embed, tinyLlama } from "../model/llama.ts";
+ * const w = tinyLlama({ seed: 1 }), acc = blockAccumulator();
+ * const target = { kind: "nm", n: 2, m: 4 } as const;
+ * const steps = pruneBlockSteps(w, 1, [embed(w, [1, 2, 3])], { method: METHODS.wanda, target }, acc);
+ * let next = steps.next();
+ * while (!next.done) next = steps.next(runPruneStep(next.value));
+ * assert.equal(acc.layers.length, 7);
+ * assert.equal(acc.layers[0].name, "layers.1.wq");
+ * ```
+ */
+export function* pruneBlockSteps(
+  weights: LlamaWeights,
+  l: number,
+  h: Matrix[],
+  options: PruneModelOptions,
+  acc: BlockAccumulator,
+): Generator<PruneStep, { block: LlamaBlock; dense: Matrix[] }, PruneStepResult> {
+  const { times, methodTimesMs, masks, layers, progress } = acc;
+  let t0 = now(options);
+  const dense = (yield blockStep(weights, l, weights.blocks[l], h)) as BlockRun;
+  times.calibration += now(options) - t0;
+  progress(`block ${l}: calibration forward`);
+
+  const block: LlamaBlock = { ...weights.blocks[l] };
+  const grams: Partial<Record<LinearName, Float64Array>> = {}; // X^T X per distinct input, for the errors
+  const groups = options.intraLayer ? INTRA_LAYER_GROUPS : [LINEAR_NAMES];
+  for (let g = 0; g < groups.length; g++) {
+    let inputsPruned: Matrix | undefined;
+    if (options.intraLayer && g > 0) {
+      t0 = now(options);
+      inputsPruned = ((yield blockStep(weights, l, block, h)) as BlockRun).inputs[groups[g][0]];
+      times.calibration += now(options) - t0;
+      progress(`block ${l}: forward with ${groups.slice(0, g).flat().join(",")} pruned`);
+    } else if (options.intraLayer) inputsPruned = dense.inputs[groups[g][0]];
+    for (const name of groups[g]) {
+      const w = weights.blocks[l][name];
+      const calib: LayerCalibration = { inputs: dense.inputs[INPUT_OF[name]] };
+      if (inputsPruned) calib.inputsPruned = inputsPruned;
+      t0 = now(options);
+      const result = (yield {
+        kind: "prune",
+        method: options.method,
+        weight: w,
+        calib,
+        target: options.target,
+        options: options.methodOptions ?? {},
+      }) as PruneResult;
+      times.pruning += now(options) - t0;
+      addMethodTimes(methodTimesMs, result.info);
+      t0 = now(options);
+      const input = INPUT_OF[name];
+      if (!(input in grams)) {
+        grams[input] = gramPays(weights.blocks[l], input, calib.inputs!)
+          ? gramOf(calib.inputs!)
+          : undefined;
+      }
+      const gram = grams[input];
+      const report = evaluateLayer(`layers.${l}.${name}`, w, result, calib, options.target, {
+        agreement: options.agreement ?? true,
+        gram,
+      });
+      times.evaluation += now(options) - t0;
+      block[name] = result.weight;
+      masks[report.name] = result.keep;
+      layers.push(report);
+      progress(`${report.name} pruned`);
+    }
+  }
+  return { block, dense: dense.outputs };
 }
 
 /**
