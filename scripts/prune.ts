@@ -11,6 +11,8 @@
  * weights x tokens): about 1e9 for calibration and 2e9 for evaluation, at least 8 windows each, at
  * most 128 calibration windows. On stories260K this is 17 x 256 calibration tokens and 8,704 eval
  * tokens; on llama4m 8 x 256 and 2,048 (the models README's reference window count).
+ * These are quick defaults: for comparing methods on llama4m use 64 calibration windows and the C4
+ * validation head for evaluation (`docs/fista-llama4m.md`: the recipe, its runs and why).
  *
  * Uses `node:` built-ins only (runs on Deno and Bun).
  *
