@@ -150,6 +150,22 @@ Deno.test("llama2c: reads from an unaligned subarray and copies (input not share
   assert.notEqual(w.rmsFinal.buffer, shifted.buffer);
 });
 
+Deno.test("llama2c: view mode shares the file bytes when aligned, copies when not", () => {
+  for (
+    const bytes of [writeLlama2c(tinyLlama({ seed: 6 })), writeVersion1(tinyLlama({ seed: 6 }))]
+  ) {
+    const copied = readLlama2c(bytes), viewed = readLlama2c(bytes, { view: true });
+    assertSameWeights(viewed, copied);
+    assert.equal(viewed.blocks[0].w2.data.buffer, bytes.buffer);
+    assert.notEqual(copied.blocks[0].w2.data.buffer, bytes.buffer);
+    const shifted = new Uint8Array(bytes.length + 1);
+    shifted.set(bytes, 1);
+    const unaligned = readLlama2c(shifted.subarray(1), { view: true }); // cannot view: copies
+    assertSameWeights(unaligned, copied);
+    assert.notEqual(unaligned.blocks[0].w2.data.buffer, shifted.buffer);
+  }
+});
+
 Deno.test("llama2c: ak42 version 1 (export.py order), shared and unshared", () => {
   for (const sharedClassifier of [true, false]) {
     const w = tinyLlama({ seed: 7, sharedClassifier });

@@ -111,6 +111,43 @@ Deno.test("tokenizer: split-and-cache encoding equals the literal run.c loop on 
   assertSplitEqualsLiteral(llama2, snippets(12, 90));
 });
 
+Deno.test("tokenizer: the integer merge table equals the string merges with duplicate pieces, byte fallbacks and ties", () => {
+  // duplicate strings ("ab" twice, "b" twice), a merge through a byte-fallback string "<0x63>",
+  // equal scores (first pair wins), and an empty piece that must never merge
+  const bytes = Array.from(
+    { length: 256 },
+    (_, b) => [0, `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`] as [number, string],
+  );
+  const tok = readTokenizer(
+    tokenizerFile(12, [
+      [0, "<unk>"],
+      [0, "<s>"],
+      [0, "</s>"],
+      ...bytes,
+      [0, " "],
+      [0, "a"],
+      [0, "b"],
+      [0, "b"],
+      [3, "ab"],
+      [3, "ab"],
+      [3, "ba"],
+      [1, " a"],
+      [2, "bab"],
+      [4, "a<0x63>"],
+      [0, ""],
+      [5, " ab"],
+      [1, "abab"],
+    ]),
+  );
+  assert.equal(tok.splitSafe, true);
+  const rng = createRng(3), letters = ["a", "b", "c", " ", "é"];
+  for (let i = 0; i < 400; i++) {
+    const text = Array.from({ length: 1 + rng.int(16) }, () => letters[rng.int(letters.length)])
+      .join("");
+    assertSplitEqualsLiteral(tok, [text]);
+  }
+});
+
 Deno.test("tokenizer: a vocabulary with a space after a non-space is not split (still equals the literal loop)", () => {
   const tok = readTokenizer(
     tokenizerFile(5, [

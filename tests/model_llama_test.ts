@@ -6,6 +6,7 @@ import {
   embed,
   forward,
   forwardReference,
+  forwardWorkspace,
   logits,
   referenceDecoder,
   tinyLlama,
@@ -193,4 +194,33 @@ Deno.test("llama: bad inputs throw typed errors naming the value", () => {
     name: "TypeError",
     message: /w2 is \[12, 8\], expected \[8, 12\]/,
   });
+});
+
+Deno.test("llama: a forward workspace gives bitwise the same logits and hook inputs, reused across lengths", () => {
+  const ws = forwardWorkspace(stories.config, 64);
+  const windows = [storyIds.subarray(0, 64), storyIds.subarray(64, 101), storyIds.subarray(3, 67)];
+  for (const window of windows) {
+    const seen = (into: string[]) => ({
+      onLinearInput: (l: number, name: LinearName, x: Matrix) =>
+        void into.push(
+          `${l}.${name}:${Array.from(x.data.subarray(0, 3)).join(",")}:${x.data.length}`,
+        ),
+    });
+    const fresh: string[] = [], reused: string[] = [];
+    const expected = forward(stories, window, seen(fresh));
+    const actual = forward(stories, window, seen(reused), ws);
+    assert.deepEqual(actual.data, expected.data);
+    assert.equal(actual.data.buffer, ws.buffers.logits.buffer); // a view of the workspace
+    assert.deepEqual(reused, fresh);
+  }
+  // blockForward never writes its output over its input
+  const h = embed(stories, windows[0]);
+  const once = blockForward(stories, 0, h, {}, ws), twice = blockForward(stories, 1, once, {}, ws);
+  assert.notEqual(twice.data.buffer, once.data.buffer);
+  assert.deepEqual(twice.data, blockForward(stories, 1, blockForward(stories, 0, h)).data);
+  assert.throws(() => forward(stories, storyIds.subarray(0, 65), undefined, ws), {
+    name: "RangeError",
+    message: /65 tokens do not fit a workspace of 64/,
+  });
+  assert.throws(() => forwardWorkspace(stories.config, 0), RangeError);
 });

@@ -50,3 +50,52 @@ Deno.test("pruneModelParallel: errors of pruneModel, times reported", async () =
   assert.ok(r.timesMs.calibration > 0 && r.timesMs.pruning > 0);
   assert.deepEqual(Object.keys(r.methodTimesMs).sort(), ["scoring", "selection"]);
 });
+
+/** A deep copy of the tiny model (so a run in place cannot touch the shared fixture). */
+function cloneModel(m: typeof model): typeof model {
+  const copy = (x: { data: Float32Array; rows: number; cols: number }) => ({
+    ...x,
+    data: x.data.slice(),
+  });
+  return {
+    ...m,
+    tokenEmbedding: copy(m.tokenEmbedding),
+    classifier: copy(m.classifier),
+    rmsFinal: m.rmsFinal.slice(),
+    blocks: m.blocks.map((b) => ({
+      rmsAtt: b.rmsAtt.slice(),
+      rmsFfn: b.rmsFfn.slice(),
+      wq: copy(b.wq),
+      wk: copy(b.wk),
+      wv: copy(b.wv),
+      wo: copy(b.wo),
+      w1: copy(b.w1),
+      w2: copy(b.w2),
+      w3: copy(b.w3),
+    })),
+  };
+}
+
+Deno.test("inPlace: same result bitwise, and the input model becomes the pruned one (serial, steps on a pool, blocks on a pool)", async () => {
+  using pool = createPool({ size: 2 });
+  const cases: [string, Record<string, unknown>][] = [
+    ["swiftprune", {}],
+    ["wanda", { intraLayer: true }],
+    ["fista", { denseInputs: true, intraLayer: true, methodOptions: { iterations: 3 } }], // blocks as tasks
+  ];
+  for (const [method, mode] of cases) {
+    const options = { method: METHODS[method], target: rowTarget, ...mode };
+    const expected = comparable(pruneModel(model, windows, options));
+    for (const p of [undefined, pool]) {
+      const input = cloneModel(model);
+      const got = await pruneModelParallel(p, input, windows, { ...options, inPlace: true });
+      assert.deepEqual(comparable(got), expected, `${method} ${p ? "pool" : "serial"}`);
+      const asInput = comparable({ ...got, weights: input });
+      assert.deepEqual(
+        asInput.weights,
+        expected.weights,
+        `${method}: input now holds the pruned weights`,
+      );
+    }
+  }
+});

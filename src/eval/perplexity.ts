@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { forward } from "../model/llama.ts";
+import { forward, forwardWorkspace } from "../model/llama.ts";
 import type { LlamaWeights } from "../model/weights.ts";
 
 /** Options of {@link perplexity}. */
@@ -134,9 +134,10 @@ export function perplexity(
   const vocab = weights.config.vocabSize;
   let total = 0;
   const windowNlls: number[] = [];
+  const ws = forwardWorkspace(weights.config, seqlen); // one set of buffers for every window
   for (let w = 0; w < windows; w++) {
     const window = ids.subarray(w * seqlen, (w + 1) * seqlen);
-    const out = forward(weights, window); // row t predicts token t+1
+    const out = forward(weights, window, undefined, ws); // row t predicts token t+1
     let windowTotal = 0;
     for (let t = 0; t + 1 < seqlen; t++) {
       const nll = tokenNll(out.data.subarray(t * vocab, (t + 1) * vocab), window[t + 1]);

@@ -139,10 +139,20 @@ function ropeTableFloats(c: LlamaConfig): number {
 
 const littleEndianHost = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** Sequential float32 reader over the file bytes; every array is copied out. */
-function floatCursor(bytes: Uint8Array, start: number) {
+/**
+ * Sequential float32 reader over the file bytes. Every array is copied out, unless `view` is set
+ * and the host is little-endian and the arrays are 4-byte aligned in `bytes.buffer`: then each
+ * array is a `Float32Array` view of the file bytes (no copy).
+ */
+function floatCursor(bytes: Uint8Array, start: number, view: boolean) {
   let offset = start;
+  const inPlace = view && littleEndianHost && (bytes.byteOffset + start) % 4 === 0;
   const take = (n: number): Float32Array => {
+    if (inPlace) {
+      const out = new Float32Array(bytes.buffer, bytes.byteOffset + offset, n);
+      offset += 4 * n;
+      return out;
+    }
     const chunk = copyBytes(bytes, offset, offset + 4 * n); // a fresh, aligned copy
     offset += 4 * n;
     if (littleEndianHost) return new Float32Array(chunk.buffer);
@@ -157,10 +167,22 @@ function floatCursor(bytes: Uint8Array, start: number) {
   };
 }
 
+/** Options of {@link readLlama2c}. */
+export interface ReadLlama2cOptions {
+  /**
+   * Return the weights as views of `bytes` instead of copies, when the host is little-endian and
+   * the floats are 4-byte aligned in `bytes.buffer` (otherwise they are copied as usual). Halves
+   * the memory of loading a model; the caller hands `bytes` over: writing to one writes to the
+   * other. Default false.
+   */
+  view?: boolean;
+}
+
 /**
  * Reads a llama2.c checkpoint (legacy or ak42 version 1) into {@link LlamaWeights}.
  *
- * @param bytes The whole file. Not modified; every weight is copied out of it.
+ * @param bytes The whole file. Not modified; every weight is copied out of it (unless
+ *   `options.view`).
  * @returns The weights; `config.normEps` is 1e-5 and `config.ropeTheta` 10000 (llama2.c's constants).
  * @throws {TypeError} If `bytes` is not a Uint8Array.
  * @throws {RangeError} If a header value is zero or negative, `dim % n_heads`, `n_heads % n_kv_heads`
@@ -178,9 +200,11 @@ function floatCursor(bytes: Uint8Array, start: number) {
  * assert.equal(w.blocks[0].w1.rows, 8);
  * assert.equal(w.classifier, w.tokenEmbedding);
  * assert.throws(() => readLlama2c(bytes.subarray(0, 100)), RangeError);
+ * const viewed = readLlama2c(bytes, { view: true }); // no copy: the weights share bytes.buffer
+ * assert.equal(viewed.blocks[0].w1.data.buffer, bytes.buffer);
  * ```
  */
-export function readLlama2c(bytes: Uint8Array): LlamaWeights {
+export function readLlama2c(bytes: Uint8Array, options: ReadLlama2cOptions = {}): LlamaWeights {
   checkBytes(bytes);
   const { config: c, offset, version } = readHeader(bytes);
   const weights = 4 * weightFloats(c), rope = 4 * ropeTableFloats(c);
@@ -193,7 +217,8 @@ export function readLlama2c(bytes: Uint8Array): LlamaWeights {
       `Cannot read llama2.c checkpoint: file has ${bytes.length} bytes, the header implies ${expected}`,
     );
   }
-  return readBody(bytes, c, offset, version === 0 ? LEGACY_ORDER : V1_ORDER, hasRope);
+  const order = version === 0 ? LEGACY_ORDER : V1_ORDER;
+  return readBody(floatCursor(bytes, offset, options.view ?? false), c, order, hasRope);
 }
 
 /** One array (or one array per layer) of a checkpoint body. */
@@ -225,13 +250,11 @@ function sectionShape(c: LlamaConfig, section: Exclude<Section, "rope">): [numbe
 }
 
 function readBody(
-  bytes: Uint8Array,
+  f: ReturnType<typeof floatCursor>,
   c: LlamaConfig,
-  offset: number,
   order: Section[],
   hasRope: boolean,
 ): LlamaWeights {
-  const f = floatCursor(bytes, offset);
   const layers: Record<string, Matrix | Float32Array>[] = Array.from(
     { length: c.nLayers },
     () => ({}),

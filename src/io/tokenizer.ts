@@ -172,6 +172,53 @@ function mergePairs(tok: Tokenizer, ids: number[]): number[] {
   }
 }
 
+/**
+ * The merge table: for every token `t` and every way to cut its string into two vocabulary
+ * tokens `a + b`, the pair `(a, b)` maps to `t` (ids as `idOf` returns them; `canon[id]` is that id
+ * for any id's string). {@link mergePairs} asks `idOf.get(str(a) + str(b))`, which is this table's
+ * entry for `(canon[a], canon[b])`; asking with integers instead of concatenated strings makes
+ * {@link encode} allocate no strings while it merges. Built once per tokenizer.
+ */
+interface MergeTable {
+  canon: Int32Array;
+  pairs: Map<number, number>;
+}
+const MERGE_TABLES = new WeakMap<Tokenizer, MergeTable>();
+
+function mergeTable(tok: Tokenizer): MergeTable {
+  let table = MERGE_TABLES.get(tok);
+  if (table !== undefined) return table;
+  const vocab = tok.pieces.length, canon = new Int32Array(vocab), pairs = new Map<number, number>();
+  tok.pieces.forEach((piece, id) => {
+    const str = bytesToBinary(piece), target = tok.idOf.get(str)!;
+    canon[id] = target;
+    for (let cut = 1; cut < str.length; cut++) {
+      const a = tok.idOf.get(str.slice(0, cut)), b = tok.idOf.get(str.slice(cut));
+      if (a !== undefined && b !== undefined) pairs.set(a * vocab + b, target);
+    }
+  });
+  MERGE_TABLES.set(tok, table = { canon, pairs });
+  return table;
+}
+
+/** {@link mergePairs} through the {@link MergeTable}: the same merges, without strings. */
+function mergePairIds(tok: Tokenizer, ids: number[]): number[] {
+  const { canon, pairs } = mergeTable(tok), vocab = tok.pieces.length;
+  for (;;) {
+    let bestScore = -1e10, bestIndex = -1, bestId = -1;
+    for (let i = 0; i + 1 < ids.length; i++) {
+      const id = pairs.get(canon[ids[i]] * vocab + canon[ids[i + 1]]);
+      if (id !== undefined && tok.scores[id] > bestScore) {
+        bestScore = tok.scores[id];
+        bestIndex = i;
+        bestId = id;
+      }
+    }
+    if (bestIndex < 0) return ids;
+    ids.splice(bestIndex, 2, bestId);
+  }
+}
+
 /** Options of {@link encode}. */
 export interface EncodeOptions {
   /** Prepend BOS (id 1). */
@@ -260,7 +307,7 @@ export function encode(tok: Tokenizer, text: string, options: EncodeOptions): In
     const segment = spaced.slice(start, i);
     let at = cache.get(segment);
     if (at === undefined) {
-      const ids = mergePairs(tok, segmentTokens(tok, spaced, start, i));
+      const ids = mergePairIds(tok, segmentTokens(tok, spaced, start, i));
       at = store.length;
       store.push(ids.length);
       for (const id of ids) store.push(id);

@@ -172,6 +172,23 @@ export interface GemmOptions {
 
 const MC = 128, NC = 256, KC = 256;
 
+/**
+ * The packing buffers and the float64 block of C, allocated once per thread (each worker has its
+ * own module instance) and reused by every product: 1 MB in all. Allocating them per call made
+ * the forward pass churn several MB of garbage per linear layer, which the garbage collector
+ * reclaims late, so the process's peak memory grew by tens of MB (issue #8, item 6). No product
+ * calls another while it holds them, so one set is enough.
+ */
+let workspace: { aPack: Float64Array; bPack: Float64Array; c64: Float64Array; tile: Float64Array };
+function gemmWorkspace(): typeof workspace {
+  return workspace ??= {
+    aPack: new Float64Array(MC * KC),
+    bPack: new Float64Array(NC * KC),
+    c64: new Float64Array(MC * NC),
+    tile: new Float64Array(16),
+  };
+}
+
 /** Packs rows `r0..r0+rc` (in 4-row panels, zero-padded) of a view, inner indices `p0..p0+kc`. */
 function packPanels(
   v: StridedMatrix,
@@ -289,9 +306,7 @@ export function gemmAccumulate(
   }
   const alpha = options.alpha ?? 1, upperOnly = options.upperOnly ?? false;
   const cd = c.data, ldc = c.rowStride;
-  const panelK = Math.min(KC, k), roundUp4 = (v: number) => (v + 3) & ~3; // buffers sized to the need
-  const bPack = new Float64Array(roundUp4(Math.min(NC, n)) * panelK);
-  const aPack = new Float64Array(roundUp4(Math.min(MC, m)) * panelK), scratch = new Float64Array(16);
+  const { aPack, bPack, tile: scratch } = gemmWorkspace(); // MC, NC are multiples of 4
   const bT: StridedMatrix = {
     data: b.data,
     offset: b.offset,
@@ -395,14 +410,28 @@ function productInto(
   n: number,
   k: number,
 ): void {
-  const rowsPerChunk = MC;
-  const c64 = new Float64Array(Math.min(m, rowsPerChunk) * n);
-  for (let r0 = 0; r0 < m; r0 += rowsPerChunk) {
-    const rc = Math.min(rowsPerChunk, m - r0);
-    c64.fill(0);
-    const aRows: StridedMatrix = { ...a, offset: a.offset + r0 * a.rowStride };
-    gemmAccumulate({ data: c64, offset: 0, rowStride: n, colStride: 1 }, aRows, b, rc, n, k);
-    out.data.set(rc * n === c64.length ? c64 : c64.subarray(0, rc * n), r0 * n); // rounds to float32
+  const c64 = gemmWorkspace().c64; // one [MC, NC] block of C at a time
+  for (let c0 = 0; c0 < n; c0 += NC) {
+    const cc = Math.min(NC, n - c0);
+    const bCols: StridedMatrix = { ...b, offset: b.offset + c0 * b.colStride };
+    for (let r0 = 0; r0 < m; r0 += MC) {
+      const rc = Math.min(MC, m - r0);
+      c64.fill(0, 0, rc * cc);
+      const aRows: StridedMatrix = { ...a, offset: a.offset + r0 * a.rowStride };
+      gemmAccumulate(
+        { data: c64, offset: 0, rowStride: cc, colStride: 1 },
+        aRows,
+        bCols,
+        rc,
+        cc,
+        k,
+      );
+      const o = out.data;
+      for (let i = 0; i < rc; i++) {
+        const dst = (r0 + i) * n + c0, src = i * cc;
+        for (let j = 0; j < cc; j++) o[dst + j] = c64[src + j]; // rounds to float32
+      }
+    }
   }
 }
 

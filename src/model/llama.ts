@@ -25,12 +25,13 @@
  * | `w1, w2, w3`             | `block.w1` (gate), `w2` (down), `w3` (up) |
  * | `wcls`                   | `weights.classifier`              |
  *
- * {@link forward} uses `matmulTransB` for every linear layer; {@link forwardReference} is a plain
- * token-at-a-time twin with a KV cache (run.c's `forward`), the correctness reference.
+ * {@link forward} uses `matmulTransBInto` for every linear layer (writing into a
+ * {@link ForwardWorkspace} when given one); {@link forwardReference} is a plain token-at-a-time
+ * twin with a KV cache (run.c's `forward`), the correctness reference.
  *
  * @module
  */
-import { matmulTransB } from "../linalg/matmul.ts";
+import { matmulTransBInto } from "../linalg/matmul.ts";
 import { createRng, randn } from "../tensor/rng.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 import type { LinearName, LlamaBlock, LlamaConfig, LlamaWeights } from "./weights.ts";
@@ -57,8 +58,13 @@ function checkTokens(weights: LlamaWeights, tokens: ArrayLike<number>): void {
 }
 
 /** `out[t] = x[t] / sqrt(mean(x[t]^2) + eps) * gain`, row by row (float64 sum). */
-function rmsNormRows(x: Matrix, gain: Float32Array, eps: number): Matrix {
-  const { rows, cols } = x, out = new Float32Array(rows * cols);
+function rmsNormRows(
+  x: Matrix,
+  gain: Float32Array,
+  eps: number,
+  out: Float32Array = new Float32Array(x.rows * x.cols),
+): Matrix {
+  const { rows, cols } = x;
   for (let t = 0; t < rows; t++) {
     const o = t * cols;
     let ss = 0;
@@ -86,10 +92,16 @@ function applyRope(m: Matrix, headSize: number, theta: number): void {
 }
 
 /** Causal grouped-query attention: q `[T, dim]`, k, v `[T, kvDim]` -> `[T, dim]`. */
-function causalAttention(q: Matrix, k: Matrix, v: Matrix, config: LlamaConfig): Matrix {
+function causalAttention(
+  q: Matrix,
+  k: Matrix,
+  v: Matrix,
+  config: LlamaConfig,
+  out: Float32Array = new Float32Array(q.rows * config.dim),
+  scores: Float64Array = new Float64Array(q.rows),
+): Matrix {
   const T = q.rows, dim = config.dim, kvDim = k.cols;
   const headSize = dim / config.nHeads, group = config.nHeads / config.nKvHeads;
-  const out = new Float32Array(T * dim), scores = new Float64Array(T);
   const scale = 1 / Math.sqrt(headSize);
   for (let h = 0; h < config.nHeads; h++) {
     const qo = h * headSize, kvo = Math.floor(h / group) * headSize;
@@ -151,6 +163,128 @@ function checkBlock(
 }
 
 /**
+ * Preallocated buffers for the forward pass over sequences of up to `maxTokens` tokens. Pass one
+ * to {@link forward}, {@link blockForward} and {@link logits} to run many windows without
+ * allocating: every intermediate tensor (and the result) is then a view of these buffers, valid
+ * until the next call with the same workspace. Without one each call allocates its tensors, which
+ * for a pass over many windows means tens of MB of garbage that the collector reclaims late; with
+ * one a run holds `maxTokens x (7 dim + 2 kvDim + 2 hidden + vocab)` floats (4 MB for llama4m at
+ * 256 tokens). Not for concurrent use (each worker makes its own).
+ */
+export interface ForwardWorkspace {
+  /** The model shape the buffers were sized for. */
+  readonly config: LlamaConfig;
+  /** The longest sequence the buffers hold. */
+  readonly maxTokens: number;
+  /** The buffers, by the tensor of the block they hold (see {@link blockForward}). */
+  readonly buffers: Readonly<Record<WorkspaceBuffer, Float32Array>>;
+  /** Attention scores of one query row (float64). */
+  readonly scores: Float64Array;
+}
+
+type WorkspaceBuffer =
+  | "x"
+  | "q"
+  | "k"
+  | "v"
+  | "attention"
+  | "h1"
+  | "x2"
+  | "gate"
+  | "up"
+  | "hiddenA"
+  | "hiddenB"
+  | "logits";
+
+/**
+ * A {@link ForwardWorkspace} for `config` and sequences of up to `maxTokens` tokens.
+ *
+ * @param config The model's config.
+ * @param maxTokens The longest sequence it will run, >= 1.
+ * @returns The workspace.
+ * @throws {RangeError} If `maxTokens` is not a positive integer.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { forward, forwardWorkspace, tinyLlama } from "./llama.ts";
+ * const w = tinyLlama({ seed: 2 }), ws = forwardWorkspace(w.config, 4);
+ * const fresh = forward(w, [1, 4, 9]);
+ * assert.deepEqual(forward(w, [1, 4, 9], undefined, ws).data, fresh.data); // same numbers, no allocation
+ * ```
+ */
+export function forwardWorkspace(config: LlamaConfig, maxTokens: number): ForwardWorkspace {
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) {
+    throw new RangeError(
+      `Cannot make a forward workspace: maxTokens must be a positive integer, got ${maxTokens}`,
+    );
+  }
+  const { dim, hiddenDim, vocabSize } = config, kvDim = (dim * config.nKvHeads) / config.nHeads;
+  const widths: Record<WorkspaceBuffer, number> = {
+    x: dim,
+    q: dim,
+    k: kvDim,
+    v: kvDim,
+    attention: dim,
+    h1: dim,
+    x2: dim,
+    gate: hiddenDim,
+    up: hiddenDim,
+    hiddenA: dim,
+    hiddenB: dim,
+    logits: vocabSize,
+  };
+  const buffers = Object.fromEntries(
+    Object.entries(widths).map(([name, width]) => [name, new Float32Array(maxTokens * width)]),
+  ) as Record<WorkspaceBuffer, Float32Array>;
+  return { config, maxTokens, buffers, scores: new Float64Array(maxTokens) };
+}
+
+/**
+ * `ws` if it fits `config` and `tokens`, else a new workspace that does (a cache helper for
+ * callers that keep one workspace across calls).
+ *
+ * @param ws The workspace kept so far, if any.
+ * @param config The model's config.
+ * @param tokens The sequence length to run.
+ * @returns A workspace for `config` holding at least `tokens` tokens.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fittingWorkspace, tinyLlama } from "./llama.ts";
+ * const c = tinyLlama({ seed: 2 }).config, ws = fittingWorkspace(undefined, c, 8);
+ * assert.equal(fittingWorkspace(ws, c, 5), ws);
+ * assert.equal(fittingWorkspace(ws, c, 9).maxTokens, 9);
+ * ```
+ */
+export function fittingWorkspace(
+  ws: ForwardWorkspace | undefined,
+  config: LlamaConfig,
+  tokens: number,
+): ForwardWorkspace {
+  const c = ws?.config;
+  const fits = ws !== undefined && ws.maxTokens >= tokens && c !== undefined &&
+    c.dim === config.dim && c.hiddenDim === config.hiddenDim && c.nHeads === config.nHeads &&
+    c.nKvHeads === config.nKvHeads && c.vocabSize === config.vocabSize;
+  return fits ? ws : forwardWorkspace(config, tokens);
+}
+
+/** `[rows, cols]` matrix over the start of buffer `name` of `ws`, or a new one without `ws`. */
+function tensor(
+  ws: ForwardWorkspace | undefined,
+  name: WorkspaceBuffer,
+  rows: number,
+  cols: number,
+): Matrix {
+  if (ws === undefined) return { data: new Float32Array(rows * cols), rows, cols };
+  if (rows > ws.maxTokens) {
+    throw new RangeError(
+      `Cannot run the model: ${rows} tokens do not fit a workspace of ${ws.maxTokens}`,
+    );
+  }
+  return { data: ws.buffers[name].subarray(0, rows * cols), rows, cols };
+}
+
+/**
  * The token embeddings of a sequence.
  *
  * @param weights The model.
@@ -166,12 +300,21 @@ function checkBlock(
  * ```
  */
 export function embed(weights: LlamaWeights, tokens: ArrayLike<number>): Matrix {
+  return embedInto(weights, tokens, undefined);
+}
+
+function embedInto(
+  weights: LlamaWeights,
+  tokens: ArrayLike<number>,
+  ws: ForwardWorkspace | undefined,
+): Matrix {
   checkTokens(weights, tokens);
-  const dim = weights.config.dim, out = new Float32Array(tokens.length * dim);
+  const dim = weights.config.dim, out = tensor(ws, "hiddenB", tokens.length, dim);
   for (let t = 0; t < tokens.length; t++) {
-    out.set(weights.tokenEmbedding.data.subarray(tokens[t] * dim, (tokens[t] + 1) * dim), t * dim);
+    const row = tokens[t] * dim;
+    out.data.set(weights.tokenEmbedding.data.subarray(row, row + dim), t * dim);
   }
-  return { data: out, rows: tokens.length, cols: dim };
+  return out;
 }
 
 /**
@@ -182,7 +325,9 @@ export function embed(weights: LlamaWeights, tokens: ArrayLike<number>): Matrix 
  * @param layer Block index in `[0, nLayers)`.
  * @param h Hidden states `[T, dim]` entering the block. Not modified.
  * @param hooks Optional {@link ForwardHooks}.
- * @returns The block output `[T, dim]` (a new matrix).
+ * @param ws Optional {@link ForwardWorkspace}: then nothing is allocated, the linears' inputs
+ *   passed to the hooks are valid only during the call, and the output is a view of `ws`.
+ * @returns The block output `[T, dim]` (a new matrix, or a view of `ws` that is not `h`'s).
  * @throws {RangeError} If `layer` is out of range.
  * @throws {TypeError} If `h.cols !== dim` or a block weight has the wrong shape.
  * @example
@@ -200,6 +345,7 @@ export function blockForward(
   layer: number,
   h: Matrix,
   hooks: ForwardHooks = {},
+  ws?: ForwardWorkspace,
 ): Matrix {
   const c = weights.config, block = weights.blocks[layer];
   checkBlock(c, block, layer);
@@ -209,26 +355,32 @@ export function blockForward(
     );
   }
   const see = (name: LinearName, x: Matrix) => hooks.onLinearInput?.(layer, name, x);
-  const headSize = c.dim / c.nHeads;
+  const T = h.rows, headSize = c.dim / c.nHeads;
+  const t = (name: WorkspaceBuffer, cols: number) => tensor(ws, name, T, cols);
+  const linear = (out: Matrix, x: Matrix, w: Matrix) => matmulTransBInto(out, x, w); // x W^T
   // attention: x = RMSNorm(h) * rmsAtt; q, k, v = x W^T; RoPE(q, k); a = attention(q, k, v)
-  const x = rmsNormRows(h, block.rmsAtt, c.normEps);
+  const x = rmsNormRows(h, block.rmsAtt, c.normEps, t("x", c.dim).data);
   see("wq", x), see("wk", x), see("wv", x);
-  const q = matmulTransB(x, block.wq), k = matmulTransB(x, block.wk), v = matmulTransB(x, block.wv);
+  const q = linear(t("q", block.wq.rows), x, block.wq);
+  const k = linear(t("k", block.wk.rows), x, block.wk);
+  const v = linear(t("v", block.wv.rows), x, block.wv);
   applyRope(q, headSize, c.ropeTheta);
   applyRope(k, headSize, c.ropeTheta);
-  const a = causalAttention(q, k, v, c);
+  const a = causalAttention(q, k, v, c, t("attention", c.dim).data, ws?.scores);
   see("wo", a);
-  const h1 = addInto(matmulTransB(a, block.wo), h); // h' = h + a Wo^T
+  const h1 = addInto(linear(t("h1", c.dim), a, block.wo), h); // h' = h + a Wo^T
   // MLP: y = h' + W2 (silu(W1 x') * W3 x')
-  const x2 = rmsNormRows(h1, block.rmsFfn, c.normEps);
+  const x2 = rmsNormRows(h1, block.rmsFfn, c.normEps, t("x2", c.dim).data);
   see("w1", x2), see("w3", x2);
-  const gate = matmulTransB(x2, block.w1), up = matmulTransB(x2, block.w3);
+  const gate = linear(t("gate", block.w1.rows), x2, block.w1);
+  const up = linear(t("up", block.w3.rows), x2, block.w3);
   for (let i = 0; i < gate.data.length; i++) {
     const g = gate.data[i];
     gate.data[i] = (g / (1 + Math.exp(-g))) * up.data[i]; // silu(g) * u
   }
   see("w2", gate);
-  return addInto(matmulTransB(gate, block.w2), h1);
+  const onA = ws !== undefined && h.data.buffer === ws.buffers.hiddenA.buffer;
+  return addInto(linear(t(onA ? "hiddenB" : "hiddenA", c.dim), gate, block.w2), h1);
 }
 
 /**
@@ -236,6 +388,7 @@ export function blockForward(
  *
  * @param weights The model.
  * @param h Hidden states `[T, dim]` after the last block. Not modified.
+ * @param ws Optional {@link ForwardWorkspace}; then the logits are a view of it.
  * @returns Logits `[T, vocab]`.
  * @throws {TypeError} If `h.cols !== dim`.
  * @example
@@ -246,13 +399,15 @@ export function blockForward(
  * assert.equal(logits(w, embed(w, [1, 2, 3])).cols, w.config.vocabSize);
  * ```
  */
-export function logits(weights: LlamaWeights, h: Matrix): Matrix {
+export function logits(weights: LlamaWeights, h: Matrix, ws?: ForwardWorkspace): Matrix {
   if (h.cols !== weights.config.dim) {
     throw new TypeError(
       `Cannot compute logits: hidden states are [${h.rows}, ${h.cols}], expected [T, ${weights.config.dim}]`,
     );
   }
-  return matmulTransB(rmsNormRows(h, weights.rmsFinal, weights.config.normEps), weights.classifier);
+  const c = weights.config;
+  const x = rmsNormRows(h, weights.rmsFinal, c.normEps, tensor(ws, "x", h.rows, c.dim).data);
+  return matmulTransBInto(tensor(ws, "logits", h.rows, c.vocabSize), x, weights.classifier);
 }
 
 /**
@@ -261,6 +416,8 @@ export function logits(weights: LlamaWeights, h: Matrix): Matrix {
  * @param weights The model.
  * @param tokens Token ids, each in `[0, vocab)`.
  * @param hooks Optional {@link ForwardHooks}, passed to every block.
+ * @param ws Optional {@link ForwardWorkspace} (at least `tokens.length` tokens): then nothing is
+ *   allocated and the logits are a view of it, valid until its next use.
  * @returns Logits `[T, vocab]`; row t predicts token t+1.
  * @throws {RangeError} If a token id is out of range.
  * @example
@@ -276,12 +433,13 @@ export function forward(
   weights: LlamaWeights,
   tokens: ArrayLike<number>,
   hooks?: ForwardHooks,
+  ws?: ForwardWorkspace,
 ): Matrix {
-  let h = embed(weights, tokens);
+  let h = embedInto(weights, tokens, ws);
   for (let layer = 0; layer < weights.config.nLayers; layer++) {
-    h = blockForward(weights, layer, h, hooks);
+    h = blockForward(weights, layer, h, hooks, ws);
   }
-  return logits(weights, h);
+  return logits(weights, h, ws);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -201,7 +201,7 @@ export async function pruneBlocksParallel(
     hs.map((h, l) => [shared, l, h, taskOptions]),
     { onProgress: (done, total) => options.onProgress?.(done, total, `${done} blocks pruned`) },
   );
-  return merge(weights, results, densePassMs, now() - t1);
+  return merge(weights, results, densePassMs, now() - t1, options.inPlace ?? false);
 }
 
 /** The blocks' results in block order, as `pruneModel`'s result (times: module doc). */
@@ -210,9 +210,16 @@ function merge(
   results: BlockTaskResult[],
   densePassMs: number,
   blockPhaseMs: number,
+  inPlace: boolean,
 ): PruneModelResult {
   const acc = blockAccumulator();
-  const blocks: LlamaBlock[] = results.map((r, l) => ({ ...weights.blocks[l], ...r.linears }));
+  const blocks: LlamaBlock[] = results.map((r, l) => {
+    if (!inPlace) return { ...weights.blocks[l], ...r.linears };
+    for (const [name, m] of Object.entries(r.linears)) {
+      weights.blocks[l][name as LinearName].data.set(m.data); // the input becomes the pruned model
+    }
+    return { ...weights.blocks[l] };
+  });
   const work = { calibration: 0, pruning: 0, evaluation: 0 };
   for (const r of results) {
     Object.assign(acc.masks, r.masks);

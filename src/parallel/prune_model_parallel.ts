@@ -25,7 +25,7 @@ import {
   type PruneStepResult,
   runPruneStep,
 } from "../pipeline/prune_model.ts";
-import type { LlamaWeights } from "../model/weights.ts";
+import { LINEAR_NAMES, type LlamaWeights } from "../model/weights.ts";
 import { METHODS } from "../prune/methods.ts";
 import { blockForwardWindows, shareWeights } from "./forward_parallel.ts";
 import type { Pool } from "./pool.ts";
@@ -88,9 +88,28 @@ export async function pruneModelParallel(
     return await pruneBlocksParallel(pool, weights, windows, options);
   }
   const parallel = pool !== undefined && pool.size > 1;
-  const steps = pruneModelSteps(parallel ? shareWeights(weights) : weights, windows, options);
+  const model = parallel ? shareWeights(weights) : weights; // no copy if already shared
+  const steps = pruneModelSteps(model, windows, options);
   for (let next = steps.next();;) {
-    if (next.done) return next.value;
+    if (next.done) {
+      if (options.inPlace && model !== weights) copyLinears(next.value.weights, weights);
+      return next.value;
+    }
     next = steps.next(parallel ? await runStepOnPool(pool, next.value) : runPruneStep(next.value));
   }
+}
+
+/**
+ * `inPlace` when the pipeline ran on a shared copy (the input was not in shared memory): the
+ * pruned linears are copied into the input's arrays, so the input is the pruned model either way.
+ * (Pass `shareWeights(model)` to avoid both the copy and this.)
+ */
+function copyLinears(from: LlamaWeights, to: LlamaWeights): void {
+  from.blocks.forEach((block, l) => {
+    for (const name of LINEAR_NAMES) {
+      if (to.blocks[l][name].data !== block[name].data) {
+        to.blocks[l][name].data.set(block[name].data);
+      }
+    }
+  });
 }

@@ -22,11 +22,11 @@
  *    so every block sees the dense model's activations.
  *
  * Embeddings, norms and the classifier are never pruned. The result shares those tensors (and every
- * unpruned one) with the input model; the input is never mutated.
+ * unpruned one) with the input model; the input is never mutated, unless `inPlace` asks for it.
  *
  * @module
  */
-import { blockForward, embed } from "../model/llama.ts";
+import { blockForward, embed, forwardWorkspace } from "../model/llama.ts";
 import { INPUT_OF, LINEAR_NAMES } from "../model/weights.ts";
 import type { LinearName, LlamaBlock, LlamaWeights } from "../model/weights.ts";
 import type { MethodOptions, PruneMethod } from "../prune/methods.ts";
@@ -49,6 +49,13 @@ export interface PruneModelOptions {
   denseInputs?: boolean;
   /** FISTAPruner's intra-layer order with `inputsPruned` (see the module header). */
   intraLayer?: boolean;
+  /**
+   * Write each pruned layer into the input model's own weight array (after its report is made)
+   * instead of keeping both: the input model becomes the pruned one, and the pruned model needs no
+   * second copy of the linear weights (for llama4m, 17.7 MB less at the peak). Default false: the
+   * input is never mutated. `prune` sets it when it prunes one model and keeps no dense copy.
+   */
+  inPlace?: boolean;
   /** Compute the magnitude/Wanda mask agreement of every layer (default true). */
   agreement?: boolean;
   /** Called after each step: `done` of `total` steps, with what was just done. */
@@ -375,7 +382,8 @@ export function* pruneBlockSteps(
         gram,
       });
       times.evaluation += now(options) - t0;
-      block[name] = result.weight;
+      if (options.inPlace) w.data.set(result.weight.data); // W <- W'; the block keeps W's array
+      block[name] = options.inPlace ? w : result.weight;
       masks[report.name] = result.keep;
       layers.push(report);
       progress(`${report.name} pruned`);
@@ -418,8 +426,9 @@ function runBlock(
     },
   };
   const outputs: Matrix[] = [];
+  const ws = forwardWorkspace(weights.config, Math.max(...h.map((m) => m.rows))); // reused per window
   for (const hw of h) {
-    outputs.push(blockForward(model, layer, hw, hooks));
+    outputs.push({ ...hw, data: blockForward(model, layer, hw, hooks, ws).data.slice() });
     offset += hw.rows;
   }
   return { outputs, inputs };
