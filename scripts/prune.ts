@@ -38,7 +38,7 @@ import {
   renderReportHtml,
   type SweepPoint,
 } from "./lib/report_html.ts";
-import { perplexityParallel } from "../src/parallel/forward_parallel.ts";
+import { perplexityParallel, shareWeights } from "../src/parallel/forward_parallel.ts";
 import { createPool, defaultPoolSize, type Pool } from "../src/parallel/pool.ts";
 import { pruneModelParallel } from "../src/parallel/prune_model_parallel.ts";
 import { llamaFromHfReader, llamaToHf, permuteForHfRope } from "../src/io/hf_llama.ts";
@@ -49,6 +49,7 @@ import { encode, readTokenizer, type Tokenizer } from "../src/io/tokenizer.ts";
 import type { LinearName, LlamaWeights } from "../src/model/weights.ts";
 import { corpusText, sampleWindows } from "../src/pipeline/calibration.ts";
 import { METHOD_FLAGS, methodFlagsHelp, methodOptionsFromFlags } from "./lib/method_flags.ts";
+import { collectGarbage, megabytes, peakResidentBytes } from "./lib/memory.ts";
 import type { PruneModelResult } from "../src/pipeline/prune_model.ts";
 import { methodNames, type MethodOptions, METHODS } from "../src/prune/methods.ts";
 import type { SelectMode, Target } from "../src/prune/types.ts";
@@ -128,7 +129,7 @@ const HELP =
   --sweep S1,S2,...   also run every method at these sparsities (the page's ppl-vs-sparsity curve)
   --allow-nonfinite   prune even if a weight is NaN or infinite [refuse, naming the tensor]
   --workers N         worker threads for calibration, row-parallel pruning and eval; 1 = none [all cores]
-  --verbose           one line per operator for fista (lambdas, objective, E_round/E_total, errors)
+  --verbose           memory after each phase; one line per operator for fista (lambdas, objective, E_round/E_total, errors)
   --quiet             no progress bars or info lines      --debug   stack traces on errors
 method options (the methods that do not use one ignore it):
 ${methodFlagsHelp(20)}`;
@@ -242,7 +243,8 @@ async function loadModel(path: string): Promise<LlamaWeights> {
       `Cannot load the model: ${where}; pass --model PATH (a llama2.c .bin or an HF folder with config.json + model.safetensors)`,
     );
   }
-  if (!statSync(path).isDirectory()) return readLlama2c(await readBytes(path));
+  // the weights are views of the file's bytes: one copy of the model in memory, not two (item 6)
+  if (!statSync(path).isDirectory()) return readLlama2c(await readBytes(path), { view: true });
   const configPath = join(path, "config.json"), tensorsPath = join(path, "model.safetensors");
   for (const p of [configPath, tensorsPath]) {
     if (!existsSync(p)) {
@@ -320,6 +322,7 @@ async function runMethod(
   s: Settings,
   evaluate: (w: LlamaWeights, label: string) => Promise<{ ppl: PerplexityResult; ms: number }>,
   bar: (done: number, total: number, label?: string) => void,
+  inPlace = false,
 ): Promise<MethodRun> {
   const { denseInputs, intraLayer } = pipelineMode(s, method);
   const methodOptions: MethodOptions = {
@@ -332,8 +335,13 @@ async function runMethod(
     target: s.target,
     denseInputs,
     intraLayer,
-    onProgress: (done, total, label) => bar(done, total, `${method}: ${label ?? ""}`),
+    inPlace, // the dense model is not needed after this run: prune it in place (item 6)
+    onProgress: (done, total, label) => {
+      collectGarbage(); // the step's dead arrays go now, not 64 MB later (scripts/lib/memory.ts)
+      bar(done, total, `${method}: ${label ?? ""}`);
+    },
   });
+  collectGarbage();
   const { ppl, ms } = await evaluate(result.weights, `eval ${method}`);
   const options = {
     target: s.target,
@@ -618,8 +626,16 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
     throw new CliError("--sweep varies the unstructured sparsity; drop --pattern");
   }
   const bar = progressBar(io, s.quiet);
+  const memory = (phase: string) => // --verbose: where the memory goes (resident now and peak)
+    void (s.verbose && io.stdout(
+      `memory after ${phase}: resident ${megabytes(process.memoryUsage().rss)}, peak ${
+        megabytes(peakResidentBytes())
+      }\n`,
+    ));
   const info = (text: string) => void (!s.quiet && io.isTTY && io.stderr(`${text}\n`)); // like the bars
-  const weights = await loadModel(s.model);
+  memory("start");
+  let weights = await loadModel(s.model);
+  memory("loading the model");
   if (!s.allowNonfinite) checkFiniteModel(weights, s.model);
   const tok = readTokenizer(await readInput(s.tokenizer, "tokenizer"));
   const { seqlen, nsamples, evalTokens } = runShape(s, weights);
@@ -650,6 +666,9 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   );
   // workers for the calibration forwards, row-parallel pruning and evaluation; closed on return
   using pool = s.workers > 1 ? createPool({ size: s.workers }) : undefined;
+  if (pool) weights = shareWeights(weights); // once, so that no task copies it (the bytes go now)
+  collectGarbage(); // the texts, the full id arrays, the unshared model
+  memory("tokenizing");
   const evaluate = async (w: LlamaWeights, label: string) => {
     const t0 = performance.now();
     const ppl = await perplexityParallel(pool, w, evalIds, {
@@ -660,6 +679,8 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
     return { ppl, ms: performance.now() - t0 };
   };
   const dense = await evaluate(weights, "eval dense");
+  collectGarbage();
+  memory("the dense eval");
   io.stdout(
     `dense  ppl ${fmtPpl(dense.ppl.ppl)} ± ${fmtPplSe(dense.ppl)} (seqlen ${seqlen}, ${
       dense.ppl.predicted.toLocaleString("en")
@@ -669,8 +690,11 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   const runs: MethodRun[] = [];
   const masks: Record<string, Uint8Array>[] = []; // kept for the page's pairwise agreement
   for (const method of s.methods) {
-    const run = await runMethod(pool, method, weights, windows, s, evaluate, bar);
+    // one method and no sweep: nothing needs the dense weights after this run
+    const inPlace = s.methods.length === 1 && s.sweep === undefined;
+    const run = await runMethod(pool, method, weights, windows, s, evaluate, bar, inPlace);
     runs.push(run);
+    memory(`${method} (pruning and eval)`);
     const t = run.result.timesMs;
     if (!s.compare) {
       io.stdout(
@@ -754,6 +778,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
       ...(s.compare ? { methods: runs.map(methodEntry) } : methodEntry(runs[0])),
       ...(sweep.length ? { sweep } : {}),
       ...(masks.length ? { agreement: pairwiseAgreement(s.methods, masks) } : {}),
+      memory: { peak_resident_bytes: peakResidentBytes() },
     };
     const writeText = async (file: string, text: string) => {
       const bytes = new TextEncoder().encode(text);
@@ -763,6 +788,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
     if (s.report) await writeText(s.report, JSON.stringify(report, null, 2) + "\n");
     if (s.html) await writeText(s.html, renderReportHtml(report));
   }
+  io.stdout(`peak memory ${megabytes(peakResidentBytes())} (resident set, all threads)\n`);
   return 0;
 }
 
