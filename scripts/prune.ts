@@ -45,9 +45,9 @@ import { llamaFromHfReader, llamaToHf, permuteForHfRope } from "../src/io/hf_lla
 import { readLlama2c } from "../src/io/llama2c.ts";
 import { assertFiniteWeights } from "../src/check/finite.ts";
 import { openSafetensors, safetensorsChunks } from "../src/io/safetensors.ts";
-import { encode, readTokenizer, type Tokenizer } from "../src/io/tokenizer.ts";
+import { encoderStream, readTokenizer, type Tokenizer } from "../src/io/tokenizer.ts";
 import type { LinearName, LlamaWeights } from "../src/model/weights.ts";
-import { corpusText, sampleWindows } from "../src/pipeline/calibration.ts";
+import { corpusPieces, sampleWindows } from "../src/pipeline/calibration.ts";
 import { METHOD_FLAGS, methodFlagsHelp, methodOptionsFromFlags } from "./lib/method_flags.ts";
 import { collectGarbage, megabytes, peakResidentBytes } from "./lib/memory.ts";
 import type { PruneModelResult } from "../src/pipeline/prune_model.ts";
@@ -281,8 +281,13 @@ async function readInput(path: string, flag: string): Promise<Uint8Array> {
   return await readBytes(path);
 }
 
-async function readText(path: string, flag: string): Promise<string> {
-  return corpusText(new TextDecoder().decode(await readInput(path, flag)), { fileName: path });
+/** Encodes a corpus file (C4 jsonl or plain text) once, with BOS, a document at a time. */
+async function encodeCorpus(tok: Tokenizer, path: string, flag: string): Promise<Int32Array> {
+  const encoder = encoderStream(tok, { bos: true, eos: false });
+  for (const piece of corpusPieces(await readInput(path, flag), { fileName: path })) {
+    encoder.push(piece); // the corpus is never one string: memory (issue #8 item 6)
+  }
+  return encoder.finish();
 }
 
 function prunableWeights(weights: LlamaWeights): number {
@@ -598,9 +603,9 @@ async function tokenize(
   shape: { seqlen: number; nsamples: number; evalTokens: number },
 ): Promise<{ windows: Int32Array[]; calibTokens: number; evalIds: Int32Array; evalTotal: number }> {
   const { seqlen, nsamples, evalTokens } = shape;
-  const calibIds = encode(tok, await readText(s.calib, "calib"), { bos: true, eos: false });
+  const calibIds = await encodeCorpus(tok, s.calib, "calib");
   const windows = sampleWindows(calibIds, { nsamples, seqlen, seed: s.seed });
-  const allEval = encode(tok, await readText(s.eval, "eval"), { bos: true, eos: false });
+  const allEval = await encodeCorpus(tok, s.eval, "eval");
   const evalIds = allEval.slice(0, evalTokens); // perplexity reads only the first evalTokens ids
   if (evalIds.length < seqlen) {
     throw new CliError(

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { decode, encode, encodeReference, readTokenizer } from "../src/io/tokenizer.ts";
+import {
+  decode,
+  encode,
+  encodeReference,
+  encoderStream,
+  readTokenizer,
+} from "../src/io/tokenizer.ts";
 import type { Tokenizer } from "../src/io/tokenizer.ts";
 import { createRng } from "../src/tensor/rng.ts";
 
@@ -242,4 +248,44 @@ Deno.test("tokenizer: truncated or inconsistent files are RangeErrors naming the
     name: "TypeError",
     message: /expected a Uint8Array, got string/,
   });
+});
+
+Deno.test("encoderStream: pieces cut anywhere (inside words, spaces, surrogate pairs) give encode's ids of the whole", () => {
+  const unsafe = readTokenizer(
+    tokenizerFile(5, [[0, "<unk>"], [0, "<s>"], [0, "</s>"], [0, " "], [0, "a"], [0, "b"], [
+      5,
+      "a b",
+    ], [1, " a"]]),
+  );
+  const rng = createRng(21);
+  const texts = [...snippets(22, 60), "😀😀 a😀", "end in a lone \ud83d", "\ud83d", "", "   ", "x"];
+  const ab = Array.from(
+    { length: 30 },
+    () => Array.from({ length: rng.int(20) }, () => "ab "[rng.int(3)]).join(""),
+  );
+  for (const [tok, cases] of [[tok512, texts], [llama2, texts], [unsafe, ab]] as const) {
+    for (const text of cases) {
+      for (const options of [{ bos: true, eos: false }, { bos: false, eos: true }]) {
+        const stream = encoderStream(tok, options);
+        for (let at = 0; at < text.length;) { // random cuts, some of them inside a surrogate pair
+          const next = Math.min(text.length, at + rng.int(12));
+          stream.push(text.slice(at, next));
+          at = next;
+        }
+        if (rng.int(2) === 0) stream.push("");
+        assert.deepEqual(
+          Array.from(stream.finish()),
+          Array.from(encode(tok, text, options)),
+          JSON.stringify(text),
+        );
+      }
+    }
+  }
+  const done = encoderStream(tok512, { bos: true, eos: false });
+  done.finish();
+  assert.throws(() => done.push("a"), { name: "RangeError", message: /already finished/ });
+  assert.throws(
+    () => encoderStream(tok512, { bos: true, eos: false }).push(3 as unknown as string),
+    TypeError,
+  );
 });

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { corpusText, detectCorpusFormat, sampleWindows } from "../src/pipeline/calibration.ts";
+import {
+  corpusPieces,
+  corpusText,
+  detectCorpusFormat,
+  sampleWindows,
+} from "../src/pipeline/calibration.ts";
 import { createRng, randn } from "../src/tensor/rng.ts";
 import {
   evaluateLayer,
@@ -31,6 +36,67 @@ Deno.test("corpusText: jsonl joins documents with a blank line, plain text is un
   assert.equal(corpusText(jsonl, { format: "text" }), jsonl);
   assert.equal(corpusText(" Once upon\n\na time"), " Once upon\n\na time");
   assert.equal(detectCorpusFormat("{not json", "wiki.test.raw"), "text");
+});
+
+Deno.test("corpusPieces: the pieces join to corpusText of the decoded file (real corpora and edge cases)", () => {
+  const outcome = (f: () => string) => {
+    try {
+      return { text: f() };
+    } catch (e) {
+      return { error: `${(e as Error).name}: ${(e as Error).message}` };
+    }
+  };
+  const check = (
+    bytes: Uint8Array,
+    options: { fileName?: string; format?: "jsonl" | "text" },
+    label: string,
+  ) => {
+    const whole = outcome(() => corpusText(new TextDecoder().decode(bytes), options));
+    const pieces = outcome(() => [...corpusPieces(bytes, options)].join(""));
+    assert.deepEqual(pieces, whole, label);
+  };
+  for (
+    const file of [
+      "../shared/text/c4/c4-train.00000-of-01024.head1041.jsonl",
+      "../shared/text/wikitext-2-raw/wiki.test.raw", // 1.3 MB: crosses a 1 MB decoding chunk
+      "../shared/text/tinystories/TinyStories-validation-head.txt",
+    ]
+  ) {
+    check(new Uint8Array(readFileSync(file)), { fileName: file }, file);
+  }
+  const bom = [0xef, 0xbb, 0xbf], enc = (t: string) => [...new TextEncoder().encode(t)];
+  const cases: [string, number[]][] = [
+    ["BOM at the start", [...bom, ...enc('{"text": "a"}\n{"text": "b"}')]],
+    ["BOM starting line 2", [
+      ...enc('{"text": "a"}\n'),
+      ...bom,
+      ...enc('{"text": "b"}'),
+    ]],
+    ["CRLF and blank lines", enc('\r\n{"text": "a"}\r\n\r\n  {"text": "b\\u00e9"}\r\n')],
+    ["invalid UTF-8 inside a document", [...enc('{"text": "a'), 0xc3, 0x28, 0xff, ...enc('b"}')]],
+    ["a cut multi-byte character before the newline", [
+      ...enc('{"text": "a"}'),
+      0xe2,
+      0x82,
+      0x0a,
+      ...enc('{"text": "c"}'),
+    ]],
+    ["bad line 3", enc('{"text": "a"}\n\n{oops\n')],
+    ["no text field", enc('{"body": "a"}')],
+    ["no document", enc("\n \n")],
+    ["empty", []],
+    ["whitespace then jsonl", [...enc(" ".repeat(5000)), ...enc('{"text": "late"}')]],
+  ];
+  for (const [label, bytes] of cases) {
+    for (
+      const options of [{}, { fileName: "x.jsonl" }, { fileName: "x.txt" }, {
+        format: "text" as const,
+      }]
+    ) {
+      check(Uint8Array.from(bytes), options, `${label} ${JSON.stringify(options)}`);
+    }
+  }
+  assert.throws(() => [...corpusPieces("text" as unknown as Uint8Array)], TypeError);
 });
 
 Deno.test("corpusText: bad jsonl lines name the line", () => {

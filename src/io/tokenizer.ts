@@ -291,38 +291,118 @@ export function encodeReference(tok: Tokenizer, text: string, options: EncodeOpt
  * ```
  */
 export function encode(tok: Tokenizer, text: string, options: EncodeOptions): Int32Array {
-  const bin = utf8Binary(text);
-  if (bin.length === 0 || !tok.splitSafe) return encodeReference(tok, text, options);
-  const spaced = " " + bin; // the dummy prefix; " " is a token (splitSafe), so this is run.c's first token
-  // Few allocations per segment (memory, issue 8 item 6): ids go to growable Int32Arrays, a
-  // segment's merged ids are cached once in `store` as [count, ...ids], keyed by the segment.
+  const encoder = encoderStream(tok, options);
+  encoder.push(text);
+  return encoder.finish();
+}
+
+/** An encoder fed a text in pieces: see {@link encoderStream}. */
+export interface EncoderStream {
+  /** Appends the next piece of the text. */
+  push(text: string): void;
+  /** Ends the text and returns its ids (then the stream may not be used again). */
+  finish(): Int32Array;
+}
+
+/**
+ * {@link encode} for a text that arrives in pieces (a corpus document by document): `push` the
+ * pieces in order, then `finish` returns exactly `encode(tok, pieces.join(""), options)`. With a
+ * split-safe vocabulary (module doc) each push encodes every segment completed so far and keeps
+ * only the text after the last split point, so the whole text never needs to be in memory as one
+ * string (memory, issue #8 item 6). Without `splitSafe` the pieces are kept and encoded literally
+ * at `finish`.
+ *
+ * @param tok The tokenizer.
+ * @param options Whether to add BOS and EOS.
+ * @returns The stream.
+ * @throws {TypeError} (from `push`) If a piece is not a string.
+ * @throws {RangeError} As {@link encode}; `push` and `finish` throw when used after `finish`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encode, encoderStream, readTokenizer } from "./tokenizer.ts";
+ * const entries: [number, string][] = [[0, "<unk>"], [0, "<s>"], [0, "</s>"], [0, " "], [0, "a"], [1, " a"]];
+ * const parts = entries.flatMap(([score, s]) => [
+ *   ...new Uint8Array(new Float32Array([score]).buffer), ...new Uint8Array(new Int32Array([s.length]).buffer),
+ *   ...new TextEncoder().encode(s)]);
+ * const tok = readTokenizer(new Uint8Array([5, 0, 0, 0, ...parts]));
+ * const stream = encoderStream(tok, { bos: true, eos: false });
+ * for (const piece of ["a", " a", "a", " "]) stream.push(piece);
+ * assert.deepEqual(stream.finish(), encode(tok, "a aa ", { bos: true, eos: false }));
+ * ```
+ */
+export function encoderStream(tok: Tokenizer, options: EncodeOptions): EncoderStream {
+  // Few allocations per segment: ids go to growable Int32Arrays, a segment's merged ids are cached
+  // once in `store` as [count, ...ids], keyed by the segment.
   const out = new IdList(), store = new IdList();
   const cache = new Map<string, number>(); // segment -> its [count, ...ids] offset in store
+  const literal: string[] | undefined = tok.splitSafe ? undefined : [];
+  let started = false; // whether a byte has arrived (the dummy prefix goes before the first)
+  let pending = ""; // the bytes (one char each) after the last split point
+  let carry = ""; // a high surrogate that ended the last piece: its pair may start the next one
+  let finished = false;
   if (options.bos) out.push(BOS_ID);
-  let start = 0;
-  for (let i = 1; i <= spaced.length; i++) {
-    const atSplit = i === spaced.length ||
-      (spaced.charCodeAt(i) === SPACE && spaced.charCodeAt(i - 1) !== SPACE);
-    if (!atSplit) continue;
-    const segment = spaced.slice(start, i);
+
+  const emit = (segment: string) => {
     let at = cache.get(segment);
     if (at === undefined) {
-      const ids = mergePairIds(tok, segmentTokens(tok, spaced, start, i));
+      const ids = mergePairIds(tok, segmentTokens(tok, segment, 0, segment.length));
       at = store.length;
       store.push(ids.length);
       for (const id of ids) store.push(id);
       cache.set(segment, at);
     }
     out.append(store.data, at + 1, at + 1 + store.data[at]);
-    start = i;
-  }
-  if (options.eos) out.push(EOS_ID);
-  return out.data.slice(0, out.length);
+  };
+  /** Appends bytes and encodes every segment they complete; the last one stays pending. */
+  const feed = (bin: string) => {
+    if (bin.length === 0) return;
+    // the dummy prefix: " " is a token (splitSafe), so this is run.c's first token
+    pending = started ? pending + bin : " " + bin;
+    started = true;
+    let start = 0;
+    for (let i = 1; i < pending.length; i++) { // split points: a space after a non-space
+      if (pending.charCodeAt(i) === SPACE && pending.charCodeAt(i - 1) !== SPACE) {
+        emit(pending.slice(start, i));
+        start = i;
+      }
+    }
+    pending = pending.slice(start);
+  };
+  const checkOpen = () => {
+    if (finished) throw new RangeError("Cannot encode: the encoder stream is already finished");
+  };
+  return {
+    push(text: string) {
+      checkOpen();
+      const bin = utf8Binary(text); // also the type check
+      if (literal !== undefined) return void literal.push(text);
+      if (carry === "" && !endsInHighSurrogate(text)) return feed(bin); // the usual case
+      let piece = carry + text;
+      carry = "";
+      if (endsInHighSurrogate(piece)) [piece, carry] = [piece.slice(0, -1), piece.slice(-1)];
+      feed(utf8Binary(piece));
+    },
+    finish() {
+      checkOpen();
+      finished = true;
+      if (literal !== undefined) return encodeReference(tok, literal.join(""), options);
+      feed(utf8Binary(carry)); // a lone high surrogate: U+FFFD, as TextEncoder encodes it
+      if (pending.length > 0) emit(pending); // the last segment ends with the text
+      if (options.eos) out.push(EOS_ID);
+      return out.take();
+    },
+  };
+}
+
+function endsInHighSurrogate(text: string): boolean {
+  const last = text.charCodeAt(text.length - 1);
+  return last >= 0xd800 && last <= 0xdbff;
 }
 
 /** Ids as a growable Int32Array (capacity doubles): no number[] and no spread copies. */
 class IdList {
-  data = new Int32Array(1024);
+  data: Int32Array = new Int32Array(1024);
   length = 0;
   push(id: number): void {
     if (this.length === this.data.length) this.grow(1);
@@ -334,11 +414,28 @@ class IdList {
     this.data.set(src.subarray(from, to), this.length);
     this.length += to - from;
   }
-  private grow(extra: number): void {
-    const next = new Int32Array(Math.max(2 * this.data.length, this.length + extra));
-    next.set(this.data.subarray(0, this.length));
-    this.data = next;
+  /** The ids, exactly `length` of them (the list must not be used afterwards). */
+  take(): Int32Array {
+    return resized(this.data, this.length);
   }
+  private grow(extra: number): void {
+    this.data = resized(this.data, Math.max(2 * this.data.length, this.length + extra));
+  }
+}
+
+/**
+ * `data`'s first values in an array of `length` (zeros after them). With ES2024's
+ * `ArrayBuffer.prototype.transfer` the old memory is released at once, not at the next garbage
+ * collection (megabytes for a corpus' ids); `data` is then detached and must not be used.
+ */
+function resized(data: Int32Array, length: number): Int32Array {
+  const buffer = data.buffer as { transfer?: (bytes: number) => ArrayBuffer };
+  if (typeof buffer.transfer === "function" && data.byteOffset === 0) {
+    return new Int32Array(buffer.transfer(length * Int32Array.BYTES_PER_ELEMENT));
+  }
+  const out = new Int32Array(length);
+  out.set(data.subarray(0, Math.min(length, data.length)));
+  return out;
 }
 
 /** Id of each single-byte string (-1: not a token), built once per tokenizer. */

@@ -83,24 +83,98 @@ export function corpusText(
   const texts: string[] = [];
   const lines = content.split("\n");
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (line === "") continue;
-    let doc: unknown;
-    try {
-      doc = JSON.parse(line);
-    } catch (e) {
-      throw new TypeError(
-        `Cannot read jsonl corpus: line ${i + 1} is not JSON (${(e as Error).message})`,
-      );
-    }
-    const text = (doc as { text?: unknown } | null)?.text;
-    if (typeof text !== "string") {
-      throw new TypeError(`Cannot read jsonl corpus: line ${i + 1} has no string "text" field`);
-    }
-    texts.push(text);
+    const text = documentOfLine(lines[i], i + 1);
+    if (text !== undefined) texts.push(text);
   }
-  if (texts.length === 0) throw new RangeError("Cannot read jsonl corpus: it holds no document");
+  if (texts.length === 0) throw new RangeError(NO_DOCUMENT);
   return texts.join("\n\n");
+}
+
+const NO_DOCUMENT = "Cannot read jsonl corpus: it holds no document";
+
+/** The `text` of one jsonl line (1-based `lineNumber`), or undefined for a blank line. */
+function documentOfLine(raw: string, lineNumber: number): string | undefined {
+  const line = raw.trim();
+  if (line === "") return undefined;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(line);
+  } catch (e) {
+    throw new TypeError(
+      `Cannot read jsonl corpus: line ${lineNumber} is not JSON (${(e as Error).message})`,
+    );
+  }
+  const text = (doc as { text?: unknown } | null)?.text;
+  if (typeof text !== "string") {
+    throw new TypeError(`Cannot read jsonl corpus: line ${lineNumber} has no string "text" field`);
+  }
+  return text;
+}
+
+/** Bytes decoded at a time by {@link corpusPieces} for plain text. */
+const TEXT_CHUNK = 1 << 20;
+
+/**
+ * {@link corpusText} straight from a file's bytes, in pieces: their concatenation is
+ * `corpusText(new TextDecoder().decode(bytes), options)`, but no piece is longer than a document
+ * (jsonl) or about 1 MB of text, so the corpus is never one string in memory. Feed them to
+ * `encoderStream` (src/io/tokenizer.ts) to encode a large corpus in little memory.
+ *
+ * @param bytes The file's bytes (UTF-8; invalid sequences become U+FFFD as in `TextDecoder`).
+ * @param options `fileName` for format detection, or `format` to force one.
+ * @returns A generator of the pieces, in order.
+ * @throws {TypeError} As {@link corpusText}, when the generator reaches the bad line.
+ * @throws {RangeError} If a jsonl file holds no document (at the end).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { corpusPieces, corpusText } from "./calibration.ts";
+ * const jsonl = '{"text": "first doc"}\n\n{"text": "second"}\n';
+ * const bytes = new TextEncoder().encode(jsonl);
+ * assert.deepEqual([...corpusPieces(bytes, { fileName: "c4.jsonl" })], ["first doc", "\n\n", "second"]);
+ * assert.equal([...corpusPieces(bytes)].join(""), corpusText(jsonl));
+ * ```
+ */
+export function* corpusPieces(
+  bytes: Uint8Array,
+  options: { fileName?: string; format?: CorpusFormat } = {},
+): Generator<string, void, undefined> {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new TypeError(`Cannot read corpus: bytes must be a Uint8Array, got ${typeof bytes}`);
+  }
+  const format = options.format ?? detectCorpusFormat(headText(bytes), options.fileName);
+  if (format === "text") {
+    const decoder = new TextDecoder(); // streaming: a character cut by a chunk end is kept whole
+    for (let at = 0; at < bytes.length; at += TEXT_CHUNK) {
+      const piece = decoder.decode(bytes.subarray(at, at + TEXT_CHUNK), { stream: true });
+      if (piece !== "") yield piece;
+    }
+    const rest = decoder.decode();
+    if (rest !== "") yield rest;
+    return;
+  }
+  let documents = 0;
+  const decoder = new TextDecoder(); // a byte order mark it may drop is whitespace to trim() anyway
+  for (let start = 0, lineNumber = 1; start <= bytes.length; lineNumber++) {
+    let end = bytes.indexOf(0x0a, start); // "\n" is never inside a UTF-8 sequence
+    if (end < 0) end = bytes.length;
+    const text = documentOfLine(decoder.decode(bytes.subarray(start, end)), lineNumber);
+    if (text !== undefined) {
+      if (documents++ > 0) yield "\n\n";
+      yield text;
+    }
+    start = end + 1;
+  }
+  if (documents === 0) throw new RangeError(NO_DOCUMENT);
+}
+
+/** Enough of the start of the file to detect its format as {@link detectCorpusFormat} would. */
+function headText(bytes: Uint8Array): string {
+  const decoder = new TextDecoder();
+  for (let end = 4096;; end *= 4) { // grow while the head is only whitespace
+    const head = decoder.decode(bytes.subarray(0, Math.min(end, bytes.length)));
+    if (head.trim() !== "" || end >= bytes.length) return head;
+  }
 }
 
 /** How many windows of how many tokens, from which seed. */
