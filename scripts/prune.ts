@@ -341,6 +341,7 @@ async function runMethod(
     denseInputs,
     intraLayer,
     inPlace, // the dense model is not needed after this run: prune it in place (item 6)
+    keepMasks: s.out !== undefined || (s.html !== undefined && s.methods.length > 1),
     onProgress: (done, total, label) => {
       collectGarbage(); // the step's dead arrays go now, not 64 MB later (scripts/lib/memory.ts)
       bar(done, total, `${method}: ${label ?? ""}`);
@@ -631,7 +632,8 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
     throw new CliError("--sweep varies the unstructured sparsity; drop --pattern");
   }
   const bar = progressBar(io, s.quiet);
-  const memory = (phase: string) => // --verbose: where the memory goes (resident now and peak)
+  const memory = (phase: string) =>
+    // --verbose: where the memory goes (resident now and peak)
     void (s.verbose && io.stdout(
       `memory after ${phase}: resident ${megabytes(process.memoryUsage().rss)}, peak ${
         megabytes(peakResidentBytes())

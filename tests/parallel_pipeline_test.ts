@@ -76,7 +76,7 @@ function cloneModel(m: typeof model): typeof model {
   };
 }
 
-Deno.test("inPlace: same result bitwise, and the input model becomes the pruned one (serial, steps on a pool, blocks on a pool)", async () => {
+Deno.test("inPlace and keepMasks: same result bitwise; the input becomes the pruned model; no masks kept (serial, steps on a pool, blocks on a pool)", async () => {
   using pool = createPool({ size: 2 });
   const cases: [string, Record<string, unknown>][] = [
     ["swiftprune", {}],
@@ -90,6 +90,12 @@ Deno.test("inPlace: same result bitwise, and the input model becomes the pruned 
       const input = cloneModel(model);
       const got = await pruneModelParallel(p, input, windows, { ...options, inPlace: true });
       assert.deepEqual(comparable(got), expected, `${method} ${p ? "pool" : "serial"}`);
+      const noMasks = await pruneModelParallel(p, model, windows, { ...options, keepMasks: false });
+      assert.deepEqual(
+        comparable(noMasks),
+        { ...expected, masks: {} },
+        `${method}: keepMasks false`,
+      );
       const asInput = comparable({ ...got, weights: input });
       assert.deepEqual(
         asInput.weights,

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { forward, forwardWorkspace } from "../model/llama.ts";
+import { forward, threadWorkspace } from "../model/llama.ts";
 import type { LlamaWeights } from "../model/weights.ts";
 
 /** Options of {@link perplexity}. */
@@ -134,7 +134,7 @@ export function perplexity(
   const vocab = weights.config.vocabSize;
   let total = 0;
   const windowNlls: number[] = [];
-  const ws = forwardWorkspace(weights.config, seqlen); // one set of buffers for every window
+  const ws = threadWorkspace(weights.config, seqlen); // one set of buffers for every window
   for (let w = 0; w < windows; w++) {
     const window = ids.subarray(w * seqlen, (w + 1) * seqlen);
     const out = forward(weights, window, undefined, ws); // row t predicts token t+1

@@ -268,6 +268,29 @@ export function fittingWorkspace(
   return fits ? ws : forwardWorkspace(config, tokens);
 }
 
+let threadCache: ForwardWorkspace | undefined;
+
+/**
+ * This thread's reusable workspace (each worker has its own): one that fits `config` and `tokens`,
+ * kept between calls so that passes over many windows, blocks and evaluations allocate their
+ * buffers once. Replaced (and the old one left to the collector) when it does not fit. Callers
+ * must not hold its views across another call that uses it.
+ *
+ * @param config The model's config.
+ * @param tokens The sequence length to run.
+ * @returns The workspace.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { threadWorkspace, tinyLlama } from "./llama.ts";
+ * const c = tinyLlama({ seed: 2 }).config;
+ * assert.equal(threadWorkspace(c, 4), threadWorkspace(c, 3)); // kept
+ * ```
+ */
+export function threadWorkspace(config: LlamaConfig, tokens: number): ForwardWorkspace {
+  return threadCache = fittingWorkspace(threadCache, config, tokens);
+}
+
 /** `[rows, cols]` matrix over the start of buffer `name` of `ws`, or a new one without `ws`. */
 function tensor(
   ws: ForwardWorkspace | undefined,

@@ -22,7 +22,7 @@
  */
 import { perplexityWindows, tokenNll } from "../eval/perplexity.ts";
 import type { PerplexityOptions, PerplexityResult } from "../eval/perplexity.ts";
-import { blockForward, fittingWorkspace, forward, type ForwardWorkspace } from "../model/llama.ts";
+import { blockForward, forward, threadWorkspace } from "../model/llama.ts";
 import type { LinearName, LlamaBlock, LlamaWeights } from "../model/weights.ts";
 import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
 import { isShared, type Pool, sharedFloat32, sharedMemoryAvailable, toShared } from "./pool.ts";
@@ -85,15 +85,6 @@ export function shareWeights(weights: LlamaWeights): LlamaWeights {
   };
 }
 
-/**
- * The forward buffers of this thread (each worker has its own), kept between tasks so that a run
- * over many windows allocates them once (a cache: a new one is made whenever it does not fit).
- */
-let cachedWorkspace: ForwardWorkspace | undefined;
-function taskWorkspace(weights: LlamaWeights, tokens: number): ForwardWorkspace {
-  return cachedWorkspace = fittingWorkspace(cachedWorkspace, weights.config, tokens);
-}
-
 /** Whether work should go to the pool (else it runs in-process, with the same results). */
 function usePool(pool: Pool | undefined, tasks: number): pool is Pool {
   return pool !== undefined && pool.size > 1 && tasks > 1 && sharedMemoryAvailable();
@@ -131,7 +122,7 @@ export function windowNllsTask(
   end: number,
 ): Float64Array {
   const vocab = weights.config.vocabSize, out = new Float64Array((end - first) * (seqlen - 1));
-  const ws = taskWorkspace(weights, seqlen);
+  const ws = threadWorkspace(weights.config, seqlen);
   for (let w = first, o = 0; w < end; w++) {
     const window = ids.subarray(w * seqlen, (w + 1) * seqlen);
     const logits = forward(weights, window, undefined, ws); // row t predicts token t+1
@@ -281,7 +272,10 @@ export function blockWindowsTask(
         if (buffer !== undefined) buffer.set(x.data, r0 * x.cols);
       },
     };
-    out.set(blockForward(weights, layer, h, hooks, taskWorkspace(weights, r1 - r0)).data, r0 * dim);
+    out.set(
+      blockForward(weights, layer, h, hooks, threadWorkspace(weights.config, r1 - r0)).data,
+      r0 * dim,
+    );
   }
 }
 

@@ -201,7 +201,7 @@ export async function pruneBlocksParallel(
     hs.map((h, l) => [shared, l, h, taskOptions]),
     { onProgress: (done, total) => options.onProgress?.(done, total, `${done} blocks pruned`) },
   );
-  return merge(weights, results, densePassMs, now() - t1, options.inPlace ?? false);
+  return merge(weights, results, densePassMs, now() - t1, options);
 }
 
 /** The blocks' results in block order, as `pruneModel`'s result (times: module doc). */
@@ -210,11 +210,11 @@ function merge(
   results: BlockTaskResult[],
   densePassMs: number,
   blockPhaseMs: number,
-  inPlace: boolean,
+  options: Pick<PruneModelOptions, "inPlace" | "keepMasks">,
 ): PruneModelResult {
   const acc = blockAccumulator();
   const blocks: LlamaBlock[] = results.map((r, l) => {
-    if (!inPlace) return { ...weights.blocks[l], ...r.linears };
+    if (!options.inPlace) return { ...weights.blocks[l], ...r.linears };
     for (const [name, m] of Object.entries(r.linears)) {
       weights.blocks[l][name as LinearName].data.set(m.data); // the input becomes the pruned model
     }
@@ -222,7 +222,7 @@ function merge(
   });
   const work = { calibration: 0, pruning: 0, evaluation: 0 };
   for (const r of results) {
-    Object.assign(acc.masks, r.masks);
+    if (options.keepMasks ?? true) Object.assign(acc.masks, r.masks);
     acc.layers.push(...r.layers);
     for (const k of ["calibration", "pruning", "evaluation"] as const) work[k] += r.times[k];
     for (const [k, v] of Object.entries(r.methodTimesMs)) {

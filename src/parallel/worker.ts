@@ -53,6 +53,22 @@ async function runTask({ moduleUrl, exportName, args }: TaskMessage): Promise<un
   return await fn(...args);
 }
 
+/**
+ * A task's arguments often hold big shared arrays (a block's hidden states and captured inputs);
+ * this worker's handles keep them alive until its own garbage collector runs, and a worker that
+ * allocates little rarely runs it, so tens of MB of finished blocks could stay alive. When the
+ * runtime exposes a collector (`deno run --v8-flags=--expose-gc`, as `deno task prune` does) the
+ * worker collects after a task, at most every {@link COLLECT_EVERY_MS} (a few ms each time).
+ */
+const COLLECT_EVERY_MS = 250;
+let lastCollect = 0;
+function collectGarbageNow(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc !== "function" || performance.now() - lastCollect < COLLECT_EVERY_MS) return;
+  gc();
+  lastCollect = performance.now();
+}
+
 scope.onmessage = async (event) => {
   const { id } = event.data;
   try {
@@ -61,4 +77,5 @@ scope.onmessage = async (event) => {
   } catch (e) {
     scope.postMessage({ id, ok: false, error: describeError(e) });
   }
+  collectGarbageNow();
 };
