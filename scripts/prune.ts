@@ -49,7 +49,7 @@ import { encoderStream, readTokenizer, type Tokenizer } from "../src/io/tokenize
 import type { LinearName, LlamaWeights } from "../src/model/weights.ts";
 import { corpusPieces, sampleWindows } from "../src/pipeline/calibration.ts";
 import { METHOD_FLAGS, methodFlagsHelp, methodOptionsFromFlags } from "./lib/method_flags.ts";
-import { collectGarbage, megabytes, peakResidentBytes } from "./lib/memory.ts";
+import { collectGarbage, megabytes, peakResidentBytes, PeakTracker } from "./lib/memory.ts";
 import type { PruneModelResult } from "../src/pipeline/prune_model.ts";
 import { methodNames, type MethodOptions, METHODS } from "../src/prune/methods.ts";
 import type { SelectMode, Target } from "../src/prune/types.ts";
@@ -342,6 +342,7 @@ async function runMethod(
     intraLayer,
     inPlace, // the dense model is not needed after this run: prune it in place (item 6)
     keepMasks: s.out !== undefined || (s.html !== undefined && s.methods.length > 1),
+    releaseArrays: true, // the registered methods keep no references
     onProgress: (done, total, label) => {
       collectGarbage(); // the step's dead arrays go now, not 64 MB later (scripts/lib/memory.ts)
       bar(done, total, `${method}: ${label ?? ""}`);
@@ -640,6 +641,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
       }\n`,
     ));
   const info = (text: string) => void (!s.quiet && io.isTTY && io.stderr(`${text}\n`)); // like the bars
+  const peak = new PeakTracker(); // notes the resident set at start: the runtime and the modules
   memory("start");
   let weights = await loadModel(s.model);
   memory("loading the model");
@@ -785,7 +787,10 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
       ...(s.compare ? { methods: runs.map(methodEntry) } : methodEntry(runs[0])),
       ...(sweep.length ? { sweep } : {}),
       ...(masks.length ? { agreement: pairwiseAgreement(s.methods, masks) } : {}),
-      memory: { peak_resident_bytes: peakResidentBytes() },
+      memory: {
+        start_resident_bytes: peak.startBytes,
+        peak_resident_bytes: peak.peakBytes() ?? null, // null: the parent's peak hides it
+      },
     };
     const writeText = async (file: string, text: string) => {
       const bytes = new TextEncoder().encode(text);
@@ -795,7 +800,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
     if (s.report) await writeText(s.report, JSON.stringify(report, null, 2) + "\n");
     if (s.html) await writeText(s.html, renderReportHtml(report));
   }
-  io.stdout(`peak memory ${megabytes(peakResidentBytes())} (resident set, all threads)\n`);
+  io.stdout(`peak memory ${peak.text()}\n`);
   return 0;
 }
 

@@ -197,6 +197,33 @@ type WorkspaceBuffer =
   | "logits";
 
 /**
+ * How many values one decoder block's forward pass produces over `tokens` tokens when every
+ * intermediate tensor is kept, as a framework's autograd graph would: the input `h`, `x`, `q`, `k`,
+ * `v`, the attention output, `a Wo^T`, `h'`, `x'`, the gate `W1 x'`, the up projection `W3 x'`,
+ * `silu(gate) * up`, `W2 (...)` and the output (attention scores excluded). That is
+ * `tokens * (9 dim + 2 kvDim + 3 hidden)`, the "one block's activations" of the memory bound of
+ * issue #8 (docs/memory.md); this forward pass itself never holds all of them at once.
+ *
+ * @param config The model's config.
+ * @param tokens Tokens run through the block (all calibration windows together).
+ * @returns The number of values (multiply by 4 for float32 bytes).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { blockActivationCount } from "./llama.ts";
+ * const llama4m = { dim: 256, hiddenDim: 704, nHeads: 8, nKvHeads: 4 };
+ * assert.equal(blockActivationCount(llama4m, 1), 9 * 256 + 2 * 128 + 3 * 704);
+ * ```
+ */
+export function blockActivationCount(
+  config: Pick<LlamaConfig, "dim" | "hiddenDim" | "nHeads" | "nKvHeads">,
+  tokens: number,
+): number {
+  const kvDim = (config.dim * config.nKvHeads) / config.nHeads;
+  return tokens * (9 * config.dim + 2 * kvDim + 3 * config.hiddenDim);
+}
+
+/**
  * A {@link ForwardWorkspace} for `config` and sequences of up to `maxTokens` tokens.
  *
  * @param config The model's config.

@@ -99,7 +99,14 @@ export function pruneBlockTask(
     throw new RangeError(`Cannot prune block ${layer}: no method named "${options.method}"`);
   }
   const acc = blockAccumulator();
-  const steps = pruneBlockSteps(weights, layer, h, { ...options, method }, acc);
+  // a registered method keeps no references: the block's arrays are freed as soon as they are done
+  const steps = pruneBlockSteps(
+    weights,
+    layer,
+    h,
+    { ...options, method, releaseArrays: true },
+    acc,
+  );
   let next = steps.next();
   while (!next.done) next = steps.next(runPruneStep(next.value));
   const linears = {} as Record<LinearName, Matrix>;

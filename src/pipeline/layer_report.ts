@@ -12,6 +12,7 @@ import { magnitudeScores } from "../score/magnitude.ts";
 import { columnNorms, wandaScores } from "../score/wanda.ts";
 import { buildMask } from "../select/mask.ts";
 import type { Matrix } from "../tensor/matrix.ts";
+import { release } from "../tensor/release.ts";
 
 /** One linear layer's line of the report. */
 export interface LayerReport {
@@ -74,6 +75,7 @@ export function relativeLayerError(
     const d = new Float32Array(weight.data.length);
     for (let i = 0; i < d.length; i++) d[i] = weight.data[i] - pruned.data[i];
     diff = matmulTransB(inputs, { data: d, rows: weight.rows, cols: weight.cols }).data;
+    release(d);
   } else {
     const yp = matmulTransB(inputsPruned, pruned);
     if (yp.rows !== y.rows) {
@@ -81,10 +83,12 @@ export function relativeLayerError(
     }
     diff = new Float32Array(y.data.length);
     for (let i = 0; i < diff.length; i++) diff[i] = y.data[i] - yp.data[i];
+    release(yp.data);
   }
   let num = 0, den = 0;
   for (let i = 0; i < diff.length; i++) num += diff[i] * diff[i];
   for (let i = 0; i < y.data.length; i++) den += y.data[i] * y.data[i];
+  release(y.data, diff); // megabytes each: freed now, not at the next collection
   if (den === 0) return num === 0 ? 0 : Infinity;
   return num / den;
 }
@@ -243,11 +247,14 @@ export function evaluateLayer(
     report.errorPruned = relativeLayerError(weight, result.weight, inputs, calib.inputsPruned);
   }
   if (options.agreement ?? true) {
-    const magnitude = buildMask(magnitudeScores(weight), target, { select: "ewma-exact" }).keep;
-    const wanda =
-      buildMask(wandaScores(weight, columnNorms(inputs)), target, { select: "ewma-exact" }).keep;
-    report.agreeMagnitude = maskAgreement(result.keep, magnitude);
-    report.agreeWanda = maskAgreement(result.keep, wanda);
+    const agreement = (scores: Matrix) => {
+      const reference = buildMask(scores, target, { select: "ewma-exact" }).keep;
+      const fraction = maskAgreement(result.keep, reference);
+      release(scores.data, reference); // 5 bytes per weight, freed now
+      return fraction;
+    };
+    report.agreeMagnitude = agreement(magnitudeScores(weight));
+    report.agreeWanda = agreement(wandaScores(weight, columnNorms(inputs)));
   }
   if (result.info !== undefined) report.info = result.info;
   return report;

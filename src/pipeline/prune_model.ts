@@ -32,6 +32,7 @@ import type { LinearName, LlamaBlock, LlamaWeights } from "../model/weights.ts";
 import type { MethodOptions, PruneMethod } from "../prune/methods.ts";
 import type { LayerCalibration, PruneResult, Target } from "../prune/types.ts";
 import type { Matrix } from "../tensor/matrix.ts";
+import { release } from "../tensor/release.ts";
 import { evaluateLayer, gramOf } from "./layer_report.ts";
 import type { LayerReport } from "./layer_report.ts";
 
@@ -61,6 +62,15 @@ export interface PruneModelOptions {
    * them: 1 byte per pruned weight (4.4 MB for llama4m) less at the peak.
    */
   keepMasks?: boolean;
+  /**
+   * Free each block's captured inputs and hidden states, and the arrays a method returned that the
+   * result does not keep (scores; with `inPlace` the pruned weight; without `keepMasks` the mask),
+   * as soon as the pipeline is done with them (`src/tensor/release.ts`), instead of leaving them
+   * to the garbage collector, which reclaims them tens of MB later. Only for methods that keep no
+   * reference to their calibration arrays or results (the registered ones keep none). Default
+   * false.
+   */
+  releaseArrays?: boolean;
   /** Compute the magnitude/Wanda mask agreement of every layer (default true). */
   agreement?: boolean;
   /** Called after each step: `done` of `total` steps, with what was just done. */
@@ -223,6 +233,7 @@ export function* pruneModelSteps(
     const { block, dense } = yield* pruneBlockSteps(weights, l, h, options, acc);
     blocks[l] = block;
 
+    const previous = h;
     if (options.denseInputs) h = dense;
     else {
       const t0 = now(options);
@@ -230,6 +241,7 @@ export function* pruneModelSteps(
       acc.times.calibration += now(options) - t0;
       progress(`block ${l}: pruned outputs`);
     }
+    if (options.releaseArrays) releaseRun({ outputs: previous, inputs: {} }); // block l's inputs
   }
   return modelResult(pruned, acc);
 }
@@ -355,7 +367,9 @@ export function* pruneBlockSteps(
     let inputsPruned: Matrix | undefined;
     if (options.intraLayer && g > 0) {
       t0 = now(options);
-      inputsPruned = ((yield blockStep(weights, l, block, h)) as BlockRun).inputs[groups[g][0]];
+      const run = (yield blockStep(weights, l, block, h)) as BlockRun;
+      inputsPruned = run.inputs[groups[g][0]];
+      if (options.releaseArrays) releaseRun(run, inputsPruned); // all but X* of this group
       times.calibration += now(options) - t0;
       progress(`block ${l}: forward with ${groups.slice(0, g).flat().join(",")} pruned`);
     } else if (options.intraLayer) inputsPruned = dense.inputs[groups[g][0]];
@@ -387,13 +401,21 @@ export function* pruneBlockSteps(
         gram,
       });
       times.evaluation += now(options) - t0;
-      if (options.inPlace) w.data.set(result.weight.data); // W <- W'; the block keeps W's array
+      if (options.inPlace && result.weight.data !== w.data) {
+        w.data.set(result.weight.data); // W <- W'; the block keeps W's array
+        if (options.releaseArrays) release(result.weight.data);
+      }
       block[name] = options.inPlace ? w : result.weight;
+      if (options.releaseArrays) {
+        release(result.scores?.data, (options.keepMasks ?? true) ? undefined : result.keep);
+      }
       if (options.keepMasks ?? true) masks[report.name] = result.keep;
       layers.push(report);
       progress(`${report.name} pruned`);
     }
+    if (options.releaseArrays && inputsPruned !== undefined && g > 0) release(inputsPruned.data);
   }
+  if (options.releaseArrays) releaseRun({ outputs: [], inputs: dense.inputs }); // the block is done
   return { block, dense: dense.outputs };
 }
 
@@ -404,6 +426,17 @@ export function* pruneBlockSteps(
 export interface BlockRun {
   outputs: Matrix[];
   inputs: Partial<Record<LinearName, Matrix>>;
+}
+
+/**
+ * Frees the arrays of a block run that nothing will read again, all but `keep`, at once rather
+ * than at the next garbage collection (`src/tensor/release.ts`; shared arrays and views into a
+ * larger buffer are left to the collector).
+ */
+function releaseRun(run: BlockRun, keep?: Matrix): void {
+  for (const m of [...run.outputs, ...Object.values(run.inputs)]) {
+    if (m !== undefined && m !== keep) release(m.data);
+  }
 }
 
 /**
