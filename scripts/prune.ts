@@ -649,8 +649,13 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   if (s.sweep && s.target.kind !== "unstructured") {
     throw new CliError("--sweep varies the unstructured sparsity; drop --pattern");
   }
-  if (s.report && s.html && resolve(s.report) === resolve(s.html)) { // fuzz-found (#8)
-    throw new CliError(`--report and --html name the same file "${s.report}"; give two paths`);
+  // fuzz-found (#8): one output must not replace another (--report F --html F lost the report)
+  const hfOut = ["config.json", "model.safetensors", "masks.safetensors"];
+  const outputs = [...(s.out ? hfOut.map((n) => join(s.out!, n)) : []), s.report, s.html]
+    .filter((f) => f !== undefined).map((f) => resolve(f));
+  const twice = outputs.find((f, i) => outputs.indexOf(f) !== i);
+  if (twice) {
+    throw new CliError(`Cannot write "${twice}" twice: --out, --report, --html name different files`);
   }
   const bar = progressBar(io, s.quiet);
   const memory = (phase: string) => // --verbose: where the memory goes (resident now and peak)

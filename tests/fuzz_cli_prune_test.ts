@@ -59,15 +59,26 @@ Deno.test("prune --nsamples 1e9 is refused before the windows are drawn (was: ou
   });
 });
 
-Deno.test("prune refuses --report and --html naming the same file (was: the page replaced the report)", async () => {
+Deno.test("prune refuses outputs that would replace each other (was: the page replaced the report)", async () => {
   await withFixtures(async (at) => {
     const same = `${at("folder")}/../report.json`; // another spelling of report.json
     const r = await runMain(pruneMain, [
       ...command(at),
       ...["--report", at("report.json"), "--html", same, "--force"],
     ]);
-    assertRejected(r, /--report and --html name the same file/);
+    assertRejected(r, /Cannot write ".*report\.json" twice: --out, --report, --html/);
     assert.throws(() => readFileSync(at("report.json")), /ENOENT/); // refused before any work
+    const intoOut = await runMain(pruneMain, [
+      ...command(at),
+      ...["--out", at("pruned"), "--html", at("pruned/model.safetensors"), "--force"],
+    ]);
+    assertRejected(intoOut, /Cannot write ".*pruned\/model\.safetensors" twice/);
+    // a report next to the model is fine
+    const beside = await runMain(pruneMain, [
+      ...command(at),
+      ...["--out", at("pruned"), "--report", at("pruned/report.json"), "--eval-tokens", "32"],
+    ]);
+    assert.equal(beside.code, 0, beside.err);
   });
 });
 

@@ -174,3 +174,36 @@ export function resetFixtures(
   assert.deepEqual(forbidden, [], `fixtures modified: ${forbidden.join(", ")}`);
   return leftovers;
 }
+
+/**
+ * Runs one fuzz case of a CLI: `main` on `argv`; on exit 0, `collect` reads what the run wrote;
+ * then the folder is reset ({@link resetFixtures}, inputs named by `inputFlags` protected); then
+ * the exit status becomes the outcome ({@link throwUnlessSucceeded}).
+ *
+ * @param main The script's `main`.
+ * @param fixtures The folder the paths in `argv` point into.
+ * @param argv The arguments.
+ * @param inputFlags The flags that name the run's inputs.
+ * @param collect Reads the outputs of a successful run (before they are removed).
+ * @returns What `collect` returned.
+ * @throws {CliRejection} On a well-formed rejection (exit 2, one line).
+ * @throws {Error} On any other failure, a modified fixture or a leftover temporary file.
+ */
+export async function runCliCase<T>(
+  main: CliMain,
+  fixtures: FixtureDir,
+  argv: string[],
+  inputFlags: string[],
+  collect: (run: CliRun) => T,
+): Promise<T> {
+  const run = await runMain(main, argv);
+  let result: T | undefined;
+  try {
+    if (run.code === 0) result = collect(run);
+  } finally {
+    const leftovers = resetFixtures(fixtures, replaceableBy(fixtures, argv, inputFlags));
+    assert.deepEqual(leftovers, [], "temporary files left behind");
+  }
+  throwUnlessSucceeded(run);
+  return result!;
+}

@@ -21,17 +21,15 @@ import fc from "fast-check";
 import { readSafetensors, writeSafetensors } from "../../src/io/safetensors.ts";
 import { main as pruneLayerMain } from "../../scripts/prune-layer.ts";
 import type { FuzzTarget } from "./outcome.ts";
-import {
-  type CliRun,
-  type FixtureFiles,
-  replaceableBy,
-  resetFixtures,
-  runMain,
-  throwUnlessSucceeded,
-  writeFixtures,
-} from "./cli_harness.ts";
+import { type CliRun, type FixtureFiles, runCliCase, writeFixtures } from "./cli_harness.ts";
 
-/** The fixture files: layer files (valid, with NaN, truncated, empty), an existing output, a folder. */
+/** A successful run and the output file it wrote, if any. */
+interface LayerRun {
+  run: CliRun;
+  output?: Uint8Array;
+}
+
+/** The fixtures: layer files (valid, with NaN, truncated, empty), an existing output, a folder. */
 function layerFixtures(): FixtureFiles {
   const weight = Float32Array.from({ length: 32 }, (_, i) => Math.sin(i + 1));
   const inputs = Float32Array.from({ length: 48 }, (_, i) => Math.cos(i));
@@ -160,34 +158,35 @@ function argvArb(dir: string): fc.Arbitrary<string[]> {
  *
  * @param dir A scratch folder for the fixtures and outputs (emptied of outputs after each case).
  */
-export function pruneLayerCli(dir: string): FuzzTarget<string[], CliRun> {
+export function pruneLayerCli(dir: string): FuzzTarget<string[], LayerRun> {
   const fixtures = writeFixtures(dir, layerFixtures());
+  const readOutput = () => {
+    try {
+      return new Uint8Array(readFileSync(join(dir, "out.safetensors")));
+    } catch {
+      return undefined;
+    }
+  };
   return {
     name: "cli/prune-layer",
     parser: "cli flags",
     arbitrary: argvArb(dir),
-    async parse(argv) {
-      const run = await runMain(pruneLayerMain, argv);
-      const outputBytes = (() => {
-        try {
-          return readFileSync(join(dir, "out.safetensors"));
-        } catch {
-          return undefined;
-        }
-      })();
-      const replaceable = replaceableBy(fixtures, argv, ["--in"]);
-      assert.deepEqual(resetFixtures(fixtures, replaceable), [], "temporary files left behind");
-      throwUnlessSucceeded(run);
-      if (outputBytes !== undefined && run.out.includes("out.safetensors")) {
-        const file = readSafetensors(new Uint8Array(outputBytes));
+    parse: (argv) =>
+      runCliCase(
+        pruneLayerMain,
+        fixtures,
+        argv,
+        ["--in"],
+        (run) => ({ run, output: readOutput() }),
+      ),
+    check(_argv, { run, output }) {
+      assert.equal(run.code, 0);
+      assert.ok(run.out.includes("usage:") || /pruned \d+ of 32 weights/.test(run.out), run.out);
+      if (output !== undefined && run.out.includes("out.safetensors")) {
+        const file = readSafetensors(output);
         assert.deepEqual(file.info("mask").shape, [4, 8]);
         assert.deepEqual(file.info("weight").shape, [4, 8]);
       }
-      return run;
-    },
-    check(_argv, run) {
-      assert.equal(run.code, 0);
-      assert.ok(run.out.includes("usage:") || /pruned \d+ of 32 weights/.test(run.out), run.out);
     },
     show: (argv) => JSON.stringify(argv),
   };

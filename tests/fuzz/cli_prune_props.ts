@@ -28,6 +28,7 @@
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import fc from "fast-check";
 import { main as pruneMain } from "../../scripts/prune.ts";
@@ -42,10 +43,7 @@ import {
   type CliRun,
   type FixtureDir,
   type FixtureFiles,
-  replaceableBy,
-  resetFixtures,
-  runMain,
-  throwUnlessSucceeded,
+  runCliCase,
   writeFixtures,
 } from "./cli_harness.ts";
 
@@ -112,30 +110,62 @@ export function pruneFixtures(): FixtureFiles {
 /** The flags naming the run's inputs (which no output may replace, even with `--force`). */
 const INPUT_FLAGS = ["--model", "--tokenizer", "--calib", "--eval"];
 
-/** Paths per flag: the valid ones first. `missing*` and `no/such/*` do not exist. */
-function paths(tokenizer: string) {
+/** The flags that name files or folders. */
+const PATH_FLAGS = ["model", "tokenizer", "calib", "eval", "out", "report", "html"] as const;
+
+/**
+ * Paths per flag (names in the fixture folder, or the tokenizer's path): valid ones, and bad ones
+ * (`missing*` and `no/such/*` do not exist; outputs that exist, are inputs or are folders).
+ */
+function paths(
+  tokenizer: string,
+): Record<(typeof PATH_FLAGS)[number], Record<"valid" | "bad", string[]>> {
   return {
-    model: ["model.bin", "hf"],
-    badModel: [
-      "nan.bin",
-      "inf.bin",
-      "vocab16.bin",
-      "truncated.bin",
-      "empty.bin",
-      "folder",
-      "missing.bin",
-      "hf-bad",
-      "eval.txt",
-    ],
-    tokenizer: [tokenizer],
-    badTokenizer: ["model.bin", "calib.jsonl", "empty.bin", "folder", "missing.bin"],
-    calib: ["calib.jsonl", "calib.txt", "eval.txt"],
-    badCalib: ["bad.jsonl", "notext.jsonl", "empty.txt", "short.txt", "folder", "missing.txt"],
-    eval: ["eval.txt", "calib.jsonl"],
-    badEval: ["empty.txt", "short.txt", "bad.jsonl", "folder", "missing.txt", "model.bin"],
-    out: ["pruned", "folder", "exists", "exists.json", "hf", "model.bin", "no/such/pruned"],
-    report: ["report.json", "exists.json", "folder", "eval.txt", "hf", "no/such/report.json"],
-    html: ["page.html", "report.json", "exists.json", "folder", "calib.jsonl", "hf/config.json"],
+    model: {
+      valid: ["model.bin", "hf"],
+      bad: [
+        "nan.bin",
+        "inf.bin",
+        "vocab16.bin",
+        "truncated.bin",
+        "empty.bin",
+        "folder",
+        "missing.bin",
+        "hf-bad",
+        "eval.txt",
+      ],
+    },
+    tokenizer: {
+      valid: [tokenizer],
+      bad: ["model.bin", "calib.jsonl", "empty.bin", "folder", "missing.bin"],
+    },
+    calib: {
+      valid: ["calib.jsonl", "calib.txt", "eval.txt"],
+      bad: ["bad.jsonl", "notext.jsonl", "empty.txt", "short.txt", "folder", "missing.txt"],
+    },
+    eval: {
+      valid: ["eval.txt", "calib.jsonl"],
+      bad: ["empty.txt", "short.txt", "bad.jsonl", "folder", "missing.txt", "model.bin"],
+    },
+    out: {
+      valid: ["pruned", "folder", "no/such/pruned"],
+      bad: ["exists", "exists.json", "hf", "model.bin"],
+    },
+    report: {
+      valid: ["report.json"],
+      bad: [
+        "exists.json",
+        "folder",
+        "eval.txt",
+        "hf/config.json",
+        "pruned/config.json",
+        "no/such/r",
+      ],
+    },
+    html: {
+      valid: ["page.html"],
+      bad: ["report.json", "exists.json", "folder", "calib.jsonl", "pruned/model.safetensors"],
+    },
   };
 }
 
@@ -161,8 +191,6 @@ const VALUES: Record<string, string[]> = {
   iterations: ["1", "2", "20", "0", "-1", "1.5", "NaN", ""],
   updates: ["1", "2", "3", "0", "-1", "2.5", "NaN", ""],
 };
-/** The path flags (values from {@link paths}). */
-const PATH_FLAGS = ["model", "tokenizer", "calib", "eval", "out", "report", "html"] as const;
 /** The boolean flags (`--debug` is handled by `runCli` before parsing). */
 const BOOLEAN_FLAGS = [
   "dense-inputs",
@@ -189,7 +217,8 @@ const FLAG_TABLE = Object.fromEntries([
 ]);
 for (const f of Object.keys(METHOD_FLAGS)) assert.ok(f in VALUES, `no values for --${f}`);
 
-const weighted = <T>(valid: T[], bad: T[], validWeight: number) =>
+/** A valid path `validWeight` times as often as a bad one. */
+const weighted = ({ valid, bad }: Record<"valid" | "bad", string[]>, validWeight: number) =>
   fc.oneof(
     { weight: validWeight, arbitrary: fc.constantFrom(...valid) },
     { weight: 1, arbitrary: fc.constantFrom(...bad) },
@@ -201,16 +230,11 @@ const maybe = (weight: number, argv: fc.Arbitrary<string[]>) =>
 function argvArb(fixtures: FixtureDir, tokenizer: string): fc.Arbitrary<string[]> {
   const p = paths(tokenizer);
   const at = (name: string) => name === tokenizer ? name : fixtures.path(name);
-  const pathOf = (flag: (typeof PATH_FLAGS)[number]) => {
-    const valid = flag in p ? p[flag as keyof typeof p] : [];
-    const bad = `bad${flag[0].toUpperCase()}${flag.slice(1)}`;
-    return [...valid, ...(bad in p ? p[bad as keyof typeof p] : [])];
-  };
   const pair = fc.oneof(
     {
       weight: 4,
       arbitrary: fc.constantFrom(...PATH_FLAGS).chain((f) =>
-        fc.constantFrom(...pathOf(f)).map((v) => [`--${f}`, at(v)])
+        fc.constantFrom(...p[f].valid, ...p[f].bad).map((v) => [`--${f}`, at(v)])
       ),
     },
     {
@@ -244,10 +268,10 @@ function argvArb(fixtures: FixtureDir, tokenizer: string): fc.Arbitrary<string[]
     },
   );
   const inputs = fc.tuple(
-    weighted(p.model, p.badModel, 12),
-    weighted(p.tokenizer, p.badTokenizer, 20),
-    weighted(p.calib, p.badCalib, 12),
-    weighted(p.eval, p.badEval, 12),
+    weighted(p.model, 12),
+    weighted(p.tokenizer, 20),
+    weighted(p.calib, 12),
+    weighted(p.eval, 12),
   ).map(([model, tok, calib, evalText]) => [
     ...["--model", at(model), "--tokenizer", at(tok)],
     ...["--calib", at(calib), "--eval", at(evalText)],
@@ -258,9 +282,9 @@ function argvArb(fixtures: FixtureDir, tokenizer: string): fc.Arbitrary<string[]
       arbitrary: fc.constant([]),
     });
   const outputs = fc.tuple(
-    maybe(8, fc.constantFrom(...p.out.slice(0, 4)).map((o) => ["--out", at(o)])),
-    maybe(10, fc.constantFrom("report.json", "exists.json").map((o) => ["--report", at(o)])),
-    maybe(5, fc.constantFrom("page.html", "report.json").map((o) => ["--html", at(o)])),
+    maybe(8, weighted(p.out, 2).map((o) => ["--out", at(o)])),
+    maybe(10, weighted(p.report, 2).map((o) => ["--report", at(o)])),
+    maybe(5, weighted(p.html, 2).map((o) => ["--html", at(o)])),
     maybe(30, fc.constant(["--force"])),
   ).map((parts) => parts.flat());
   const options = fc.tuple(
@@ -331,7 +355,7 @@ function readOutputs(flags: PruneOutputs["flags"]): Record<string, Uint8Array> {
     ["report", flags.report],
     ["html", flags.html],
     ...(out
-      ? ["config.json", "model.safetensors", "masks.safetensors"].map((n) => [n, `${out}/${n}`])
+      ? ["config.json", "model.safetensors", "masks.safetensors"].map((n) => [n, join(out, n)])
       : []),
   ];
   for (const [key, path] of wanted) {
@@ -346,13 +370,12 @@ function readOutputs(flags: PruneOutputs["flags"]): Record<string, Uint8Array> {
 /** The HF folder written by `--out`: the input's shape; masks 0/1, zero where weights are. */
 function checkHfOut(files: Record<string, Uint8Array>, printed: string): void {
   const config = JSON.parse(new TextDecoder().decode(files["config.json"]));
-  const model = llamaFromHf(config, readSafetensors(files["model.safetensors"]));
-  const c = model.config;
+  const weights = readSafetensors(files["model.safetensors"]);
+  const c = llamaFromHf(config, weights).config;
   assert.deepEqual(
     [c.dim, c.hiddenDim, c.nLayers, c.vocabSize],
     [FIXTURE_MODEL.dim, FIXTURE_MODEL.hiddenDim, FIXTURE_MODEL.nLayers, FIXTURE_MODEL.vocabSize],
   );
-  const weights = readSafetensors(files["model.safetensors"]);
   const masks = readSafetensors(files["masks.safetensors"]);
   let pruned = 0, total = 0;
   for (const name of masks.names) {
@@ -385,23 +408,13 @@ export function pruneCli(dir: string, tokenizer: string): FuzzTarget<string[], P
     name: "cli/prune",
     parser: "cli flags",
     arbitrary: argvArb(fixtures, tokenizer),
-    async parse(argv) {
-      const run = await runMain(pruneMain, argv);
-      let result: PruneOutputs | undefined;
-      try {
-        if (run.code === 0) {
-          const args = argv.filter((a) => a !== "--debug");
-          const { values } = parseArgs({ args, options: FLAG_TABLE, strict: true });
-          const flags = values as PruneOutputs["flags"];
-          result = { run, flags, files: readOutputs(flags) };
-        }
-      } finally {
-        const replaceable = replaceableBy(fixtures, argv, INPUT_FLAGS);
-        assert.deepEqual(resetFixtures(fixtures, replaceable), [], "temporary files left behind");
-      }
-      throwUnlessSucceeded(run);
-      return result!;
-    },
+    parse: (argv) =>
+      runCliCase(pruneMain, fixtures, argv, INPUT_FLAGS, (run) => {
+        const args = argv.filter((a) => a !== "--debug"); // runCli takes it out before parsing
+        const { values } = parseArgs({ args, options: FLAG_TABLE, strict: true });
+        const flags = values as PruneOutputs["flags"];
+        return { run, flags, files: readOutputs(flags) };
+      }),
     check(_argv, { run, flags, files }) {
       if (flags.help) {
         assert.match(run.out, /^deno task prune /);
@@ -412,7 +425,8 @@ export function pruneCli(dir: string, tokenizer: string): FuzzTarget<string[], P
       if (typeof flags.report === "string") {
         const report = JSON.parse(new TextDecoder().decode(files.report));
         assert.equal(typeof report.dense.ppl, "number", "report dense.ppl");
-        if (!flags.compare) assert.equal(typeof report.pruned.ppl, "number", "report pruned.ppl");
+        if (flags.compare) assert.equal(report.methods.length, methodNames().length);
+        else assert.equal(typeof report.pruned.ppl, "number", "report pruned.ppl");
       }
       if (typeof flags.html === "string") {
         const html = new TextDecoder().decode(files.html);

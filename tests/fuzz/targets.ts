@@ -30,7 +30,7 @@ export const BASE_FILE_PATHS: Record<keyof FuzzBaseFiles, string> = {
   tokenizer: "../shared/models/stories260K/tok512.bin",
 };
 
-/** Where the CLI targets write their fixtures and outputs, one subfolder each (needs write permission). */
+/** Where the CLI targets write their fixtures and outputs, a subfolder each (must be writable). */
 export const CLI_SCRATCH_DIR = "out/fuzz-cli";
 
 /**
