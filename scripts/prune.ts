@@ -172,6 +172,16 @@ function intFlag(value: string | undefined, name: string, min: number): number |
   return n;
 }
 
+/** Fuzz-found (#8): `--workers 1e9` made a pool of 1e9 slots (out of memory); refuse it first. */
+const MAX_WORKERS = 256;
+function workersFlag(value: string | undefined): number {
+  const n = intFlag(value, "workers", 1) ?? defaultPoolSize();
+  if (n > MAX_WORKERS) {
+    throw new CliError(`--workers must be at most ${MAX_WORKERS}, got "${value}"`);
+  }
+  return n;
+}
+
 function parseTarget(v: { sparsity?: string; pattern?: string; group?: string }): Target {
   if (v.pattern !== undefined) {
     if (v.sparsity !== undefined) throw new CliError("--sparsity and --pattern exclude each other");
@@ -227,7 +237,7 @@ function parseSettings(argv: string[]): Settings | undefined {
     allowNonfinite: v["allow-nonfinite"] ?? false,
     quiet: v.quiet ?? false,
     verbose: v.verbose ?? false,
-    workers: intFlag(v.workers, "workers", 1) ?? defaultPoolSize(),
+    workers: workersFlag(v.workers),
   };
 }
 
@@ -305,6 +315,20 @@ function runShape(
   const nsamples = s.nsamples ?? Math.min(128, Math.max(8, Math.floor(CALIB_BUDGET / perWindow)));
   const evalTokens = s.evalTokens ?? seqlen * Math.max(8, Math.floor(EVAL_BUDGET / perWindow));
   return { seqlen, nsamples, evalTokens };
+}
+
+/**
+ * Fuzz-found (#8): `--nsamples 1e9` ran out of memory drawing the windows. Refuse, before any
+ * allocation, calibration whose largest array (one block's captured inputs: every calibration
+ * token x the widest layer input, float32) would exceed 2^32 floats (16 GiB).
+ */
+function checkCalibrationSize(nsamples: number, seqlen: number, weights: LlamaWeights): void {
+  const widest = Math.max(weights.config.dim, weights.config.hiddenDim);
+  if (nsamples * seqlen * widest > 2 ** 32) {
+    throw new CliError(
+      `Cannot calibrate: --nsamples ${nsamples} x --seqlen ${seqlen} tokens x ${widest} (widest layer input) is over 2^32 floats (16 GiB); lower --nsamples or --seqlen`,
+    );
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -632,6 +656,14 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   if (s.sweep && s.target.kind !== "unstructured") {
     throw new CliError("--sweep varies the unstructured sparsity; drop --pattern");
   }
+  // fuzz-found (#8): one output must not replace another (--report F --html F lost the report)
+  const hfOut = ["config.json", "model.safetensors", "masks.safetensors"];
+  const outputs = [...(s.out ? hfOut.map((n) => join(s.out!, n)) : []), s.report, s.html]
+    .filter((f) => f !== undefined).map((f) => resolve(f));
+  const twice = outputs.find((f, i) => outputs.indexOf(f) !== i);
+  if (twice) {
+    throw new CliError(`Cannot write "${twice}" twice: --out, --report, --html name different files`);
+  }
   const bar = progressBar(io, s.quiet);
   const memory = (phase: string) =>
     // --verbose: where the memory goes (resident now and peak)
@@ -648,6 +680,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   if (!s.allowNonfinite) checkFiniteModel(weights, s.model);
   const tok = readTokenizer(await readInput(s.tokenizer, "tokenizer"));
   const { seqlen, nsamples, evalTokens } = runShape(s, weights);
+  checkCalibrationSize(nsamples, seqlen, weights);
   info(`encoding ${basename(s.calib)} and ${basename(s.eval)} ...`);
   const { windows, calibTokens, evalIds, evalTotal } = await tokenize(s, tok, {
     seqlen,
@@ -757,7 +790,9 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
     );
   }
 
-  const inputs = [s.model, s.tokenizer, s.calib, s.eval];
+  // fuzz-found (#8): the files of an HF model folder are inputs too (--out on it replaced them)
+  const hfFiles = statSync(s.model).isDirectory() ? ["config.json", "model.safetensors"] : [];
+  const inputs = [s.model, ...hfFiles.map((n) => join(s.model, n)), s.tokenizer, s.calib, s.eval];
   if (s.out) {
     const written = await writeOut(s.out, runs[0], s, inputs);
     io.stdout(`wrote ${written.join(", ")}\n`);

@@ -1,6 +1,7 @@
 /**
- * Fuzz target for the CLIs' flag handling: arbitrary argv arrays given to a script's exported
- * `main(argv, io)` in process (no process per case).
+ * Fuzz target `cli/prune-layer`: arbitrary argv arrays given to `scripts/prune-layer.ts`'s exported
+ * `main(argv, io)` in process (no process per case). `cli_prune_props.ts` does the same for
+ * `scripts/prune.ts`; what they share (running, exit status, fixture checks) is `cli_harness.ts`.
  *
  * The argv is either a valid command with edits (a flag dropped, repeated, or given a hostile
  * value) or a random list of flags and values. Paths only ever point into the fixture folder:
@@ -14,30 +15,22 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { readSafetensors, writeSafetensors } from "../../src/io/safetensors.ts";
 import { main as pruneLayerMain } from "../../scripts/prune-layer.ts";
-import type { CliIo } from "../../scripts/lib/cli.ts";
 import type { FuzzTarget } from "./outcome.ts";
+import { type CliRun, type FixtureFiles, runCliCase, writeFixtures } from "./cli_harness.ts";
 
-/** A rejected command line (exit status 2 with one error line): the CLI's typed error. */
-export class CliRejection extends RangeError {
-  override name = "CliRejection";
+/** A successful run and the output file it wrote, if any. */
+interface LayerRun {
+  run: CliRun;
+  output?: Uint8Array;
 }
 
-/** What one run printed and returned. */
-interface CliRun {
-  argv: string[];
-  code: number;
-  out: string;
-  err: string;
-}
-
-/** Writes the fixture files into `dir` (created if needed); returns name -> path. */
-function writeFixtures(dir: string): Record<string, string> {
-  mkdirSync(dir, { recursive: true });
+/** The fixtures: layer files (valid, with NaN, truncated, empty), an existing output, a folder. */
+function layerFixtures(): FixtureFiles {
   const weight = Float32Array.from({ length: 32 }, (_, i) => Math.sin(i + 1));
   const inputs = Float32Array.from({ length: 48 }, (_, i) => Math.cos(i));
   const layer = (w: Float32Array) =>
@@ -49,20 +42,14 @@ function writeFixtures(dir: string): Record<string, string> {
   const nan = weight.slice();
   nan[9] = Number.NaN;
   const ok = layer(weight);
-  const files: Record<string, Uint8Array> = {
+  return {
     "layer.safetensors": ok,
     "nan.safetensors": layer(nan),
     "truncated.safetensors": ok.subarray(0, ok.length - 7),
     "empty.safetensors": new Uint8Array(0),
     "exists.safetensors": new TextEncoder().encode("keep me"),
+    "folder": null,
   };
-  const paths: Record<string, string> = {};
-  for (const [name, bytes] of Object.entries(files)) {
-    paths[name] = join(dir, name);
-    writeFileSync(paths[name], bytes);
-  }
-  mkdirSync(join(dir, "folder"), { recursive: true });
-  return paths;
 }
 
 const METHOD_VALUES = ["magnitude", "wanda", "swiftprune", "sparsegpt", "fista", "nope", ""];
@@ -166,73 +153,40 @@ function argvArb(dir: string): fc.Arbitrary<string[]> {
   );
 }
 
-/** Removes what a run wrote (outputs), keeping the fixtures. */
-function cleanOutputs(dir: string, fixtures: Record<string, string>): string[] {
-  const leftovers: string[] = [];
-  for (const name of readdirSync(dir)) {
-    if (name in fixtures || name === "folder") continue;
-    if (name.endsWith(".tmp")) leftovers.push(name);
-    rmSync(join(dir, name), { recursive: true, force: true });
-  }
-  return leftovers;
-}
-
 /**
  * `cli/prune-layer`: arbitrary argv arrays to `scripts/prune-layer.ts` `main`.
  *
  * @param dir A scratch folder for the fixtures and outputs (emptied of outputs after each case).
  */
-export function pruneLayerCli(dir: string): FuzzTarget<string[], CliRun> {
-  const fixtures = writeFixtures(dir);
-  const original = Object.fromEntries(
-    Object.entries(fixtures).map(([name, path]) => [name, readFileSync(path)]),
-  );
+export function pruneLayerCli(dir: string): FuzzTarget<string[], LayerRun> {
+  const fixtures = writeFixtures(dir, layerFixtures());
+  const readOutput = () => {
+    try {
+      return new Uint8Array(readFileSync(join(dir, "out.safetensors")));
+    } catch {
+      return undefined;
+    }
+  };
   return {
     name: "cli/prune-layer",
     parser: "cli flags",
     arbitrary: argvArb(dir),
-    async parse(argv) {
-      let out = "", err = "";
-      const io: CliIo = {
-        stdout: (t) => void (out += t),
-        stderr: (t) => void (err += t),
-        isTTY: false,
-      };
-      const code = await pruneLayerMain(argv, io);
-      const run = { argv, code, out, err };
-      const outputBytes = (() => {
-        try {
-          return readFileSync(join(dir, "out.safetensors"));
-        } catch {
-          return undefined;
-        }
-      })();
-      const leftovers = cleanOutputs(dir, fixtures);
-      for (const [name, path] of Object.entries(fixtures)) {
-        const same = readFileSync(path).equals(original[name]);
-        if (name === "exists.safetensors" && argv.includes("--force")) {
-          writeFileSync(path, original[name]); // an output replaced with --force: put it back
-        } else assert.ok(same, `${name} was modified`);
-      }
-      assert.deepEqual(leftovers, [], "temporary files left behind");
-      if (code === 2) {
-        const oneLine = /^error: [^\n]+\n$/.test(err);
-        if (!oneLine && !argv.includes("--debug")) {
-          throw new Error(`exit 2 but stderr is ${JSON.stringify(err)}`);
-        }
-        throw new CliRejection(err.split("\n")[0]);
-      }
-      if (code !== 0) throw new Error(`exit status ${code}: ${err.split("\n")[0]}`);
-      if (outputBytes !== undefined && out.includes("out.safetensors")) {
-        const file = readSafetensors(new Uint8Array(outputBytes));
+    parse: (argv) =>
+      runCliCase(
+        pruneLayerMain,
+        fixtures,
+        argv,
+        ["--in"],
+        (run) => ({ run, output: readOutput() }),
+      ),
+    check(_argv, { run, output }) {
+      assert.equal(run.code, 0);
+      assert.ok(run.out.includes("usage:") || /pruned \d+ of 32 weights/.test(run.out), run.out);
+      if (output !== undefined && run.out.includes("out.safetensors")) {
+        const file = readSafetensors(output);
         assert.deepEqual(file.info("mask").shape, [4, 8]);
         assert.deepEqual(file.info("weight").shape, [4, 8]);
       }
-      return run;
-    },
-    check(_argv, run) {
-      assert.equal(run.code, 0);
-      assert.ok(run.out.includes("usage:") || /pruned \d+ of 32 weights/.test(run.out), run.out);
     },
     show: (argv) => JSON.stringify(argv),
   };

@@ -13,8 +13,12 @@ import { readLlama2c, writeLlama2c } from "../../src/io/llama2c.ts";
 import { decode, encode, readTokenizer } from "../../src/io/tokenizer.ts";
 import { parseHfLlamaConfig } from "../../src/io/hf_llama_config.ts";
 import { main as pruneLayer } from "../../scripts/prune-layer.ts";
+import { main as pruneModel } from "../../scripts/prune.ts";
 import { VALID_CONFIG } from "./config_props.ts";
 import { writeTokenizerFile } from "./tokenizer_props.ts";
+import { type CliMain, runMain, writeFixtures } from "./cli_harness.ts";
+import { pruneFixtures } from "./cli_prune_props.ts";
+import { BASE_FILE_PATHS } from "./targets.ts";
 
 type Row = [kind: string, run: () => unknown];
 const enc = new TextEncoder();
@@ -185,16 +189,13 @@ const CONFIG: Row[] = [
   ["head_dim inconsistent", () => parseHfLlamaConfig(cfg({ head_dim: 16 }))],
 ];
 
-/** Runs prune-layer in process; the error line it printed. */
-async function cli(argv: string[]): Promise<string> {
-  let err = "";
-  const code = await pruneLayer(argv, {
-    stdout: () => {},
-    stderr: (s) => void (err += s),
-    isTTY: false,
-  });
-  return `exit ${code}: ${err.trim().replaceAll(process.cwd() + "/", "")}`;
+/** Runs a CLI in process; the exit status and the error line it printed (temp names masked). */
+async function run(main: CliMain, argv: string[]): Promise<string> {
+  const { code, err } = await runMain(main, argv);
+  const line = err.trim().replaceAll(process.cwd() + "/", "");
+  return `exit ${code}: ${line.replace(/\.\d+\.[0-9a-f]{12}\.tmp/g, ".PID.RANDOM.tmp")}`;
 }
+const cli = (argv: string[]) => run(pruneLayer, argv);
 
 function cliRows(dir: string): [string, () => Promise<string>][] {
   const weight = Float32Array.from({ length: 32 }, (_, i) => Math.sin(i + 1));
@@ -273,6 +274,98 @@ function cliRows(dir: string): [string, () => Promise<string>][] {
   ];
 }
 
+/** `deno task prune` on the `cli/prune` fuzz target's tiny fixtures (written into `dir`). */
+function pruneRows(dir: string): [string, () => Promise<string>][] {
+  const p = writeFixtures(dir, pruneFixtures()).path;
+  const inputs = (model = "model.bin", calib = "calib.jsonl", evalText = "eval.txt") => [
+    ...["--model", p(model), "--tokenizer", BASE_FILE_PATHS.tokenizer],
+    ...["--calib", p(calib), "--eval", p(evalText)],
+  ];
+  const small = ["--nsamples", "2", "--seqlen", "16", "--workers", "1", "--quiet"];
+  const ok = (...extra: string[]) => () => run(pruneModel, [...inputs(), ...small, ...extra]);
+  const file = (flag: "model" | "calib" | "eval", name: string, ...extra: string[]) => () => {
+    const args = flag === "model"
+      ? inputs(name)
+      : flag === "calib"
+      ? inputs(undefined, name)
+      : inputs(undefined, undefined, name);
+    return run(pruneModel, [...args, ...small, ...extra]);
+  };
+  const tokenizer = (name: string) => () =>
+    run(pruneModel, [...inputs(), ...small, "--tokenizer", p(name)]);
+  return [
+    ["unknown flag", ok("--bogus")],
+    ["--sparsity 1.5", ok("--sparsity", "1.5")],
+    ["--sparsity NaN", ok("--sparsity", "NaN")],
+    ["--sparsity=-1", ok("--sparsity=-1")],
+    ["--sparsity -1 (a value that looks like a flag)", ok("--sparsity", "-1")],
+    ["--pattern 0:4", ok("--pattern", "0:4")],
+    ["--pattern 5:4", ok("--pattern", "5:4")],
+    ["--pattern a:b", ok("--pattern", "a:b")],
+    ["--pattern 2:3 on 8 columns", ok("--pattern", "2:3")],
+    ["--sparsity and --pattern", ok("--sparsity", "0.5", "--pattern", "2:4")],
+    ["--method unknown", ok("--method", "obs")],
+    ["--select unknown", ok("--select", "heap")],
+    ["--group column", ok("--group", "column")],
+    ["--nsamples 0", ok("--nsamples", "0")],
+    ["--nsamples 1e9", ok("--nsamples", "1e9")],
+    ["--seqlen 1", ok("--seqlen", "1")],
+    ["--seqlen 1e9", ok("--seqlen", "1e9", "--nsamples", "1")],
+    ["--seqlen 200 (longer than the calibration text)", ok("--seqlen", "200")],
+    ["--eval-tokens 2.5", ok("--eval-tokens", "2.5")],
+    ["--eval-tokens 8 (less than one window)", ok("--eval-tokens", "8")],
+    ["--seed=-1", ok("--seed=-1")],
+    ["--workers 0", ok("--workers", "0")],
+    ["--workers 1e9", ok("--workers", "1e9")],
+    ["--blocksize 0", ok("--blocksize", "0")],
+    ["--damp=-1", ok("--damp=-1")],
+    ["--iterations 1.5", ok("--iterations", "1.5")],
+    ["--warm-start magnitude", ok("--warm-start", "magnitude")],
+    ["--sweep 0.2,1.5", ok("--sweep", "0.2,1.5")],
+    ["--sweep with --pattern", ok("--sweep", "0.2,0.7", "--pattern", "2:4")],
+    ["--compare with --out", ok("--compare", "--out", p("pruned"))],
+    ["--model missing", file("model", "missing.bin")],
+    ["--model truncated llama2.c", file("model", "truncated.bin")],
+    ["--model empty file", file("model", "empty.bin")],
+    ["--model a text file", file("model", "eval.txt")],
+    ["--model a folder without config.json", file("model", "folder")],
+    ["--model HF folder, config.json cut", file("model", "hf-bad")],
+    ["--model with a NaN weight", file("model", "nan.bin")],
+    ["--model with an infinite weight", file("model", "inf.bin")],
+    [
+      "--model with an infinite weight, --allow-nonfinite",
+      file("model", "inf.bin", "--allow-nonfinite"),
+    ],
+    ["--model vocab 16, tokenizer vocab 512", file("model", "vocab16.bin")],
+    ["--tokenizer a model file", tokenizer("model.bin")],
+    ["--tokenizer a jsonl file", tokenizer("calib.jsonl")],
+    ["--tokenizer empty", tokenizer("empty.bin")],
+    ["--tokenizer a folder", tokenizer("folder")],
+    ["--calib jsonl with a bad line", file("calib", "bad.jsonl")],
+    ["--calib jsonl line without text", file("calib", "notext.jsonl")],
+    ["--calib empty", file("calib", "empty.txt")],
+    ["--calib shorter than one window", file("calib", "short.txt")],
+    ["--eval empty", file("eval", "empty.txt")],
+    ["--eval shorter than one window", file("eval", "short.txt")],
+    ["--eval missing", file("eval", "missing.txt")],
+    ["--report exists, no --force", ok("--report", p("exists.json"))],
+    ["--report equal to --eval (with --force)", ok("--report", p("eval.txt"), "--force")],
+    ["--report is a folder (with --force)", ok("--report", p("folder"), "--force")],
+    ["--report in a missing folder", ok("--report", p("no/such/report.json"))],
+    ["--report and --html the same file", ok("--report", p("r.json"), "--html", p("r.json"))],
+    [
+      "--html a file of the --out folder",
+      ok("--out", p("pruned"), "--html", p("pruned/model.safetensors")),
+    ],
+    ["--out an existing file (with --force)", ok("--out", p("exists.json"), "--force")],
+    ["--out folder holding config.json, no --force", ok("--out", p("exists"))],
+    [
+      "--out the HF model folder read (with --force)",
+      () => run(pruneModel, [...inputs("hf"), ...small, "--out", p("hf"), "--force"]),
+    ],
+  ];
+}
+
 /** Hand-written notes appended to the generated tables. */
 const NOTES = [
   "## Bugs the fuzzing found (fixed, each with a regression test in `tests/fuzz_regressions_test.ts`)",
@@ -288,6 +381,26 @@ const NOTES = [
   "- CLI: a missing output folder, a folder as output, or a path outside the granted permissions",
   "  exited 1 with the runtime's error; these are bad input and now exit 2 (`scripts/lib/cli.ts`).",
   "",
+  "Found by the `cli/prune` target (fixed in `scripts/prune.ts`, regression tests in",
+  "`tests/fuzz_cli_prune_test.ts`):",
+  "",
+  "- `--workers 1e9` created a pool of 1e9 slots: V8 ran out of memory and killed the process",
+  "  (`--workers 1e11`: exit 2 with V8's `Invalid array length`, naming nothing). `--workers` is now",
+  "  at most 256.",
+  "- `--nsamples 1e9` drew 1e9 calibration windows up front: out of memory. The run is now refused",
+  "  before anything is allocated when one block's captured inputs (calibration tokens x the widest",
+  "  layer input) would exceed 2^32 floats (16 GiB).",
+  "- `--report F --html F --force` wrote the report, then replaced it with the page (exit 0, no",
+  "  report). Outputs that would replace each other (also `--html` on a file `--out` writes) are",
+  "  now refused before the run.",
+  "- With an HF folder as `--model`, `--out` on that folder (or `--report` on a file in it) with",
+  "  `--force` replaced the input model's `config.json` and `model.safetensors`: only the folder",
+  "  was listed as an input. Its two files are now inputs too.",
+  "",
+  "Found, not fixed (outside the CLI): with `--allow-read` not covering `src/`, `--workers 2` exits",
+  "1 with `Worker failed: Requires read access to .../src/parallel/worker.ts` (the pool wraps the",
+  "worker's permission error in a plain `Error`). `deno task fuzz` therefore also reads `src/`.",
+  "",
   "## Limits and permissions",
   "",
   "- The safetensors header is capped at 100,000,000 bytes (the reference implementation's",
@@ -295,9 +408,10 @@ const NOTES = [
   "  offsets, llama2.c dimensions, token lengths) is checked against the file's length before anything",
   "  is allocated, so a small hostile file cannot make a reader allocate more than the file's size.",
   "- Not capped: flag values that ask for a long run (`--updates 1000000000` runs FISTA that many",
-  "  times). That is the user's request, not a malformed input.",
-  "- `deno task fuzz` runs with `--allow-read=tests/golden,../shared/models,out/fuzz-cli",
-  "  --allow-write=out/fuzz-cli --allow-env=FUZZ_RUNS`. The CLI tasks (`prune`, `prune-layer`) keep",
+  "  times). That is the user's request, not a malformed input. Capped: what `prune` would allocate",
+  "  before any work (`--workers` at most 256; calibration of at most 2^32 floats per captured input).",
+  "- `deno task fuzz` runs with `--allow-read=tests/golden,../shared/models,out/fuzz-cli,src",
+  "  --allow-write=out/fuzz-cli --allow-env=FUZZ_RUNS` (`src` for the worker threads' modules). The CLI tasks (`prune`, `prune-layer`) keep",
   "  plain `--allow-read --allow-write`: their files are named on the command line, and Deno fixes",
   "  permissions before the script sees its arguments, so a task cannot name them. The scripts",
   "  themselves never write anything but the output (temporary file in the output's folder, then",
@@ -362,17 +476,22 @@ async function main(): Promise<void> {
   const dir = "out/hostile";
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  out.push(
-    "## CLI (`deno task prune-layer`)",
-    "",
-    "| bad input | exit status and stderr |",
-    "| --- | --- |",
-  );
-  for (const [kind, run] of cliRows(dir)) {
-    out.push(`| ${kind} | \`${(await run()).replaceAll("|", "\\|")}\` |`);
+  const cliSections = [
+    ["## CLI (`deno task prune-layer`)", cliRows],
+    [
+      "## CLI (`deno task prune`, on the tiny fixtures of `tests/fuzz/cli_prune_props.ts`)",
+      (d: string) => pruneRows(join(d, "prune")),
+    ],
+  ] as const;
+  for (const [title, rows] of cliSections) {
+    out.push(title, "", "| bad input | exit status and stderr |", "| --- | --- |");
+    for (const [kind, run] of rows(dir)) {
+      out.push(`| ${kind} | \`${(await run()).replaceAll("|", "\\|")}\` |`);
+    }
+    out.push("");
   }
   rmSync(dir, { recursive: true, force: true });
-  out.push("", ...NOTES);
+  out.push(...NOTES);
   console.log(out.join("\n"));
 }
 

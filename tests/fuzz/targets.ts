@@ -4,12 +4,14 @@
  *
  * @module
  */
+import { join } from "node:path";
 import type { FuzzTarget } from "./outcome.ts";
 import { safetensorsMutated, safetensorsStructured } from "./safetensors_props.ts";
 import { llama2cMutated, llama2cStructured } from "./llama2c_props.ts";
 import { tokenizerMutated, tokenizerStructured } from "./tokenizer_props.ts";
 import { configText, configValues } from "./config_props.ts";
 import { pruneLayerCli } from "./cli_props.ts";
+import { pruneCli } from "./cli_prune_props.ts";
 
 /** Real files used as mutation bases when present. */
 export interface FuzzBaseFiles {
@@ -28,14 +30,15 @@ export const BASE_FILE_PATHS: Record<keyof FuzzBaseFiles, string> = {
   tokenizer: "../shared/models/stories260K/tok512.bin",
 };
 
-/** Where the CLI target writes its fixtures and outputs (needs write permission). */
+/** Where the CLI targets write their fixtures and outputs, a subfolder each (must be writable). */
 export const CLI_SCRATCH_DIR = "out/fuzz-cli";
 
 /**
  * All targets.
  *
  * @param files Real base files for the mutation targets.
- * @param cliDir Scratch folder for the CLI target (omit to leave the CLI target out).
+ * @param cliDir Scratch folder for the CLI targets (omit to leave them out). `cli/prune` also
+ *   needs `files.tokenizer` (it reads that file from its path).
  */
 // deno-lint-ignore no-explicit-any
 export function fuzzTargets(files: FuzzBaseFiles, cliDir?: string): FuzzTarget<any, any>[] {
@@ -49,6 +52,9 @@ export function fuzzTargets(files: FuzzBaseFiles, cliDir?: string): FuzzTarget<a
     tokenizerMutated(extra(files.tokenizer)),
     configValues,
     configText,
-    ...(cliDir === undefined ? [] : [pruneLayerCli(cliDir)]),
+    ...(cliDir === undefined ? [] : [pruneLayerCli(join(cliDir, "prune-layer"))]),
+    ...(cliDir === undefined || files.tokenizer === undefined
+      ? []
+      : [pruneCli(join(cliDir, "prune"), BASE_FILE_PATHS.tokenizer)]),
   ];
 }
