@@ -23,7 +23,15 @@ import { existsSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { CliError, type CliIo, parseFlags, PROCESS_IO, progressBar, runCli } from "./lib/cli.ts";
+import {
+  checkWorkerPermission,
+  CliError,
+  type CliIo,
+  parseFlags,
+  PROCESS_IO,
+  progressBar,
+  runCli,
+} from "./lib/cli.ts";
 import {
   fileByteSource,
   readBytes,
@@ -656,13 +664,16 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   if (s.sweep && s.target.kind !== "unstructured") {
     throw new CliError("--sweep varies the unstructured sparsity; drop --pattern");
   }
+  checkWorkerPermission(s.workers); // before any work: workers load their code from src/
   // fuzz-found (#8): one output must not replace another (--report F --html F lost the report)
   const hfOut = ["config.json", "model.safetensors", "masks.safetensors"];
   const outputs = [...(s.out ? hfOut.map((n) => join(s.out!, n)) : []), s.report, s.html]
     .filter((f) => f !== undefined).map((f) => resolve(f));
   const twice = outputs.find((f, i) => outputs.indexOf(f) !== i);
   if (twice) {
-    throw new CliError(`Cannot write "${twice}" twice: --out, --report, --html name different files`);
+    throw new CliError(
+      `Cannot write "${twice}" twice: --out, --report, --html name different files`,
+    );
   }
   const bar = progressBar(io, s.quiet);
   const memory = (phase: string) =>

@@ -228,3 +228,24 @@ Deno.test("prune refuses a model with NaN naming file, tensor and index; --allow
     assert.match(allowed.out, /dense {2}ppl/); // the run went past the check and evaluated
   });
 });
+
+Deno.test("prune with workers but no read access to src/: exit 2, one line naming the folder and the way out", async () => {
+  const command = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read=../shared",
+      "--allow-env",
+      "scripts/prune.ts",
+      ...["--workers", "2", "--quiet", "--nsamples", "1", "--eval-tokens", "256"],
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const { code, stderr } = await command.output();
+  const err = new TextDecoder().decode(stderr);
+  assert.equal(code, 2, err);
+  assert.match(
+    err,
+    /^error: --workers 2 needs read access to \S+src\/parallel\/ [^\n]*--workers 1\n$/,
+  );
+});

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UnsafeWriteError } from "./files.ts";
@@ -144,4 +145,34 @@ export function progressBar(
     );
     if (done >= total) io.stderr("\n");
   };
+}
+
+/**
+ * Refuses to start worker threads that could not load their code: under Deno, a worker reads its
+ * modules from `src/` and needs read permission for them (`--allow-read` naming only the data
+ * files is not enough). Without this check the run would fail later, with the runtime's own
+ * messages. Does nothing on other runtimes.
+ *
+ * @param workers The `--workers` value (1 starts no worker).
+ * @throws {CliError} If Deno denies reading `src/parallel/`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkWorkerPermission } from "./cli.ts";
+ * checkWorkerPermission(1); // no worker: nothing to check
+ * assert.ok(true);
+ * ```
+ */
+export function checkWorkerPermission(workers: number): void {
+  if (workers <= 1) return;
+  const deno = (globalThis as {
+    Deno?: { permissions?: { querySync?(d: { name: "read"; path: string }): { state: string } } };
+  }).Deno;
+  const dir = fileURLToPath(new URL("../../src/parallel/", import.meta.url));
+  const state = deno?.permissions?.querySync?.({ name: "read", path: dir }).state;
+  if (state !== undefined && state !== "granted") {
+    throw new CliError(
+      `--workers ${workers} needs read access to ${dir} (worker threads load their code from it); allow it with --allow-read or use --workers 1`,
+    );
+  }
 }

@@ -230,7 +230,10 @@ class WorkerPool implements Pool {
       event.preventDefault(); // keep the error from crashing the main thread (Deno)
       slot.worker?.terminate();
       slot.worker = undefined; // a new worker is started for the next task
-      this.#fail(slot, new Error(`Worker failed: ${event.message}`));
+      const error = new Error(`Worker failed: ${event.message}`);
+      // Deno's missing permission (e.g. --allow-read not covering src/): the caller's setup, not a bug
+      if (/Requires \S+ access/.test(event.message)) error.name = "NotCapable";
+      this.#fail(slot, error);
     };
     return worker;
   }
