@@ -376,7 +376,8 @@ async function runMethod(
     keepMasks: s.out !== undefined || (s.html !== undefined && s.methods.length > 1),
     releaseArrays: true, // the registered methods keep no references
     onProgress: (done, total, label) => {
-      collectGarbage(); // the step's dead arrays go now, not 64 MB later (scripts/lib/memory.ts)
+      // between blocks, what release() did not free goes now, not 64 MB later (scripts/lib/memory.ts)
+      if (label?.startsWith("block")) collectGarbage();
       bar(done, total, `${method}: ${label ?? ""}`);
     },
   });
