@@ -47,7 +47,12 @@ import {
   type SweepPoint,
 } from "./lib/report_html.ts";
 import { perplexityParallel, shareWeights } from "../src/parallel/forward_parallel.ts";
-import { createPool, defaultPoolSize, type Pool } from "../src/parallel/pool.ts";
+import {
+  createPool,
+  defaultPoolSize,
+  type Pool,
+  sharedMemoryAvailable,
+} from "../src/parallel/pool.ts";
 import { pruneModelParallel } from "../src/parallel/prune_model_parallel.ts";
 import { llamaFromHfReader, llamaToHf, permuteForHfRope } from "../src/io/hf_llama.ts";
 import { readLlama2c } from "../src/io/llama2c.ts";
@@ -252,7 +257,7 @@ function parseSettings(argv: string[]): Settings | undefined {
 // ---------------------------------------------------------------------------------------------
 // inputs
 
-async function loadModel(path: string): Promise<LlamaWeights> {
+async function loadModel(path: string, shared: boolean): Promise<LlamaWeights> {
   if (!existsSync(path)) {
     const where = path === DEFAULTS.model
       ? `the default model was looked for at ${path} (../shared/models/stories260K/stories260K.bin from the repository root ${ROOT})`
@@ -262,7 +267,10 @@ async function loadModel(path: string): Promise<LlamaWeights> {
     );
   }
   // the weights are views of the file's bytes: one copy of the model in memory, not two (item 6)
-  if (!statSync(path).isDirectory()) return readLlama2c(await readBytes(path), { view: true });
+  // (in shared memory when workers will use it: then shareWeights below copies nothing)
+  if (!statSync(path).isDirectory()) {
+    return readLlama2c(await readBytes(path, { shared }), { view: true });
+  }
   const configPath = join(path, "config.json"), tensorsPath = join(path, "model.safetensors");
   for (const p of [configPath, tensorsPath]) {
     if (!existsSync(p)) {
@@ -687,7 +695,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   const info = (text: string) => void (!s.quiet && io.isTTY && io.stderr(`${text}\n`)); // like the bars
   const peak = new PeakTracker(); // notes the resident set at start: the runtime and the modules
   memory("start");
-  let weights = await loadModel(s.model);
+  let weights = await loadModel(s.model, s.workers > 1 && sharedMemoryAvailable());
   memory("loading the model");
   if (!s.allowNonfinite) checkFiniteModel(weights, s.model);
   const tok = readTokenizer(await readInput(s.tokenizer, "tokenizer"));

@@ -76,7 +76,7 @@ function cloneModel(m: typeof model): typeof model {
   };
 }
 
-Deno.test("inPlace and keepMasks: same result bitwise; the input becomes the pruned model; no masks kept (serial, steps on a pool, blocks on a pool)", async () => {
+Deno.test("inPlace, releaseArrays and keepMasks: same result bitwise; the input becomes the pruned model; no masks kept (serial, steps on a pool, blocks on a pool)", async () => {
   using pool = createPool({ size: 2 });
   const cases: [string, Record<string, unknown>][] = [
     ["swiftprune", {}],
@@ -88,7 +88,11 @@ Deno.test("inPlace and keepMasks: same result bitwise; the input becomes the pru
     const expected = comparable(pruneModel(model, windows, options));
     for (const p of [undefined, pool]) {
       const input = cloneModel(model);
-      const got = await pruneModelParallel(p, input, windows, { ...options, inPlace: true });
+      const got = await pruneModelParallel(p, input, windows, {
+        ...options,
+        inPlace: true,
+        releaseArrays: true, // and the arrays it is done with are freed or reused at once
+      });
       assert.deepEqual(comparable(got), expected, `${method} ${p ? "pool" : "serial"}`);
       const noMasks = await pruneModelParallel(p, model, windows, { ...options, keepMasks: false });
       assert.deepEqual(

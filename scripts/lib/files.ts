@@ -53,6 +53,8 @@ export interface WriteOptions {
  * Reads a whole file.
  *
  * @param file The path.
+ * @param options `shared`: read into a `SharedArrayBuffer`, so that worker threads can use the
+ *   bytes (and views of them, e.g. `readLlama2c(bytes, { view: true })`) without a copy.
  * @returns Its bytes.
  * @throws {Error} The runtime's error (e.g. `ENOENT`), its message naming the path.
  * @example
@@ -61,11 +63,37 @@ export interface WriteOptions {
  * import { readBytes } from "./files.ts";
  * const bytes = await readBytes("tests/golden/tiny.safetensors");
  * assert.equal(bytes.length, 544);
+ * const shared = await readBytes("tests/golden/tiny.safetensors", { shared: true });
+ * assert.ok(shared.buffer instanceof SharedArrayBuffer);
+ * assert.deepEqual(shared, bytes);
  * ```
  */
-export async function readBytes(file: string): Promise<Uint8Array> {
+export async function readBytes(
+  file: string,
+  options: { shared?: boolean } = {},
+): Promise<Uint8Array> {
+  if (options.shared) return await readShared(file);
   const buffer = await fs.readFile(file);
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+/** Reads a whole file into a `SharedArrayBuffer` (16 MB at a time): worker threads see it as is. */
+async function readShared(file: string): Promise<Uint8Array> {
+  const handle = await fs.open(file, "r");
+  try {
+    const size = (await handle.stat()).size;
+    const bytes = new Uint8Array(new SharedArrayBuffer(size));
+    for (let at = 0; at < size;) {
+      const { bytesRead } = await handle.read(bytes, at, Math.min(1 << 24, size - at), at);
+      if (bytesRead === 0) {
+        throw new RangeError(`Cannot read ${file}: it ended at byte ${at} of ${size} while read`);
+      }
+      at += bytesRead;
+    }
+    return bytes;
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { release } from "../tensor/release.ts";
 import { perplexityWindows, tokenNll } from "../eval/perplexity.ts";
 import type { PerplexityOptions, PerplexityResult } from "../eval/perplexity.ts";
 import { blockForward, forward, threadWorkspace } from "../model/llama.ts";
@@ -362,6 +363,7 @@ export async function blockForwardWindows(
   } else {
     blockWindowsTask(model, layer, hidden, { starts }, 0, h.length, out, captures);
   }
+  release(hidden); // our copy of the inputs: done
   const outputs = h.map((_, w) => ({
     data: out.subarray(starts[w] * dim, starts[w + 1] * dim),
     rows: starts[w + 1] - starts[w],

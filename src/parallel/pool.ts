@@ -31,6 +31,7 @@
  *
  * @module
  */
+import { reuseShared } from "../tensor/release.ts";
 import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
 
 /** Options for {@link createPool}. */
@@ -381,7 +382,8 @@ export function sharedFloat32(n: number): Float32Array {
       "Cannot allocate shared Float32Array: SharedArrayBuffer is not available (browsers need cross-origin isolation)",
     );
   }
-  return new Float32Array(new SharedArrayBuffer(n * Float32Array.BYTES_PER_ELEMENT));
+  const bytes = n * Float32Array.BYTES_PER_ELEMENT; // a released one of that size first
+  return new Float32Array(reuseShared(bytes) ?? new SharedArrayBuffer(bytes));
 }
 
 /**

@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { reuseShared } from "../tensor/release.ts";
 import { type MethodOptions, METHODS } from "../prune/methods.ts";
 import type { LayerCalibration, PruneResult, Target } from "../prune/types.ts";
 import { columnNorms } from "../score/wanda.ts";
@@ -52,7 +53,7 @@ function rowBlock(m: Matrix, r0: number, r1: number): Matrix {
 }
 
 function sharedBytes(n: number): Uint8Array {
-  return new Uint8Array(new SharedArrayBuffer(n));
+  return new Uint8Array(reuseShared(n) ?? new SharedArrayBuffer(n)); // a released one first
 }
 
 /** Whether a target's rows are independent (per-row groups or N:M). */

@@ -32,7 +32,7 @@ import type { LinearName, LlamaBlock, LlamaWeights } from "../model/weights.ts";
 import type { MethodOptions, PruneMethod } from "../prune/methods.ts";
 import type { LayerCalibration, PruneResult, Target } from "../prune/types.ts";
 import type { Matrix } from "../tensor/matrix.ts";
-import { release } from "../tensor/release.ts";
+import { release, releaseTiled } from "../tensor/release.ts";
 import { evaluateLayer, gramOf } from "./layer_report.ts";
 import type { LayerReport } from "./layer_report.ts";
 
@@ -434,9 +434,8 @@ export interface BlockRun {
  * larger buffer are left to the collector).
  */
 function releaseRun(run: BlockRun, keep?: Matrix): void {
-  for (const m of [...run.outputs, ...Object.values(run.inputs)]) {
-    if (m !== undefined && m !== keep) release(m.data);
-  }
+  for (const m of Object.values(run.inputs)) if (m !== undefined && m !== keep) release(m.data);
+  releaseTiled(run.outputs.map((m) => m.data)); // per-window views of one buffer, or one each
 }
 
 /**
