@@ -56,7 +56,7 @@ import {
 import { pruneModelParallel } from "../src/parallel/prune_model_parallel.ts";
 import { llamaFromHfReader, llamaToHf, permuteForHfRope } from "../src/io/hf_llama.ts";
 import { readLlama2c } from "../src/io/llama2c.ts";
-import { assertFiniteWeights } from "../src/check/finite.ts";
+import { assertFiniteWeights, NonFiniteInputError } from "../src/check/finite.ts";
 import { openSafetensors, safetensorsChunks } from "../src/io/safetensors.ts";
 import { encoderStream, readTokenizer, type Tokenizer } from "../src/io/tokenizer.ts";
 import type { LinearName, LlamaWeights } from "../src/model/weights.ts";
@@ -140,7 +140,7 @@ const HELP =
   --compare           every method on the same calibration windows, one table
   --html FILE.html    write the report as a self-contained HTML page (charts in inline SVG)
   --sweep S1,S2,...   also run every method at these sparsities (the page's ppl-vs-sparsity curve)
-  --allow-nonfinite   prune even if a weight is NaN or infinite [refuse, naming the tensor]
+  --allow-nonfinite   prune even if a weight or calibration input is NaN or infinite [refuse, naming it]
   --workers N         worker threads for calibration, row-parallel pruning and eval; 1 = none [all cores]
   --verbose           memory after each phase; one line per operator for fista (lambdas, objective, E_round/E_total, errors)
   --quiet             no progress bars or info lines      --debug   stack traces on errors
@@ -359,6 +359,16 @@ interface MethodRun {
   evalMs: number;
 }
 
+/** A NaN or infinity among the calibration inputs: the error, with the flag that proceeds. */
+async function nonFiniteHint<T>(run: Promise<T>): Promise<T> {
+  try {
+    return await run;
+  } catch (e) {
+    if (!(e instanceof NonFiniteInputError)) throw e;
+    throw new NonFiniteInputError(`${e.message} (--allow-nonfinite prunes anyway)`);
+  }
+}
+
 async function runMethod(
   pool: Pool | undefined,
   method: string,
@@ -374,7 +384,8 @@ async function runMethod(
     ...(s.select ? { select: s.select } : {}),
     ...s.methodOptions,
   };
-  const result = await pruneModelParallel(pool, weights, windows, {
+  const result = await nonFiniteHint(pruneModelParallel(pool, weights, windows, {
+    allowNonFinite: s.allowNonfinite,
     method: METHODS[method],
     methodOptions,
     target: s.target,
@@ -388,7 +399,7 @@ async function runMethod(
       if (label?.startsWith("block")) collectGarbage();
       bar(done, total, `${method}: ${label ?? ""}`);
     },
-  });
+  }));
   collectGarbage();
   const { ppl, ms } = await evaluate(result.weights, `eval ${method}`);
   const options = {

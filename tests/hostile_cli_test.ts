@@ -249,3 +249,40 @@ Deno.test("prune with workers but no read access to src/: exit 2, one line namin
     /^error: --workers 2 needs read access to \S+src\/parallel\/ [^\n]*--workers 1\n$/,
   );
 });
+
+Deno.test("prune refuses a model that overflows on the calibration text, naming block, linear, window, token, column; --allow-nonfinite skips the check", async () => {
+  const bytes = new Uint8Array(await readFile("../shared/models/stories260K/stories260K.bin"));
+  await inTempDir(async (dir) => {
+    // legacy layout in floats: embedding 512x64, rms_att 5x64, wq 5x64x64, wk, wv 5x32x64, wo
+    // 5x64x64, then rms_ffn 5x64: multiply block 2's gains by 1e30 (every weight stays finite)
+    const rmsFfn = 512 * 64 + 5 * 64 + 5 * 4096 + 2 * 5 * 2048 + 5 * 4096;
+    const view = new DataView(bytes.buffer);
+    for (let i = 0; i < 64; i++) {
+      const at = 28 + 4 * (rmsFfn + 2 * 64 + i);
+      view.setFloat32(at, view.getFloat32(at, true) * 1e30, true);
+    }
+    const model = join(dir, "overflow.bin");
+    await writeFile(model, bytes);
+    const small = ["--nsamples", "2", "--seqlen", "32", "--eval-tokens", "64", "--quiet"];
+    const io = capture();
+    const code = await pruneModelMain(["--model", model, "--workers", "1", ...small], io);
+    assertOneLineError(
+      { code, err: io.err },
+      /Calibration input of layers\.2\.w2 has a non-finite value -?Infinity at window [01], token \d+, column \d+ \(row \d+\): the model overflows on the calibration text \(--allow-nonfinite prunes anyway\)/,
+    );
+    // --allow-nonfinite skips the check: magnitude (scores |W|, finite) prunes anyway; SwiftPrune's
+    // scores of an infinite column are NaN, which its selection cannot rank: its own typed error
+    const allowed = capture(), flags = [...small, "--allow-nonfinite", "--workers", "1"];
+    const magnitude = await pruneModelMain(
+      ["--model", model, "--method", "magnitude", ...flags],
+      allowed,
+    );
+    assert.equal(magnitude, 0, allowed.err);
+    assert.match(allowed.out, /pruned ppl/);
+    const swift = capture();
+    assertOneLineError(
+      { code: await pruneModelMain(["--model", model, ...flags], swift), err: swift.err },
+      /is NaN/,
+    );
+  });
+});

@@ -19,12 +19,13 @@ import { METHODS } from "../src/prune/methods.ts";
 import type { PruneMethod } from "../src/prune/methods.ts";
 import type { LayerCalibration, Target } from "../src/prune/types.ts";
 import type { LinearName, LlamaWeights } from "../src/model/weights.ts";
-import { forward } from "../src/model/llama.ts";
+import { forward, tinyLlama } from "../src/model/llama.ts";
 import { readLlama2c } from "../src/io/llama2c.ts";
 import { encode, readTokenizer } from "../src/io/tokenizer.ts";
 import { llamaFromHf, llamaToHf } from "../src/io/hf_llama.ts";
 import { readSafetensors, writeSafetensors } from "../src/io/safetensors.ts";
 import { perplexity } from "../src/eval/perplexity.ts";
+import { NonFiniteInputError } from "../src/check/finite.ts";
 
 // ---------------------------------------------------------------------------------------------
 // calibration text and windows
@@ -415,4 +416,24 @@ Deno.test("pruneModel runs FISTAPruner the paper's way: dense inputs, intra-laye
     if (i % 7 < 3) assert.equal(rec.calls[i].inputsPruned, rec.calls[i].inputs);
     else assert.ok(r.errorPruned !== undefined && Number.isFinite(r.errorPruned), r.name);
   }
+});
+
+Deno.test("pruneModel: a non-finite calibration input is a NonFiniteInputError naming block, linears, window, token and column; allowNonFinite prunes anyway", () => {
+  const model = tinyLlama({ seed: 9, nLayers: 2, vocabSize: 16 });
+  const blocks = model.blocks.slice();
+  blocks[1] = { ...blocks[1], rmsFfn: blocks[1].rmsFfn.map((g) => g * 1e30) }; // overflows in w1, w3
+  const overflowing = { ...model, blocks };
+  const windows = [Int32Array.from([1, 5, 7]), Int32Array.from([3, 4, 9, 8])];
+  const options = { method: METHODS.wanda, target: { kind: "nm", n: 2, m: 4 } } as const;
+  assert.throws(() => pruneModel(overflowing, windows, options), (e: Error) => {
+    assert.ok(e instanceof NonFiniteInputError && e instanceof RangeError);
+    assert.match(
+      e.message,
+      /^Calibration input of layers\.1\.w2 has a non-finite value -?Infinity at window [01], token \d, column \d+ \(row \d\)/,
+    );
+    return true;
+  });
+  const r = pruneModel(overflowing, windows, { ...options, allowNonFinite: true });
+  assert.equal(r.layers.length, 14);
+  pruneModel(model, windows, options); // the same model without the overflow: no error
 });

@@ -102,3 +102,58 @@ export function assertFiniteWeights(weights: LlamaWeights): void {
   assertFinite(weights.rmsFinal, "rmsFinal");
   if (weights.classifier !== weights.tokenEmbedding) assertFinite(weights.classifier, "classifier");
 }
+
+/**
+ * A calibration input holding NaN or an infinity: the model overflows (or was given a broken
+ * weight) on the calibration text. A `RangeError`, so the CLIs report it as bad input.
+ */
+export class NonFiniteInputError extends RangeError {
+  override name = "RangeError";
+}
+
+/**
+ * Throws when the captured inputs of a block's linears hold NaN or an infinity, naming the linears
+ * that read the input, the window, the token in it and the column. Rows of `inputs[...]` are the
+ * windows' tokens in order (`windowRows[w]` rows for window `w`).
+ *
+ * @param layer The block index (for the message).
+ * @param inputs Captured inputs by the first linear reading each (`wq`: q, k, v; `w1`: w1, w3).
+ * @param windowRows Tokens per window, in order.
+ * @throws {NonFiniteInputError} At the first non-finite value, e.g. `Calibration input of
+ *   layers.0.w2 has a non-finite value Infinity at window 1, token 3, column 2 (row 7)`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { assertFiniteInputs } from "./finite.ts";
+ * const x = { data: new Float32Array([1, 2, 3, NaN]), rows: 2, cols: 2 };
+ * assert.throws(() => assertFiniteInputs(3, { w1: x }, [1, 1]), {
+ *   name: "RangeError",
+ *   message: /^Calibration input of layers\.3\.w1, w3 has a non-finite value NaN at window 1, token 0, column 1 \(row 1\)/,
+ * });
+ * ```
+ */
+export function assertFiniteInputs(
+  layer: number,
+  inputs: Partial<Record<"wq" | "wo" | "w1" | "w2", Matrix>>,
+  windowRows: number[],
+): void {
+  const readers = { wq: "wq, wk, wv", wo: "wo", w1: "w1, w3", w2: "w2" } as const;
+  for (const name of ["wq", "wo", "w1", "w2"] as const) {
+    const x = inputs[name];
+    if (x === undefined) continue;
+    const index = findNonFinite(x.data);
+    if (index < 0) continue;
+    const row = Math.floor(index / x.cols), col = index % x.cols;
+    let window = 0, first = 0;
+    while (window < windowRows.length - 1 && row >= first + windowRows[window]) {
+      first += windowRows[window++];
+    }
+    throw new NonFiniteInputError(
+      `Calibration input of ${
+        readers[name].split(", ").map((n, i) => (i === 0 ? `layers.${layer}.${n}` : n)).join(", ")
+      } has a non-finite value ${x.data[index]} at window ${window}, token ${
+        row - first
+      }, column ${col} (row ${row}): the model overflows on the calibration text`,
+    );
+  }
+}

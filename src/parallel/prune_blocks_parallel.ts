@@ -53,6 +53,8 @@ export interface BlockTaskOptions {
   target: Target;
   intraLayer: boolean;
   agreement: boolean;
+  /** As `PruneModelOptions.allowNonFinite` (default false). */
+  allowNonFinite?: boolean;
 }
 
 /** What {@link pruneBlockTask} sends back. */
@@ -200,6 +202,7 @@ export async function pruneBlocksParallel(
     target: options.target,
     intraLayer: options.intraLayer ?? false,
     agreement: options.agreement ?? true,
+    allowNonFinite: options.allowNonFinite ?? false,
   };
   const t1 = now();
   const results = await pool.map<BlockTaskResult>(

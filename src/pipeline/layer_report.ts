@@ -13,6 +13,7 @@ import { columnNorms, wandaScores } from "../score/wanda.ts";
 import { buildMask } from "../select/mask.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 import { release } from "../tensor/release.ts";
+import { findNonFinite } from "../check/finite.ts";
 
 /** One linear layer's line of the report. */
 export interface LayerReport {
@@ -198,7 +199,8 @@ export function maskAgreement(a: Uint8Array, b: Uint8Array): number {
  * @param result What the method returned.
  * @param calib The calibration the method was given (`inputs` must be set).
  * @param target The target the method was asked for (used for the reference masks).
- * @param options `agreement: false` skips the magnitude/Wanda masks (reported as NaN); `gram`,
+ * @param options `agreement: false` skips the magnitude/Wanda masks (reported as NaN; the Wanda
+ *   one is NaN too when a column norm of the inputs is not finite); `gram`,
  *   `X^T X` of `calib.inputs`, switches the error to {@link relativeLayerErrorFromGram}.
  * @returns The report line.
  * @throws {TypeError} If `calib.inputs` is missing or shapes do not match.
@@ -254,7 +256,8 @@ export function evaluateLayer(
       return fraction;
     };
     report.agreeMagnitude = agreement(magnitudeScores(weight));
-    report.agreeWanda = agreement(wandaScores(weight, columnNorms(inputs)));
+    const norms = columnNorms(inputs); // not finite when the model overflowed (allowNonFinite)
+    if (findNonFinite(norms) < 0) report.agreeWanda = agreement(wandaScores(weight, norms));
   }
   if (result.info !== undefined) report.info = result.info;
   return report;

@@ -26,6 +26,7 @@
  *
  * @module
  */
+import { assertFiniteInputs } from "../check/finite.ts";
 import { blockForward, embed, threadWorkspace } from "../model/llama.ts";
 import { INPUT_OF, LINEAR_NAMES } from "../model/weights.ts";
 import type { LinearName, LlamaBlock, LlamaWeights } from "../model/weights.ts";
@@ -71,6 +72,12 @@ export interface PruneModelOptions {
    * false.
    */
   releaseArrays?: boolean;
+  /**
+   * Prune even if a captured calibration input holds NaN or an infinity (default false: a
+   * `NonFiniteInputError` of `src/check/finite.ts` names the block, the linears, the window, the
+   * token and the column).
+   */
+  allowNonFinite?: boolean;
   /** Compute the magnitude/Wanda mask agreement of every layer (default true). */
   agreement?: boolean;
   /** Called after each step: `done` of `total` steps, with what was just done. */
@@ -358,6 +365,8 @@ export function* pruneBlockSteps(
   let t0 = now(options);
   const dense = (yield blockStep(weights, l, weights.blocks[l], h)) as BlockRun;
   times.calibration += now(options) - t0;
+  const windowRows = h.map((m) => m.rows);
+  if (!options.allowNonFinite) assertFiniteInputs(l, dense.inputs, windowRows);
   progress(`block ${l}: calibration forward`);
 
   const block: LlamaBlock = { ...weights.blocks[l] };
@@ -369,6 +378,8 @@ export function* pruneBlockSteps(
       t0 = now(options);
       const run = (yield blockStep(weights, l, block, h)) as BlockRun;
       inputsPruned = run.inputs[groups[g][0]];
+      const first = groups[g][0] as "wo" | "w1" | "w2";
+      if (!options.allowNonFinite) assertFiniteInputs(l, { [first]: inputsPruned }, windowRows);
       if (options.releaseArrays) releaseRun(run, inputsPruned); // all but X* of this group
       times.calibration += now(options) - t0;
       progress(`block ${l}: forward with ${groups.slice(0, g).flat().join(",")} pruned`);
