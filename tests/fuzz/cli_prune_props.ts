@@ -76,6 +76,8 @@ export function pruneFixtures(): FixtureFiles {
   withNan.blocks[1].w2.data[5] = Number.NaN;
   const withInf = tinyLlama(FIXTURE_MODEL);
   withInf.blocks[0].wq.data[3] = Number.POSITIVE_INFINITY;
+  const overflow = tinyLlama(FIXTURE_MODEL); // finite weights; block 1's MLP overflows float32
+  overflow.blocks[1].rmsFfn = overflow.blocks[1].rmsFfn.map((g) => g * 1e30);
   const hf = llamaToHf(weights);
   const hfTensors = writeSafetensors(hf.entries, hf.metadata);
   const jsonl = (docs: unknown[]) =>
@@ -84,6 +86,7 @@ export function pruneFixtures(): FixtureFiles {
     "model.bin": model,
     "nan.bin": writeLlama2c(withNan),
     "inf.bin": writeLlama2c(withInf),
+    "overflow.bin": writeLlama2c(overflow),
     "vocab16.bin": writeLlama2c(tinyLlama({ ...FIXTURE_MODEL, vocabSize: 16 })),
     "truncated.bin": model.subarray(0, model.length - 10),
     "empty.bin": new Uint8Array(0),
@@ -126,6 +129,7 @@ function paths(
       bad: [
         "nan.bin",
         "inf.bin",
+        "overflow.bin",
         "vocab16.bin",
         "truncated.bin",
         "empty.bin",

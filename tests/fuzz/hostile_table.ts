@@ -295,6 +295,14 @@ function pruneRows(dir: string): [string, () => Promise<string>][] {
     run(pruneModel, [...inputs(), ...small, "--tokenizer", p(name)]);
   return [
     ["unknown flag", ok("--bogus")],
+    [
+      "model that overflows on the calibration text (finite weights)",
+      file("model", "overflow.bin"),
+    ],
+    [
+      "the same with --allow-nonfinite, SwiftPrune (NaN scores)",
+      file("model", "overflow.bin", "--allow-nonfinite"),
+    ],
     ["--sparsity 1.5", ok("--sparsity", "1.5")],
     ["--sparsity NaN", ok("--sparsity", "NaN")],
     ["--sparsity=-1", ok("--sparsity=-1")],
