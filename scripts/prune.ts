@@ -831,6 +831,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   if (s.report || s.html) {
     const report = {
       model: s.model,
+      model_config: c,
       method: s.compare ? "compare" : runs[0].method,
       options: s.compare
         ? { target: s.target, select: s.select ?? null, ...s.methodOptions }
