@@ -310,8 +310,10 @@ async function readInput(path: string, flag: string): Promise<Uint8Array> {
 /** Encodes a corpus file (C4 jsonl or plain text) once, with BOS, a document at a time. */
 async function encodeCorpus(tok: Tokenizer, path: string, flag: string): Promise<Int32Array> {
   const encoder = encoderStream(tok, { bos: true, eos: false });
+  let pieces = 0;
   for (const piece of corpusPieces(await readInput(path, flag), { fileName: path })) {
     encoder.push(piece); // the corpus is never one string: memory (issue #8 item 6)
+    if (++pieces % 256 === 0) collectGarbage(); // JavaScriptCore (Bun) lets strings pile up
   }
   return encoder.finish();
 }
