@@ -157,3 +157,25 @@ Deno.test("the cli/prune checker rejects wrong outputs (so the property can fail
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("cli/prune: a model with an infinite weight pruned with --allow-nonfinite is a correct run with a NaN perplexity (fuzz seed 20251123)", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "secateur-fuzz-prune-" });
+  try {
+    const target = pruneCli(dir, TOKENIZER);
+    const at = (name: string) => join(dir, name);
+    const argv = [
+      ...["--model", at("inf.bin"), "--tokenizer", TOKENIZER, "--calib", at("calib.txt")],
+      ...["--eval", at("calib.jsonl"), "--method", "magnitude", "--sparsity", "0.5"],
+      ...["--nsamples", "2", "--seqlen", "4", "--eval-tokens", "16", "--workers", "1"],
+      ...["--allow-nonfinite", "--report", at("r.json")],
+    ];
+    const result = await target.parse(argv);
+    assert.equal(result.run.code, 0, result.run.err);
+    assert.match(result.run.out, /^pruned ppl NaN/m);
+    await target.check(argv, result); // was: the checker wanted a finite perplexity
+    const strict = { ...result, flags: { ...result.flags, "allow-nonfinite": undefined } };
+    await assert.rejects(async () => await target.check(argv, strict), /ppl/); // without the flag
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
