@@ -14,9 +14,9 @@
  * These are quick defaults: for comparing methods on llama4m use 64 calibration windows and the C4
  * validation head for evaluation (`docs/fista-llama4m.md`: the recipe, its runs and why).
  *
- * The settings and their checks are in `lib/prune_settings.ts`, the printed text in
- * `lib/prune_text.ts`, the files written in `lib/prune_output.ts`. This file reads the inputs, runs
- * the methods and, in `prune`, puts the phases in order.
+ * The flags, their checks and these defaults (`runShape`) are in `lib/prune_settings.ts`, the
+ * printed text in `lib/prune_text.ts`, the files written in `lib/prune_output.ts`. This file reads
+ * the inputs, runs the methods and, in `prune`, puts the phases of a run in order.
  *
  * Uses `node:` built-ins only (runs on Deno and Bun).
  *
@@ -93,6 +93,7 @@ interface RunConsole {
   info: (text: string) => void;
 }
 
+/** The console of a run with settings `s`. */
 function runConsole(s: Settings, io: CliIo): RunConsole {
   return {
     bar: progressBar(io, s.quiet),
@@ -109,6 +110,7 @@ function runConsole(s: Settings, io: CliIo): RunConsole {
 // ---------------------------------------------------------------------------------------------
 // inputs
 
+/** Reads a llama2.c `.bin` or an HF folder (`config.json` + `model.safetensors`). */
 async function loadModel(path: string, shared: boolean): Promise<LlamaWeights> {
   if (!existsSync(path)) {
     const where = path === DEFAULTS.model
@@ -152,6 +154,7 @@ function checkFiniteModel(weights: LlamaWeights, path: string): void {
   }
 }
 
+/** The bytes of the file given to `--flag`. */
 async function readInput(path: string, flag: string): Promise<Uint8Array> {
   if (!existsSync(path) || statSync(path).isDirectory()) {
     throw new CliError(`Cannot read --${flag} file: no file at ${resolve(path)}`);
@@ -236,6 +239,7 @@ async function nonFiniteHint<T>(run: Promise<T>): Promise<T> {
 /** Perplexity of a model on the evaluated ids, timed; `label` names its progress bar. */
 type Evaluate = (w: LlamaWeights, label: string) => Promise<Evaluation>;
 
+/** The run's {@link Evaluate}: on the workers if any, up to `shape.evalTokens` tokens. */
 function evaluator(pool: Pool | undefined, inputs: Inputs, say: RunConsole): Evaluate {
   const { evalIds, shape: { seqlen, evalTokens } } = inputs;
   return async (w, label) => {
