@@ -1,0 +1,275 @@
+/**
+ * The files `deno task prune` (`scripts/prune.ts`) writes: the pruned model as an HF Llama folder
+ * (`--out`: `config.json`, `model.safetensors`, `masks.safetensors`), the run as JSON (`--report`)
+ * and as an HTML page (`--html`, `scripts/lib/report_html.ts`).
+ *
+ * Every file is written atomically and never replaces an input or, without `--force`, an existing
+ * file (`scripts/lib/files.ts`); a refused write is a `CliError` (exit status 2).
+ *
+ * @module
+ */
+import { statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { CliError, type CliIo } from "./cli.ts";
+import { UnsafeWriteError, writeDirAtomic, writeFileAtomic } from "./files.ts";
+import type { PeakTracker } from "./memory.ts";
+import { pairwiseAgreement, renderReportHtml, type SweepPoint } from "./report_html.ts";
+import type { RunShape, Settings } from "./prune_settings.ts";
+import { type Evaluation, type MethodRun, nllStandardError } from "./prune_text.ts";
+import { llamaToHf, permuteForHfRope } from "../../src/io/hf_llama.ts";
+import { safetensorsChunks } from "../../src/io/safetensors.ts";
+import type { LinearName, LlamaConfig, LlamaWeights } from "../../src/model/weights.ts";
+
+/** The files `--out` writes into its folder. */
+const OUT_FILES = ["config.json", "model.safetensors", "masks.safetensors"];
+
+/**
+ * Refuses two outputs that name the same file, before any work (fuzz-found, #8: `--report F
+ * --html F` lost the report).
+ *
+ * @param s The settings (`out`, `report`, `html`).
+ * @throws {CliError} Naming the file given twice.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkDistinctOutputs } from "./prune_output.ts";
+ * checkDistinctOutputs({ out: "dir", report: "run.json", html: "run.html" });
+ * assert.throws(
+ *   () => checkDistinctOutputs({ out: "dir", report: "dir/config.json" }),
+ *   /Cannot write ".*config\.json" twice: --out, --report, --html name different files/,
+ * );
+ * ```
+ */
+export function checkDistinctOutputs(s: Pick<Settings, "out" | "report" | "html">): void {
+  const outputs = [...(s.out ? OUT_FILES.map((n) => join(s.out!, n)) : []), s.report, s.html]
+    .filter((f) => f !== undefined).map((f) => resolve(f));
+  const twice = outputs.find((f, i) => outputs.indexOf(f) !== i);
+  if (twice) {
+    throw new CliError(
+      `Cannot write "${twice}" twice: --out, --report, --html name different files`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the report
+
+/** What a run measured, which the report records. */
+export interface RunFacts {
+  config: LlamaConfig;
+  shape: RunShape;
+  /** Tokens of the whole calibration text. */
+  calibTokens: number;
+  dense: Evaluation;
+  /** The methods' runs (with `--compare`, their models dropped). */
+  runs: MethodRun[];
+  sweep: SweepPoint[];
+  /** The methods' masks, for the page's pairwise agreement (empty unless `--compare --html`). */
+  masks: Record<string, Uint8Array>[];
+  peak: PeakTracker;
+}
+
+function methodEntry(run: MethodRun): Record<string, unknown> {
+  const r = run.result;
+  return {
+    method: run.method,
+    options: run.options,
+    pruned: {
+      ppl: run.ppl.ppl,
+      nll: run.ppl.nll,
+      nll_se: nllStandardError(run.ppl),
+      window_nlls: run.ppl.windowNlls,
+      sparsity: r.sparsity,
+    },
+    layers: r.layers.map((l) => ({
+      name: l.name,
+      rows: l.rows,
+      cols: l.cols,
+      sparsity: l.sparsity,
+      error: l.error,
+      ...(l.errorPruned === undefined ? {} : { error_pruned: l.errorPruned }),
+      agree_magnitude: l.agreeMagnitude,
+      agree_wanda: l.agreeWanda,
+      ...(l.info === undefined ? {} : { info: l.info }),
+    })),
+    times_ms: {
+      calibration: r.timesMs.calibration,
+      pruning: r.timesMs.pruning,
+      eval: run.evalMs,
+      layer_report: r.timesMs.evaluation,
+      ...(Object.keys(r.methodTimesMs).length ? { method: r.methodTimesMs } : {}),
+    },
+  };
+}
+
+/**
+ * The report of a run (`--report`, and what `--html` renders): model, options, calibration,
+ * evaluation, the dense perplexity, one entry per method (at the top level for one method, under
+ * `methods` with `--compare`), the sweep, the masks' pairwise agreement and the memory.
+ *
+ * @param s The settings.
+ * @param f What the run measured.
+ * @returns The report, ready for `JSON.stringify` or `renderReportHtml`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PeakTracker } from "./memory.ts";
+ * import { parseSettings } from "./prune_settings.ts";
+ * import { buildReport } from "./prune_output.ts";
+ * import { tinyLlama } from "../../src/model/llama.ts";
+ * const s = parseSettings(["--method", "wanda", "--workers", "1"])!;
+ * const ppl = { ppl: 20, nll: 3, predicted: 62, windows: 2, windowNlls: [2, 4] };
+ * const result = { weights: {} as never, masks: {}, layers: [], sparsity: 0.5, timesMs: { calibration: 1, pruning: 2, evaluation: 3 }, methodTimesMs: {} };
+ * const runs = [{ method: "wanda", options: { target: s.target }, result, ppl, evalMs: 4 }];
+ * const shape = { seqlen: 32, nsamples: 8, evalTokens: 64 };
+ * const report = buildReport(s, { config: tinyLlama({ seed: 1 }).config, shape, calibTokens: 500, dense: { ppl, ms: 5 }, runs, sweep: [], masks: [], peak: new PeakTracker() });
+ * assert.equal(report.method, "wanda");
+ * assert.deepEqual(report.eval, { file: s.eval, seqlen: 32, tokens: 64, predicted: 62, max_tokens: 64 });
+ * assert.deepEqual((report as Record<string, unknown>).pruned, { ppl: 20, nll: 3, nll_se: 1, window_nlls: [2, 4], sparsity: 0.5 });
+ * ```
+ */
+export function buildReport(s: Settings, f: RunFacts) {
+  const { runs, dense, shape: { nsamples, seqlen, evalTokens } } = f;
+  return {
+    model: s.model,
+    model_config: f.config,
+    method: s.compare ? "compare" : runs[0].method,
+    options: s.compare
+      ? { target: s.target, select: s.select ?? null, ...s.methodOptions }
+      : runs[0].options,
+    calibration: { file: s.calib, nsamples, seqlen, seed: s.seed, tokens: f.calibTokens },
+    eval: {
+      file: s.eval,
+      seqlen,
+      tokens: dense.ppl.windows * seqlen,
+      predicted: dense.ppl.predicted,
+      max_tokens: evalTokens,
+    },
+    dense: {
+      ppl: dense.ppl.ppl,
+      nll: dense.ppl.nll,
+      nll_se: nllStandardError(dense.ppl),
+      window_nlls: dense.ppl.windowNlls,
+      times_ms: { eval: dense.ms },
+    },
+    ...(s.compare ? { methods: runs.map(methodEntry) } : methodEntry(runs[0])),
+    ...(f.sweep.length ? { sweep: f.sweep } : {}),
+    ...(f.masks.length ? { agreement: pairwiseAgreement(s.methods, f.masks) } : {}),
+    memory: {
+      start_resident_bytes: f.peak.startBytes,
+      peak_resident_bytes: f.peak.peakBytes() ?? null, // null: the parent's peak hides it
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// the pruned model
+
+/** HF names of the linears inside `model.layers.N.` (transformers' LlamaForCausalLM). */
+const HF_LINEAR: Record<LinearName, string> = {
+  wq: "self_attn.q_proj",
+  wk: "self_attn.k_proj",
+  wv: "self_attn.v_proj",
+  wo: "self_attn.o_proj",
+  w1: "mlp.gate_proj",
+  w3: "mlp.up_proj",
+  w2: "mlp.down_proj",
+};
+
+/** Masks under the HF weight names, U8 (1 = keep), q/k rows permuted like the weights. */
+function hfMaskEntries(weights: LlamaWeights, masks: Record<string, Uint8Array>) {
+  const c = weights.config;
+  return weights.blocks.flatMap((b, l) =>
+    (Object.keys(HF_LINEAR) as LinearName[]).map((name) => {
+      const { rows, cols } = b[name];
+      let keep = masks[`layers.${l}.${name}`];
+      if (name === "wq" || name === "wk") {
+        const asFloat = { data: Float32Array.from(keep), rows, cols };
+        keep = Uint8Array.from(
+          permuteForHfRope(asFloat, name === "wq" ? c.nHeads : c.nKvHeads).data,
+        );
+      }
+      return {
+        name: `model.layers.${l}.${HF_LINEAR[name]}.weight`,
+        dtype: "U8" as const,
+        shape: [rows, cols],
+        data: keep,
+      };
+    })
+  );
+}
+
+async function writeOut(
+  dir: string,
+  run: MethodRun,
+  s: Settings,
+  inputs: string[],
+): Promise<string[]> {
+  const hf = llamaToHf(run.result.weights);
+  const meta = {
+    format: "pt",
+    secateur_mask: "1 = keep, 0 = pruned",
+    method: run.method,
+    target: JSON.stringify(s.target),
+  };
+  const files = {
+    "config.json": new TextEncoder().encode(JSON.stringify(hf.config, null, 2) + "\n"),
+    "model.safetensors": safetensorsChunks(hf.entries, hf.metadata),
+    "masks.safetensors": safetensorsChunks(
+      hfMaskEntries(run.result.weights, run.result.masks),
+      meta,
+    ),
+  };
+  return await safeWrite(() => writeDirAtomic(dir, files, { force: s.force, inputs }));
+}
+
+async function safeWrite<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (e) {
+    if (e instanceof UnsafeWriteError) throw new CliError(e.message);
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// all outputs
+
+/**
+ * Writes what the flags ask for, in this order: `--out` (the first method's pruned model, with
+ * its masks), `--report`, `--html`; one line `wrote ...` on stdout for each.
+ *
+ * @param s The settings.
+ * @param f What the run measured.
+ * @param io Where the `wrote` lines go.
+ * @returns When every file is written.
+ * @throws {CliError} If a file would replace an input, or an existing file without `--force`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseSettings } from "./prune_settings.ts";
+ * import { writeOutputs } from "./prune_output.ts";
+ * let out = "";
+ * const io = { stdout: (t: string) => void (out += t), stderr: () => {}, isTTY: false };
+ * await writeOutputs(parseSettings(["--workers", "1"])!, {} as never, io); // no output flag
+ * assert.equal(out, "");
+ * ```
+ */
+export async function writeOutputs(s: Settings, f: RunFacts, io: CliIo): Promise<void> {
+  // fuzz-found (#8): the files of an HF model folder are inputs too (--out on it replaced them)
+  const hfFiles = statSync(s.model).isDirectory() ? ["config.json", "model.safetensors"] : [];
+  const inputs = [s.model, ...hfFiles.map((n) => join(s.model, n)), s.tokenizer, s.calib, s.eval];
+  if (s.out) {
+    const written = await writeOut(s.out, f.runs[0], s, inputs);
+    io.stdout(`wrote ${written.join(", ")}\n`);
+  }
+  if (!s.report && !s.html) return;
+  const report = buildReport(s, f);
+  const writeText = async (file: string, text: string) => {
+    const bytes = new TextEncoder().encode(text);
+    await safeWrite(() => writeFileAtomic(file, bytes, { force: s.force, inputs }));
+    io.stdout(`wrote ${file}\n`);
+  };
+  if (s.report) await writeText(s.report, JSON.stringify(report, null, 2) + "\n");
+  if (s.html) await writeText(s.html, renderReportHtml(report));
+}
