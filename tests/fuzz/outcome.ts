@@ -34,6 +34,11 @@ export interface FuzzTarget<I, R> {
   check(input: I, result: R): void | Promise<void>;
   /** A short description of an input for failure reports. */
   show?(input: I): string;
+  /**
+   * A case slower than this is a probable hang (default {@link SLOW_CASE_MS}). A whole CLI run
+   * that does real work (`--compare --sweep` prunes with every method several times) needs more.
+   */
+  slowCaseMs?: number;
 }
 
 /** Tallies of one target's run. */
@@ -92,7 +97,7 @@ export async function runCase<I, R>(target: FuzzTarget<I, R>, input: I): Promise
       : { kind: "untyped", reason: `parser threw ${describeError(e)}` };
   }
   const ms = performance.now() - started;
-  if (ms > SLOW_CASE_MS && outcome.kind !== "untyped") {
+  if (ms > (target.slowCaseMs ?? SLOW_CASE_MS) && outcome.kind !== "untyped") {
     outcome = { kind: "untyped", reason: `case took ${ms.toFixed(0)} ms (hang?)` };
   }
   return outcome;
