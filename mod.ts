@@ -83,8 +83,17 @@ export type { HfTensorFile, HfTensorSpec, LlamaToHfOptions } from "./src/io/hf_l
 
 // model helper (branch `model`): llama2.c checkpoints, tokenizer, Llama forward pass, perplexity
 export { LLAMA2C_MAGIC, readLlama2c, ropeTables, writeLlama2c } from "./src/io/llama2c.ts";
-export { BOS_ID, decode, encode, encodeReference, EOS_ID, readTokenizer } from "./src/io/tokenizer.ts";
-export type { EncodeOptions, Tokenizer } from "./src/io/tokenizer.ts";
+export type { ReadLlama2cOptions } from "./src/io/llama2c.ts";
+export {
+  BOS_ID,
+  decode,
+  encode,
+  encodeReference,
+  encoderStream,
+  EOS_ID,
+  readTokenizer,
+} from "./src/io/tokenizer.ts";
+export type { EncodeOptions, EncoderStream, Tokenizer } from "./src/io/tokenizer.ts";
 export { LINEAR_NAMES } from "./src/model/weights.ts";
 export type { LinearName, LlamaBlock, LlamaConfig, LlamaWeights } from "./src/model/weights.ts";
 export {
@@ -96,7 +105,7 @@ export {
   referenceDecoder,
   tinyLlama,
 } from "./src/model/llama.ts";
-export type { ForwardHooks, ReferenceDecoder } from "./src/model/llama.ts";
+export type { ForwardHooks, ForwardWorkspace, ReferenceDecoder } from "./src/model/llama.ts";
 export { perplexity, tokenNll } from "./src/eval/perplexity.ts";
 export type { PerplexityOptions, PerplexityResult } from "./src/eval/perplexity.ts";
 // core (branch core, issue 2): scores, selectors, masks and the method registry
@@ -207,7 +216,12 @@ export { compareCase, formatCaseReport, OUTPUT_DTYPES } from "./src/conformance/
 export type { CaseReport, Position, Tensor, TensorReport } from "./src/conformance/compare.ts";
 
 // pipeline (branch pipe): calibration windows, block-by-block pruning, the per-layer report
-export { corpusText, detectCorpusFormat, sampleWindows } from "./src/pipeline/calibration.ts";
+export {
+  corpusPieces,
+  corpusText,
+  detectCorpusFormat,
+  sampleWindows,
+} from "./src/pipeline/calibration.ts";
 export type { CorpusFormat, WindowOptions } from "./src/pipeline/calibration.ts";
 export { pruneModel } from "./src/pipeline/prune_model.ts";
 export type { PruneModelOptions, PruneModelResult } from "./src/pipeline/prune_model.ts";
@@ -255,7 +269,13 @@ export { checkKeep, selectEwmaInto } from "./src/select/ewma.ts";
 export { selectEwmaExactInto } from "./src/select/ewma_exact.ts";
 
 // --- hostile inputs (branch fuzz): NaN/infinity detection ---
-export { assertFinite, assertFiniteWeights, findNonFinite } from "./src/check/finite.ts";
+export {
+  assertFinite,
+  assertFiniteInputs,
+  assertFiniteWeights,
+  findNonFinite,
+  NonFiniteInputError,
+} from "./src/check/finite.ts";
 
 // fmodel (branch fmodel, issue 7): FISTAPruner's blocks pruned in parallel with dense inputs
 export { blockAccumulator, modelResult, pruneBlockSteps } from "./src/pipeline/prune_model.ts";
@@ -266,3 +286,12 @@ export {
   pruneBlockTask,
 } from "./src/parallel/prune_blocks_parallel.ts";
 export type { BlockTaskOptions, BlockTaskResult } from "./src/parallel/prune_blocks_parallel.ts";
+
+// memory (issue #8): reusable forward buffers, freeing dead arrays at once, the activation count
+export {
+  blockActivationCount,
+  fittingWorkspace,
+  forwardWorkspace,
+  threadWorkspace,
+} from "./src/model/llama.ts";
+export { release, releaseTiled, reuseShared } from "./src/tensor/release.ts";
