@@ -375,10 +375,11 @@ export function encoderStream(tok: Tokenizer, options: EncodeOptions): EncoderSt
   return {
     push(text: string) {
       checkOpen();
-      const bin = utf8Binary(text); // also the type check
+      if (typeof text !== "string") {
+        throw new TypeError(`Cannot encode: expected a string, got ${typeof text}`);
+      }
       if (literal !== undefined) return void literal.push(text);
-      if (carry === "" && !endsInHighSurrogate(text)) return feed(bin); // the usual case
-      let piece = carry + text;
+      let piece = carry + text; // carry is usually ""
       carry = "";
       if (endsInHighSurrogate(piece)) [piece, carry] = [piece.slice(0, -1), piece.slice(-1)];
       feed(utf8Binary(piece));
