@@ -10,9 +10,10 @@
  * @module
  */
 import { type SafetensorsEntry, writeSafetensors } from "../io/safetensors.ts";
-import type { SelectMode, Target } from "../prune/types.ts";
-import { applyMask, METHODS } from "../prune/methods.ts";
-import { sparsegptReference } from "../prune/sparsegpt.ts";
+import type { SelectMode, Target } from "../select/target.ts";
+import { applyMask } from "../select/mask.ts";
+import { fistaMethod } from "../prune/fistapruner.ts";
+import { sparsegpt, sparsegptReference } from "../prune/sparsegpt.ts";
 import { magnitudeScoresReference } from "../score/magnitude.ts";
 import { columnNormsReference, wandaScoresReference } from "../score/wanda.ts";
 import { swiftPruneScoresReference, type XStat } from "../score/swiftprune.ts";
@@ -116,7 +117,7 @@ function sparsegptExpected(data: Dataset, target: Target): ExpectedOutputs {
   const calib = { inputs: data.inputs };
   const r = oneBlock
     ? sparsegptReference(data.weight, calib, target)
-    : METHODS.sparsegpt(data.weight, calib, target, { blocksize: SPARSEGPT_BLOCKSIZE });
+    : sparsegpt(data.weight, calib, target, { blocksize: SPARSEGPT_BLOCKSIZE });
   return { weight: r.weight, keep: r.keep };
 }
 
@@ -158,7 +159,7 @@ export const CONFORMANCE_METHODS: ConformanceMethod[] = [
     selects: false, // the group still matters: it is the Wanda warm start's
     maxCols: 256,
     checks: updatedWeightChecks,
-    expected: (d, target) => METHODS.fista(d.weight, { inputs: d.inputs }, target),
+    expected: (d, target) => fistaMethod.prune(d.weight, { inputs: d.inputs }, target),
   },
 ];
 
