@@ -3,7 +3,7 @@
  *
  * With no arguments: stories260K at 50% (per row) with SwiftPrune, calibrated on the C4 head and
  * evaluated on the TinyStories head (paths relative to the repository root, so any cwd works).
- * `--help` lists the flags. Protocol: docs/algorithms.md §4; the pipeline is
+ * `--help` lists the flags. Protocol: docs/pipeline.md; the pipeline is
  * `src/pipeline/prune_model.ts`, perplexity `src/eval/perplexity.ts`.
  *
  * Defaults that depend on the model (always printed): `seqlen = min(256, model seq_len)`;
