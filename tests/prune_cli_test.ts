@@ -201,7 +201,7 @@ Deno.test("prune CLI: bad flags and too short texts exit 2 with one line", async
       /^error: --seqlen 99999 is beyond the model's context of 512 tokens; use at most 512\n$/,
     ],
     [
-      ["--eval-tokens", "99999999", "--nsamples", "1"],
+      ["--eval-tokens", "99999999", "--nsamples", "1", "--quiet"],
       /^error: --eval-tokens 99999999 is beyond the \d+ tokens of TinyStories-validation-head\.txt; use at most \d+ \(or a longer text\)\n$/,
     ],
     [
