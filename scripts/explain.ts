@@ -24,7 +24,7 @@ import { basename, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { CliError, type CliIo, parseFlags, PROCESS_IO, runCli } from "./lib/cli.ts";
-import { readBytes, UnsafeWriteError, writeFileAtomic } from "./lib/files.ts";
+import { checkTarget, readBytes, UnsafeWriteError, writeFileAtomic } from "./lib/files.ts";
 import { formatTrace, traceSvg, type TraceView } from "./lib/trace_view.ts";
 import { readLlama2c } from "../src/io/llama2c.ts";
 import { encode, readTokenizer } from "../src/io/tokenizer.ts";
@@ -183,6 +183,7 @@ async function explain(argv: string[], io: CliIo): Promise<number> {
   if (!(METHOD_NAMES as readonly string[]).includes(v.method)) {
     throw new CliError(`--method must be ${METHOD_NAMES.join(", ")}, got "${v.method}"`);
   }
+  if (v.svg) await checkTarget(v.svg, { force: v.force }); // before the work, not after it
   const method = v.method as ScoreMethod;
   const sparsity = Number(v.sparsity);
   if (v.sparsity.trim() === "" || !(sparsity >= 0 && sparsity < 1)) {
