@@ -142,7 +142,8 @@ export interface Settings {
   workers: number;
 }
 
-function intFlag(value: string | undefined, name: string, min: number): number | undefined {
+/** The integer of `--name`, at least `min` (undefined when not given); `CliError` otherwise. */
+export function intFlag(value: string | undefined, name: string, min: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) {
@@ -153,7 +154,8 @@ function intFlag(value: string | undefined, name: string, min: number): number |
 
 /** Fuzz-found (#8): `--workers 1e9` made a pool of 1e9 slots (out of memory); refuse it first. */
 const MAX_WORKERS = 256;
-function workersFlag(value: string | undefined): number {
+/** `--workers`: 1 to 256, default all cores; `CliError` otherwise. */
+export function workersFlag(value: string | undefined): number {
   const n = intFlag(value, "workers", 1) ?? defaultPoolSize();
   if (n > MAX_WORKERS) {
     throw new CliError(`--workers must be at most ${MAX_WORKERS}, got "${value}"`);
