@@ -71,6 +71,8 @@ export interface ConformanceMethod {
   selects?: boolean;
   /** Skip layers wider than this (keeps the slow reference twins fast). */
   maxCols?: number;
+  /** How the mask is compared: `exact` (default) or `count` (see `TensorCheck`). */
+  maskCheck?: "exact" | "count";
 }
 
 function colNormsOf(data: Dataset): Float32Array {
@@ -193,6 +195,7 @@ export const CONFORMANCE_METHODS: ConformanceMethod[] = [
     selects: false, // the group still matters: it is the Wanda warm start's
     maxCols: 256,
     checks: updatedWeightChecks,
+    maskCheck: "count", // rounding |W_K| may swap nearly tied tiny weights in float32
     defaults: FISTA_DEFAULTS,
     variants: [
       { label: "k5", options: { iterations: 5 }, datasets: ["odd3x12"] },
@@ -290,6 +293,10 @@ function checksOf(
 ): Record<string, TensorCheck> {
   const exact: Record<string, TensorCheck> = m.checks ??
     { scores: SCORE_TOLERANCE, mask: { compare: "exact" }, weight: { compare: "exact" } };
+  if (m.maskCheck === "count") {
+    const groupSize = target.kind === "nm" ? target.m : shape.rows * shape.cols;
+    return { ...exact, mask: { compare: "count", groupSize } };
+  }
   if (select !== "ewma" || target.kind !== "unstructured") return exact;
   const size = target.group === "row" ? shape.cols : shape.rows * shape.cols;
   return {

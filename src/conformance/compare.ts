@@ -171,14 +171,17 @@ function dtypeOrShapeNote(name: string, got: Tensor, want: Tensor): string {
 }
 
 /**
- * An exact mask check: how many entries differ and which way, the pruned count against the
- * expected count (the whole layer and the worst row), and for N:M whether the structure holds.
+ * A mask check: how many entries differ and which way, the pruned count against the expected
+ * count (the whole layer and the worst row), and for N:M whether the structure holds. With
+ * `groupSize` (the `count` check) it passes when every group of that many entries prunes as many
+ * as the expected mask, whatever entries differ.
  */
 function maskReport(
   actual: Uint8Array,
   expected: Uint8Array,
   cols: number,
   target?: Target,
+  groupSize?: number,
 ): TensorReport {
   let keptWrongly = 0, prunedWrongly = 0, notBinary = 0, first = -1;
   let pruned = 0, expectedPruned = 0;
@@ -221,9 +224,26 @@ function maskReport(
     }
     parts.push(count);
   }
+  let badGroups = 0;
+  if (groupSize !== undefined) {
+    for (let start = 0; start < expected.length; start += groupSize) {
+      let diff = 0;
+      for (let t = start; t < Math.min(start + groupSize, expected.length); t++) {
+        diff += (actual[t] === 0 ? 1 : 0) - (expected[t] === 0 ? 1 : 0);
+      }
+      if (diff !== 0) badGroups++;
+    }
+    const groups = Math.ceil(expected.length / groupSize);
+    parts.push(
+      badGroups === 0
+        ? `every group of ${groupSize} prunes its expected count`
+        : `${badGroups} of ${groups} groups of ${groupSize} prune a different count`,
+    );
+  }
+  const ok = groupSize === undefined ? mismatches === 0 : badGroups === 0;
   return {
-    ...failed("mask", "exact", parts.join("; ")),
-    ok: mismatches === 0 && notBinary === 0,
+    ...failed("mask", groupSize === undefined ? "exact" : "count", parts.join("; ")),
+    ok: ok && notBinary === 0,
     mismatches,
     total: expected.length,
     maxAbsError: mismatches ? 1 : 0,
@@ -299,8 +319,11 @@ export function compareCase(
         const masked = input.map((w, t) => (mask[t] ? w : 0));
         tensors.push(valueReport(name, check, got.data, masked, cols));
       }
-    } else if (name === "mask" && check.compare === "exact") {
-      tensors.push(maskReport(got.data as Uint8Array, want.data as Uint8Array, cols, c.target));
+    } else if (name === "mask" && (check.compare === "exact" || check.compare === "count")) {
+      const groupSize = check.compare === "count" ? check.groupSize : undefined;
+      tensors.push(
+        maskReport(got.data as Uint8Array, want.data as Uint8Array, cols, c.target, groupSize),
+      );
     } else {
       tensors.push(valueReport(name, check, got.data, want.data, cols));
     }

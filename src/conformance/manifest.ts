@@ -23,9 +23,10 @@ import type { XStat } from "../score/swiftprune.ts";
 export const CONFORMANCE_FORMAT = "secateur-conformance";
 /**
  * The manifest's `version`: bumped whenever a file, field or convention changes meaning.
- * Version 2 added `options` to every case (and cases that vary them).
+ * Version 2 added `options` to every case (and cases that vary them); version 3 the `count` check
+ * of FISTAPruner's masks.
  */
-export const CONFORMANCE_VERSION = 2;
+export const CONFORMANCE_VERSION = 3;
 
 /**
  * Every option that changes a case's result, with its value (defaults written out), so a backend
@@ -69,12 +70,18 @@ const OPTION_FLAGS: Record<Exclude<keyof CaseOptions, "xStat">, string> = {
  *   a larger expected score than a kept entry of its group (the mask is a threshold mask).
  * - `masked` (weights of the approximate selector): the input weight where the output's own mask
  *   is 1, and 0 where it is 0.
+ * - `count` (FISTAPruner's masks): every group of `groupSize` consecutive entries (an N:M group,
+ *   or the whole operator) prunes as many as the expected mask; entries may differ, and the
+ *   weight check (`close`) then bounds them: a weight kept by one mask and pruned by the other
+ *   must be within the weight tolerance of 0. A float32 port's rounding can swap two nearly tied
+ *   tiny weights (measured, `docs/conformance.md`).
  */
 export type TensorCheck =
   | { compare: "exact" }
   | { compare: "masked" }
   | { compare: "close"; atol: number; rtol: number }
-  | { compare: "threshold"; group: Group; pruneCount: number; countTolerance: number };
+  | { compare: "threshold"; group: Group; pruneCount: number; countTolerance: number }
+  | { compare: "count"; groupSize: number };
 
 /** One input layer, shared by the cases that prune it. */
 export interface DatasetEntry {
