@@ -17,7 +17,7 @@
 import { readFile } from "node:fs/promises";
 import { basename, relative, resolve } from "node:path";
 import process from "node:process";
-import { CliError, type CliIo, parseFlags, PROCESS_IO, runCli } from "./lib/cli.ts";
+import { CliError, type CliIo, intFlag, parseFlags, PROCESS_IO, runCli } from "./lib/cli.ts";
 import { UnsafeWriteError, writeFileAtomic } from "./lib/files.ts";
 import { checkSeqlen, encodeCorpus, loadModel, readInput } from "./lib/model_inputs.ts";
 import { DEFAULTS, ROOT } from "./lib/prune_settings.ts";
@@ -51,14 +51,6 @@ const FLAGS = {
   write: { type: "string" },
   help: { type: "boolean", default: false },
 } as const;
-
-function intFlag(value: string, name: string, min: number): number {
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isInteger(n) || n < min) {
-    throw new CliError(`--${name} must be an integer >= ${min}, got "${value}"`);
-  }
-  return n;
-}
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
