@@ -21,6 +21,7 @@ import {
   checkWorkerPermission,
   CliError,
   type CliIo,
+  intFlag,
   parseFlags,
   PROCESS_IO,
   runCli,
@@ -33,7 +34,7 @@ import {
   loadModel,
   readInput,
 } from "./lib/model_inputs.ts";
-import { DEFAULTS, intFlag, runShape, workersFlag } from "./lib/prune_settings.ts";
+import { DEFAULTS, runShape, workersFlag } from "./lib/prune_settings.ts";
 import { nllStandardError } from "./lib/prune_text.ts";
 import { createProgress } from "./lib/progress.ts";
 import { perplexityParallel, shareWeights } from "../src/parallel/forward_parallel.ts";
@@ -80,8 +81,10 @@ async function evaluate(argv: string[], io: CliIo): Promise<number> {
   const model = v.model ?? DEFAULTS.model, evalFile = v.eval ?? DEFAULTS.eval;
   const tokenizer = v.tokenizer ?? DEFAULTS.tokenizer;
   const asked = {
-    seqlen: intFlag(v.seqlen, "seqlen", 2),
-    evalTokens: intFlag(v["eval-tokens"], "eval-tokens", 2),
+    seqlen: v.seqlen === undefined ? undefined : intFlag(v.seqlen, "seqlen", 2),
+    evalTokens: v["eval-tokens"] === undefined
+      ? undefined
+      : intFlag(v["eval-tokens"], "eval-tokens", 2),
   };
   const workers = workersFlag(v.workers);
   checkWorkerPermission(workers);

@@ -142,8 +142,7 @@ export interface Settings {
   workers: number;
 }
 
-/** The integer of `--name`, at least `min` (undefined when not given); `CliError` otherwise. */
-export function intFlag(value: string | undefined, name: string, min: number): number | undefined {
+function intFlag(value: string | undefined, name: string, min: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) {
