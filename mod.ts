@@ -80,6 +80,39 @@ export {
   unpermuteFromHfRope,
 } from "./src/io/hf_llama.ts";
 export type { HfTensorFile, HfTensorSpec, LlamaToHfOptions } from "./src/io/hf_llama.ts";
+// Hugging Face folders (#15): config helpers, the lazy folder reader, dtype conversion
+export {
+  checkNoSlidingWindow,
+  configBool,
+  configDtype,
+  configHeadDim,
+  configInt,
+  configNumber,
+  configPositive,
+  configString,
+  parseConfigJson,
+  readRopeSettings,
+  ropeInverseFrequencies,
+  unsupported,
+} from "./src/io/hf_config.ts";
+export type { Json, RopeDefaults, RopeScaling, RopeSettings } from "./src/io/hf_config.ts";
+export {
+  COMPANION_FILES,
+  INDEX_FILE,
+  memoryFolder,
+  openHfFolder,
+  parseShardIndex,
+  SINGLE_FILE,
+} from "./src/io/hf_folder.ts";
+export type {
+  FolderSource,
+  HfFolder,
+  ShardIndex,
+  TensorInfo,
+  TensorStore,
+} from "./src/io/hf_folder.ts";
+export { fromFloat32, toFloat32 } from "./src/io/dtype.ts";
+export type { FloatDtype } from "./src/io/dtype.ts";
 
 // model helper (branch `model`): llama2.c checkpoints, tokenizer, Llama forward pass, perplexity
 export { LLAMA2C_MAGIC, readLlama2c, ropeTables, writeLlama2c } from "./src/io/llama2c.ts";

@@ -24,14 +24,7 @@
  */
 import { basename } from "node:path";
 import process from "node:process";
-import {
-  checkWorkerPermission,
-  CliError,
-  type CliIo,
-  PROCESS_IO,
-  progressBar,
-  runCli,
-} from "./lib/cli.ts";
+import { checkWorkerPermission, CliError, type CliIo, PROCESS_IO, runCli } from "./lib/cli.ts";
 import {
   checkFiniteModel,
   checkSeqlen,
@@ -61,9 +54,11 @@ import {
   type MethodRun,
   prunedText,
   runHeaderText,
+  sweepTable,
   sweepText,
 } from "./lib/prune_text.ts";
 import { checkOutputs, writeOutputs } from "./lib/prune_output.ts";
+import { createProgress, type Progress } from "./lib/progress.ts";
 import { perplexityParallel, shareWeights } from "../src/parallel/forward_parallel.ts";
 import {
   createPool,
@@ -84,26 +79,36 @@ export { DEFAULTS } from "./lib/prune_settings.ts";
 // ---------------------------------------------------------------------------------------------
 // reporting as the run goes
 
-/** Where a run reports as it goes: progress bars, `--verbose` memory lines, info lines. */
-interface RunConsole {
-  bar: (done: number, total: number, label?: string) => void;
+/**
+ * Where a run reports as it goes: a line per phase, method and sweep point with the time elapsed
+ * and left, live bars on a terminal (`lib/progress.ts`), `--verbose` memory lines.
+ */
+interface RunConsole extends Progress {
   /** `--verbose`: the resident set now and its peak, after `phase`. */
   memory: (phase: string) => void;
-  /** A line on stderr, like the bars (not with `--quiet` or when stderr is not a terminal). */
-  info: (text: string) => void;
+}
+
+/**
+ * Units of work of a run, for the estimate of the time left: the dense evaluation is 1, each
+ * method run 3 (calibration forwards, pruning: 2; its evaluation: 1), at the target and at each
+ * other sweep point.
+ */
+function runUnits(s: Settings): number {
+  const same = (x: number) => s.target.kind === "unstructured" && s.target.sparsity === x;
+  const points = 1 + (s.sweep ?? []).filter((x) => !same(x)).length;
+  return 1 + 3 * s.methods.length * points;
 }
 
 /** The console of a run with settings `s`. */
 function runConsole(s: Settings, io: CliIo): RunConsole {
   return {
-    bar: progressBar(io, s.quiet),
+    ...createProgress(io, { quiet: s.quiet, units: runUnits(s) }),
     memory: (phase) =>
       void (s.verbose && io.stdout(
         `memory after ${phase}: resident ${megabytes(process.memoryUsage().rss)}, peak ${
           megabytes(peakResidentBytes())
         }\n`,
       )),
-    info: (text) => void (!s.quiet && io.isTTY && io.stderr(`${text}\n`)),
   };
 }
 
@@ -164,8 +169,13 @@ async function loadInputs(s: Settings, say: RunConsole): Promise<Inputs> {
   const shape = runShape(s, weights);
   checkSeqlen(shape.seqlen, weights.config);
   checkCalibrationSize(shape.nsamples, shape.seqlen, weights);
-  say.info(`encoding ${basename(s.calib)} and ${basename(s.eval)} ...`);
-  return { weights, shape, ...(await tokenize(s, tok, shape)) };
+  say.step(`loaded ${basename(s.model)}; encoding ${basename(s.calib)} and ${basename(s.eval)}`, 0);
+  const texts = await tokenize(s, tok, shape);
+  say.step(
+    `encoded: ${texts.windows.length} calibration windows, ${texts.evalIds.length} eval tokens`,
+    0,
+  );
+  return { weights, shape, ...texts };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,13 +250,19 @@ async function runMethod(
     onProgress: (done, total, label) => {
       // between blocks, what release() did not free goes now, not 64 MB later (scripts/lib/memory.ts)
       if (label?.startsWith("block")) collectGarbage();
-      ctx.say.bar(done, total, `${method}: ${label ?? ""}`);
+      ctx.say.bar(done, total, `${method}: ${label ?? ""}`, 2);
     },
   }));
   collectGarbage();
+  const at = target.kind === "nm"
+    ? `${target.n}:${target.m}`
+    : `${(100 * target.sparsity).toFixed(0)}%`;
+  ctx.say.step(`${method} at ${at}: pruned, sparsity ${(100 * result.sparsity).toFixed(2)}%`, 2);
   const { ppl, ms } = await ctx.evaluate(result.weights, `eval ${method}`);
   const options = { target, ...methodOptions, dense_inputs: denseInputs, intra_layer: intraLayer };
-  return { method, options, result, ppl, evalMs: ms };
+  const run = { method, options, result, ppl, evalMs: ms };
+  ctx.say.step(`${compareProgressText(run)} (at ${at})`);
+  return run;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -257,6 +273,7 @@ async function evaluateDense(ctx: RunContext, seqlen: number): Promise<Evaluatio
   const dense = await ctx.evaluate(ctx.weights, "eval dense");
   collectGarbage();
   ctx.say.memory("the dense eval");
+  ctx.say.step(`dense ppl ${dense.ppl.ppl.toFixed(4)}`);
   ctx.io.stdout(denseText(dense, seqlen));
   return dense;
 }
@@ -279,7 +296,6 @@ async function runMethods(
     runs.push(run);
     say.memory(`${method} (pruning and eval)`);
     if (!s.compare) io.stdout(prunedText(run, dense.ms));
-    else say.info(compareProgressText(run));
     if (s.html && s.methods.length > 1) masks.push(run.result.masks);
     if (s.verbose) {
       const lines = fistaLines(run);
@@ -313,7 +329,7 @@ async function runSweep(ctx: RunContext, runs: MethodRun[]): Promise<SweepPoint[
       });
     }
     sweep.push(point);
-    ctx.say.info(sweepText(point));
+    ctx.say.step(sweepText(point), 0);
   }
   return sweep;
 }
@@ -364,6 +380,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   const dense = await evaluateDense(ctx, shape.seqlen);
   const { runs, masks } = await runMethods(ctx, dense);
   const sweep = await runSweep(ctx, runs);
+  if (sweep.length) io.stdout(`${sweepTable(dense.ppl.ppl, sweep)}\n`);
   await writeOutputs(s, { config, shape, calibTokens, dense, runs, sweep, masks, peak }, io);
   io.stdout(`peak memory ${peak.text()}\n`);
   return 0;

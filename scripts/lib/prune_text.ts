@@ -361,3 +361,48 @@ export function compareTable(dense: PerplexityResult, runs: MethodRun[]): string
     r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   return [line(COMPARE_HEAD), ...rows.map(line)].join("\n");
 }
+
+/**
+ * The `--sweep` table printed at the end of a run: a row per method, a column per sparsity, the
+ * perplexity in each cell (the same numbers as the report's `sweep` and the page's chart).
+ *
+ * @param dense The dense perplexity (the 0% column).
+ * @param sweep The sweep's points, in the order run.
+ * @returns The table, without a final newline ("" without points).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sweepTable } from "./prune_text.ts";
+ * const at = (sparsity: number, ppl: number) => ({
+ *   sparsity,
+ *   methods: [{ method: "wanda", ppl, sparsity, pruning_ms: 1 }],
+ * });
+ * assert.equal(
+ *   sweepTable(4, [at(0.5, 12.5), at(0.3, 5)]),
+ *   "ppl by sparsity      0%     30%      50%\n" +
+ *     "wanda            4.0000  5.0000  12.5000",
+ * );
+ * ```
+ */
+export function sweepTable(dense: number, sweep: SweepPoint[]): string {
+  if (sweep.length === 0) return "";
+  const points = [...sweep].sort((a, b) => a.sparsity - b.sparsity);
+  const methods = points[0].methods.map((m) => m.method);
+  const head = [
+    "ppl by sparsity",
+    "0%",
+    ...points.map((p) => `${+(100 * p.sparsity).toFixed(2)}%`),
+  ];
+  const rows = methods.map((method) => [
+    method,
+    fmtPpl(dense),
+    ...points.map((p) => {
+      const m = p.methods.find((x) => x.method === method);
+      return m ? fmtPpl(m.ppl) : "-";
+    }),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [line(head), ...rows.map(line)].join("\n");
+}

@@ -26,8 +26,7 @@
  * @module
  */
 import { findDuplicateKey } from "./json_duplicates.ts";
-import { bf16ToFloat32, f16ToFloat32 } from "./half.ts";
-import { copyBytes } from "./bytes.ts";
+import { toFloat32 } from "./dtype.ts";
 
 export { safetensorsChunks, writeSafetensors } from "./safetensors_write.ts";
 export type { SafetensorsDtypeOut, SafetensorsEntry } from "./safetensors_write.ts";
@@ -139,8 +138,6 @@ export interface SafetensorsReader extends SafetensorsIndex {
   /** Reads the tensor as a new `Float32Array` (see {@link SafetensorsFile.float32}). */
   float32(name: string): Promise<Float32Array>;
 }
-
-const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Builds the error constructor call with the common `Cannot read safetensors` prefix. */
 function failure(
@@ -364,28 +361,13 @@ export function parseSafetensorsHeader(
   return { headerBytes, dataStart, dataBytes, names, metadata, tensors };
 }
 
-/** Converts a tensor's little-endian bytes to float32. */
+/** Converts a tensor's little-endian bytes to float32 (exact for F16 and BF16). */
 function bytesToFloat32(
   bytes: Uint8Array,
   info: SafetensorsTensorInfo,
   name: string,
 ): Float32Array {
-  if (!littleEndianHost) throw new Error("Cannot read safetensors: this host is big-endian");
-  const aligned = copyBytes(bytes); // a copy with its own, aligned buffer (even from a Buffer)
-  switch (info.dtype) {
-    case "F32":
-      return new Float32Array(aligned.buffer);
-    case "F16":
-      return f16ToFloat32(new Uint16Array(aligned.buffer));
-    case "BF16":
-      return bf16ToFloat32(new Uint16Array(aligned.buffer));
-    case "F64":
-      return Float32Array.from(new Float64Array(aligned.buffer));
-    default:
-      throw new TypeError(
-        `Cannot read safetensors tensor "${name}" as float32: dtype ${info.dtype} is not F32, F16, BF16 or F64`,
-      );
-  }
+  return toFloat32(bytes, info.dtype, name);
 }
 
 /** The lookups over a parsed header. */
