@@ -25,7 +25,7 @@ import { existsSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { CliError, type CliIo, parseFlags, PROCESS_IO, runCli } from "./lib/cli.ts";
+import { CliError, type CliIo, intFlag, parseFlags, PROCESS_IO, runCli } from "./lib/cli.ts";
 import { checkTarget, readBytes, UnsafeWriteError, writeFileAtomic } from "./lib/files.ts";
 import { formatTrace, traceSvg, traceViewOf } from "./lib/trace_view.ts";
 import { readLlama2c } from "../src/io/llama2c.ts";
@@ -80,14 +80,6 @@ const FLAGS = {
   force: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
 } as const;
-
-function intFlag(value: string, name: string, min: number): number {
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isInteger(n) || n < min) {
-    throw new CliError(`--${name} must be an integer >= ${min}, got "${value}"`);
-  }
-  return n;
-}
 
 /**
  * Parses a comma-separated list of finite numbers.

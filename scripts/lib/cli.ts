@@ -120,6 +120,30 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
 }
 
 /**
+ * An integer flag value, at least `min`.
+ *
+ * @param value The text given.
+ * @param name The flag, for the message.
+ * @param min The smallest value allowed.
+ * @returns The integer.
+ * @throws {CliError} If the text is not an integer >= `min`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { intFlag } from "./cli.ts";
+ * assert.equal(intFlag("8", "nsamples", 1), 8);
+ * assert.throws(() => intFlag("0.5", "nsamples", 1), /--nsamples must be an integer >= 1, got "0.5"/);
+ * ```
+ */
+export function intFlag(value: string, name: string, min: number): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isInteger(n) || n < min) {
+    throw new CliError(`--${name} must be an integer >= ${min}, got "${value}"`);
+  }
+  return n;
+}
+
+/**
  * Runs a script's main function and turns failures into an exit status: bad input
  * (`CliError`, `TypeError`, `RangeError`, a refused write, a file-system error about a given path
  * such as `ENOENT` or `EISDIR`) prints one line `error: ...` and gives 2; anything else

@@ -152,7 +152,8 @@ function intFlag(value: string | undefined, name: string, min: number): number |
 
 /** `--workers 1e9` would make a pool of 1e9 slots (out of memory): refused first. */
 const MAX_WORKERS = 256;
-function workersFlag(value: string | undefined): number {
+/** `--workers`: 1 to 256, default all cores; `CliError` otherwise. */
+export function workersFlag(value: string | undefined): number {
   const n = intFlag(value, "workers", 1) ?? defaultPoolSize();
   if (n > MAX_WORKERS) {
     throw new CliError(`--workers must be at most ${MAX_WORKERS}, got "${value}"`);
