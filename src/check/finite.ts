@@ -108,7 +108,7 @@ export function assertFiniteWeights(weights: LlamaWeights): void {
  * weight) on the calibration text. A `RangeError`, so the CLIs report it as bad input.
  */
 export class NonFiniteInputError extends RangeError {
-  override name = "RangeError";
+  override name = "NonFiniteInputError";
 }
 
 /**
