@@ -21,7 +21,7 @@ import type { Matrix } from "../src/tensor/matrix.ts";
 import type { Group, LayerCalibration, SelectMode, Target } from "../src/prune/types.ts";
 import { methodNames, type MethodOptions, METHODS } from "../src/prune/methods.ts";
 import { checkSparsity } from "../src/select/mask.ts";
-import { CliError, type CliIo, parseFlags, runCli } from "./lib/cli.ts";
+import { CliError, type CliIo, parseFlags, runCli, useKernelsFlag } from "./lib/cli.ts";
 import { checkTarget, writeFileAtomic } from "./lib/files.ts";
 import { assertFinite } from "../src/check/finite.ts";
 import { METHOD_FLAGS, methodFlagsHelp, methodOptionsFromFlags } from "./lib/method_flags.ts";
@@ -42,6 +42,7 @@ usage: deno task prune-layer --in FILE --out FILE --method NAME (--sparsity S | 
   --x-stat STAT     swiftprune's x: norm | token | mean (default norm)
   --eps E           swiftprune's relative ridge (default 1e-8)
 ${methodFlagsHelp(18)}
+  --kernels ts|simd matrix kernels: pure TypeScript or WebAssembly SIMD (default: simd where available)
   --force           overwrite --out if it exists
   --allow-nonfinite prune even if a tensor holds NaN or an infinity (default: refuse, naming it)
   --quiet           no progress output
@@ -59,6 +60,7 @@ const FLAGS = {
   "x-stat": { type: "string", default: "norm" },
   eps: { type: "string" },
   ...METHOD_FLAGS,
+  kernels: { type: "string" },
   force: { type: "boolean", default: false },
   "allow-nonfinite": { type: "boolean", default: false },
   quiet: { type: "boolean", default: false },
@@ -164,6 +166,7 @@ async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
   const xStat = oneOf("x-stat", flags["x-stat"], ["norm", "token", "mean"] as const);
   const eps = flags.eps === undefined ? undefined : Number(flags.eps);
   const target = parseTarget(flags.sparsity, flags.pattern, group);
+  useKernelsFlag(flags.kernels);
   const input = resolve(flags.in), output = resolve(flags.out);
   const writeOptions = { force: flags.force, inputs: [input] };
   await checkTarget(output, writeOptions); // fail before the work, not after

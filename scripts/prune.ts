@@ -33,6 +33,7 @@ import {
   PROCESS_IO,
   progressBar,
   runCli,
+  useKernelsFlag,
 } from "./lib/cli.ts";
 import { fileByteSource, readBytes } from "./lib/files.ts";
 import { collectGarbage, megabytes, peakResidentBytes, PeakTracker } from "./lib/memory.ts";
@@ -385,6 +386,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   checkWorkerPermission(s.workers); // before any work: workers load their code from src/
+  useKernelsFlag(s.kernels);
   checkDistinctOutputs(s);
   const say = runConsole(s, io);
   const peak = new PeakTracker(); // notes the resident set at start: the runtime and the modules
