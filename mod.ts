@@ -7,7 +7,15 @@
  */
 
 // tensor: the Matrix type, ndarray bridge, seeded RNG
-export { checkMask, checkMatrix, cloneMatrix, fromRows, matrix, rowView, transpose } from "./src/tensor/matrix.ts";
+export {
+  checkMask,
+  checkMatrix,
+  cloneMatrix,
+  fromRows,
+  matrix,
+  rowView,
+  transpose,
+} from "./src/tensor/matrix.ts";
 export type { Matrix } from "./src/tensor/matrix.ts";
 export { fromNdarray, toNdarray } from "./src/tensor/ndarray.ts";
 export { createRng, randn } from "./src/tensor/rng.ts";
@@ -29,9 +37,9 @@ export {
 } from "./src/parallel/pool.ts";
 export type { MapOptions, Pool, PoolOptions } from "./src/parallel/pool.ts";
 export {
-  MIN_PARALLEL_FLOPS,
   matmulParallel,
   matmulTransBParallel,
+  MIN_PARALLEL_FLOPS,
   ROW_ALIGN,
 } from "./src/parallel/matmul_parallel.ts";
 export type { ParallelMatmulOptions } from "./src/parallel/matmul_parallel.ts";
@@ -138,9 +146,15 @@ export type { EwmaOptions, EwmaSelection, EwmaTrace, ThresholdBracket } from "./
 export { selectEwmaExact, selectSmallest } from "./src/select/ewma_exact.ts";
 export { buildMask, checkSparsity } from "./src/select/mask.ts";
 export type { MaskOptions, MaskResult } from "./src/select/mask.ts";
-export { applyMask, METHODS, methodNames } from "./src/prune/methods.ts";
+export { applyMask, methodNames, METHODS } from "./src/prune/methods.ts";
 export type { MethodOptions, PruneMethod } from "./src/prune/methods.ts";
-export type { Group, LayerCalibration, PruneResult, SelectMode, Target } from "./src/prune/types.ts";
+export type {
+  Group,
+  LayerCalibration,
+  PruneResult,
+  SelectMode,
+  Target,
+} from "./src/prune/types.ts";
 // linalg + SparseGPT (branch sgpt): fast matmul/Gram kernels, Cholesky family, SparseGPT
 export {
   gemmAccumulate,
@@ -168,7 +182,12 @@ export {
   upperCholeskyOfInverseReference,
 } from "./src/linalg/cholesky.ts";
 export type { CholeskyOptions } from "./src/linalg/cholesky.ts";
-export { HessianAccumulator, sparsegpt, sparsegptHessian, sparsegptReference } from "./src/prune/sparsegpt.ts";
+export {
+  HessianAccumulator,
+  sparsegpt,
+  sparsegptHessian,
+  sparsegptReference,
+} from "./src/prune/sparsegpt.ts";
 export type { SparseGptOptions, SparseGptResult } from "./src/prune/sparsegpt.ts";
 
 // --- fista helper: power iteration, the FISTA LASSO solver, FISTAPruner (issue 7) ---
@@ -192,7 +211,12 @@ export {
   ewmaCountTolerance,
   SCORE_TOLERANCE,
 } from "./src/conformance/cases.ts";
-export type { ConformanceMethod, ExpectedOutputs, Suite, SuiteOptions } from "./src/conformance/cases.ts";
+export type {
+  ConformanceMethod,
+  ExpectedOutputs,
+  Suite,
+  SuiteOptions,
+} from "./src/conformance/cases.ts";
 export {
   handDataset,
   realLayerDataset,
@@ -225,7 +249,13 @@ export {
 export type { CorpusFormat, WindowOptions } from "./src/pipeline/calibration.ts";
 export { pruneModel } from "./src/pipeline/prune_model.ts";
 export type { PruneModelOptions, PruneModelResult } from "./src/pipeline/prune_model.ts";
-export { evaluateLayer, gramOf, maskAgreement, relativeLayerError, relativeLayerErrorFromGram } from "./src/pipeline/layer_report.ts";
+export {
+  evaluateLayer,
+  gramOf,
+  maskAgreement,
+  relativeLayerError,
+  relativeLayerErrorFromGram,
+} from "./src/pipeline/layer_report.ts";
 export type { LayerReport } from "./src/pipeline/layer_report.ts";
 
 // speed (branch speed, issue 6): forward passes split by windows, row-parallel pruning of a layer,
@@ -295,3 +325,17 @@ export {
   threadWorkspace,
 } from "./src/model/llama.ts";
 export { release, releaseTiled, reuseShared } from "./src/tensor/release.ts";
+
+// simd (issue #18): WebAssembly SIMD kernels emitted from TypeScript, the kernel switch
+export { availableKernels, KERNEL_SETS, kernels, setKernels } from "./src/linalg/kernels.ts";
+export type { KernelSet } from "./src/linalg/kernels.ts";
+export {
+  GEMM_MODULE_BYTES,
+  gemmAccumulateSimd,
+  linearF32Reference,
+  linearF32Simd,
+  simdAvailable,
+} from "./src/linalg/gemm_simd.ts";
+export { linearInto } from "./src/linalg/matmul.ts";
+export { causalAttentionSimd } from "./src/model/attention_simd.ts";
+export { packPanels } from "./src/linalg/pack.ts";
