@@ -1,7 +1,9 @@
 /**
- * `deno task explain`: watch SwiftPrune's EWMA selector choose what to prune in one row. Prints the
- * tracker's trace (step, score, threshold before the step, decision), the final threshold after the
- * counting passes, the achieved vs target count, and the EWMA mask next to the sort-based one.
+ * `deno task explain`: watch SwiftPrune's EWMA selectors choose what to prune in one row. Prints the
+ * tracker's trace (step, score, threshold `T` before the step, the EWMAs `p` and `D`, its
+ * provisional decision next to the final mask, marked where they differ), how the approximate
+ * selector (counting passes) and the default exact one (bracket and quickselect) finish, the
+ * achieved vs target count, and the masks of both selectors next to the sort-based one.
  * `--svg FILE` draws the same trace. The derivation is in `docs/swiftprune.md`.
  *
  *     deno task explain                                  # row 0 of layers.0.wq of stories260K
@@ -24,8 +26,8 @@ import { basename, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { CliError, type CliIo, parseFlags, PROCESS_IO, runCli, useKernelsFlag } from "./lib/cli.ts";
-import { readBytes, UnsafeWriteError, writeFileAtomic } from "./lib/files.ts";
-import { formatTrace, traceSvg, type TraceView } from "./lib/trace_view.ts";
+import { checkTarget, readBytes, UnsafeWriteError, writeFileAtomic } from "./lib/files.ts";
+import { formatTrace, traceSvg, traceViewOf } from "./lib/trace_view.ts";
 import { readLlama2c } from "../src/io/llama2c.ts";
 import { encode, readTokenizer } from "../src/io/tokenizer.ts";
 import { forward } from "../src/model/llama.ts";
@@ -33,8 +35,6 @@ import { LINEAR_NAMES, type LinearName } from "../src/model/weights.ts";
 import { magnitudeScores } from "../src/score/magnitude.ts";
 import { swiftPruneScores } from "../src/score/swiftprune.ts";
 import { columnNorms, wandaScores } from "../src/score/wanda.ts";
-import { selectEwmaTrace } from "../src/select/ewma.ts";
-import { selectBySort } from "../src/select/sort.ts";
 import { createRng } from "../src/tensor/rng.ts";
 import type { Matrix } from "../src/tensor/matrix.ts";
 
@@ -185,6 +185,7 @@ async function explain(argv: string[], io: CliIo): Promise<number> {
   if (!(METHOD_NAMES as readonly string[]).includes(v.method)) {
     throw new CliError(`--method must be ${METHOD_NAMES.join(", ")}, got "${v.method}"`);
   }
+  if (v.svg) await checkTarget(v.svg, { force: v.force }); // before the work, not after it
   const method = v.method as ScoreMethod;
   useKernelsFlag(v.kernels);
   const sparsity = Number(v.sparsity);
@@ -249,11 +250,7 @@ async function explain(argv: string[], io: CliIo): Promise<number> {
   title = `${method} scores of ${title}, sparsity ${sparsity}`;
   const scores = rowScores(method, row, calib);
   const k = Math.floor(sparsity * scores.length); // floor(s * cols), as buildMask
-  const view: TraceView = {
-    title,
-    selection: selectEwmaTrace(scores, k),
-    sortKeep: selectBySort(scores, k),
-  };
+  const view = traceViewOf(title, scores, k);
   io.stdout(formatTrace(view, v.steps === undefined ? Infinity : intFlag(v.steps, "steps", 0)));
   if (v.svg) {
     try {
@@ -281,7 +278,7 @@ async function explain(argv: string[], io: CliIo): Promise<number> {
  * let out = "";
  * const io = { stdout: (t: string) => void (out += t), stderr: () => {}, isTTY: false };
  * assert.equal(await main(["--row", "3,1,4,1,5,9,2,6", "--method", "magnitude"], io), 0);
- * assert.match(out, /mask sort: \.\.1\.11\.1/);
+ * assert.match(out, /mask sort: +\.\.1\.11\.1/);
  * ```
  */
 export function main(argv: string[], io: CliIo = PROCESS_IO): Promise<number> {

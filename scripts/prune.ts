@@ -3,7 +3,7 @@
  *
  * With no arguments: stories260K at 50% (per row) with SwiftPrune, calibrated on the C4 head and
  * evaluated on the TinyStories head (paths relative to the repository root, so any cwd works).
- * `--help` lists the flags. Protocol: docs/algorithms.md §4; the pipeline is
+ * `--help` lists the flags. Protocol: docs/pipeline.md; the pipeline is
  * `src/pipeline/prune_model.ts`, perplexity `src/eval/perplexity.ts`.
  *
  * Defaults that depend on the model (always printed): `seqlen = min(256, model seq_len)`;
@@ -22,9 +22,7 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
-import { existsSync, statSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { basename } from "node:path";
 import process from "node:process";
 import {
   checkWorkerPermission,
@@ -35,17 +33,22 @@ import {
   runCli,
   useKernelsFlag,
 } from "./lib/cli.ts";
-import { fileByteSource, readBytes } from "./lib/files.ts";
+import {
+  checkFiniteModel,
+  checkSeqlen,
+  checkTextHolds,
+  encodeCorpus,
+  loadModel,
+  readInput,
+} from "./lib/model_inputs.ts";
 import { collectGarbage, megabytes, peakResidentBytes, PeakTracker } from "./lib/memory.ts";
 import type { SweepPoint } from "./lib/report_html.ts";
 import {
   checkCalibrationSize,
-  DEFAULTS,
   HELP,
   parseSettings,
   pipelineMode,
   prunableWeights,
-  ROOT,
   type RunShape,
   runShape,
   type Settings,
@@ -61,7 +64,7 @@ import {
   runHeaderText,
   sweepText,
 } from "./lib/prune_text.ts";
-import { checkDistinctOutputs, writeOutputs } from "./lib/prune_output.ts";
+import { checkOutputs, writeOutputs } from "./lib/prune_output.ts";
 import { perplexityParallel, shareWeights } from "../src/parallel/forward_parallel.ts";
 import {
   createPool,
@@ -70,13 +73,10 @@ import {
   sharedMemoryAvailable,
 } from "../src/parallel/pool.ts";
 import { pruneModelParallel } from "../src/parallel/prune_model_parallel.ts";
-import { llamaFromHfReader } from "../src/io/hf_llama.ts";
-import { readLlama2c } from "../src/io/llama2c.ts";
-import { assertFiniteWeights, NonFiniteInputError } from "../src/check/finite.ts";
-import { openSafetensors } from "../src/io/safetensors.ts";
-import { encoderStream, readTokenizer, type Tokenizer } from "../src/io/tokenizer.ts";
+import { NonFiniteInputError } from "../src/check/finite.ts";
+import { readTokenizer, type Tokenizer } from "../src/io/tokenizer.ts";
 import type { LlamaWeights } from "../src/model/weights.ts";
-import { corpusPieces, sampleWindows } from "../src/pipeline/calibration.ts";
+import { sampleWindows } from "../src/pipeline/calibration.ts";
 import { type MethodOptions, METHODS } from "../src/prune/methods.ts";
 import type { Target } from "../src/prune/types.ts";
 
@@ -111,69 +111,6 @@ function runConsole(s: Settings, io: CliIo): RunConsole {
 // ---------------------------------------------------------------------------------------------
 // inputs
 
-/** Reads a llama2.c `.bin` or an HF folder (`config.json` + `model.safetensors`). */
-async function loadModel(path: string, shared: boolean): Promise<LlamaWeights> {
-  if (!existsSync(path)) {
-    const where = path === DEFAULTS.model
-      ? `the default model was looked for at ${path} (../shared/models/stories260K/stories260K.bin from the repository root ${ROOT})`
-      : `no model at ${resolve(path)}`;
-    throw new CliError(
-      `Cannot load the model: ${where}; pass --model PATH (a llama2.c .bin or an HF folder with config.json + model.safetensors)`,
-    );
-  }
-  // the weights are views of the file's bytes: one copy of the model in memory, not two (item 6)
-  // (in shared memory when workers will use it: then shareWeights below copies nothing)
-  if (!statSync(path).isDirectory()) {
-    return readLlama2c(await readBytes(path, { shared }), { view: true });
-  }
-  const configPath = join(path, "config.json"), tensorsPath = join(path, "model.safetensors");
-  for (const p of [configPath, tensorsPath]) {
-    if (!existsSync(p)) {
-      throw new CliError(`Cannot load the HF model folder ${path}: ${basename(p)} is missing`);
-    }
-  }
-  let config: unknown;
-  try {
-    config = JSON.parse(await readFile(configPath, "utf8"));
-  } catch (e) {
-    throw new CliError(`Cannot load ${configPath}: ${(e as Error).message}`);
-  }
-  const source = await fileByteSource(tensorsPath); // tensors are read one at a time (item 6)
-  try {
-    return await llamaFromHfReader(config, await openSafetensors(source, { source: tensorsPath }));
-  } finally {
-    await source.close();
-  }
-}
-
-/** Refuses NaN or infinity in any weight, naming the model file, the tensor and the index. */
-function checkFiniteModel(weights: LlamaWeights, path: string): void {
-  try {
-    assertFiniteWeights(weights);
-  } catch (e) {
-    throw new RangeError(`${(e as Error).message} in ${path} (--allow-nonfinite prunes anyway)`);
-  }
-}
-
-/** The bytes of the file given to `--flag`. */
-async function readInput(path: string, flag: string): Promise<Uint8Array> {
-  if (!existsSync(path) || statSync(path).isDirectory()) {
-    throw new CliError(`Cannot read --${flag} file: no file at ${resolve(path)}`);
-  }
-  return await readBytes(path);
-}
-
-/** Encodes a corpus file (C4 jsonl or plain text) once, with BOS, a document at a time. */
-async function encodeCorpus(tok: Tokenizer, path: string, flag: string): Promise<Int32Array> {
-  const encoder = encoderStream(tok, { bos: true, eos: false });
-  let pieces = 0;
-  for (const piece of corpusPieces(await readInput(path, flag), { fileName: path })) {
-    encoder.push(piece); // the corpus is never one string: memory (issue #8 item 6)
-    if (++pieces % 256 === 0) collectGarbage(); // JavaScriptCore (Bun) lets strings pile up
-  }
-  return encoder.finish();
-}
-
 /**
  * Encodes the calibration and evaluation texts and keeps only what the run uses: the sampled
  * windows and the evaluated prefix (the texts and full id arrays can be collected on return).
@@ -185,8 +122,15 @@ async function tokenize(
 ): Promise<{ windows: Int32Array[]; calibTokens: number; evalIds: Int32Array; evalTotal: number }> {
   const { seqlen, nsamples, evalTokens } = shape;
   const calibIds = await encodeCorpus(tok, s.calib, "calib");
+  // a count asked for that the text cannot hold is refused, not silently cut or repeated
+  if (s.nsamples !== undefined) {
+    checkTextHolds("--nsamples", nsamples, seqlen, calibIds.length, s.calib);
+  }
   const windows = sampleWindows(calibIds, { nsamples, seqlen, seed: s.seed });
   const allEval = await encodeCorpus(tok, s.eval, "eval");
+  if (s.evalTokens !== undefined) {
+    checkTextHolds("--eval-tokens", evalTokens, 1, allEval.length, s.eval);
+  }
   const evalIds = allEval.slice(0, evalTokens); // perplexity reads only the first evalTokens ids
   if (evalIds.length < seqlen) {
     throw new CliError(
@@ -219,6 +163,7 @@ async function loadInputs(s: Settings, say: RunConsole): Promise<Inputs> {
   if (!s.allowNonfinite) checkFiniteModel(weights, s.model);
   const tok = readTokenizer(await readInput(s.tokenizer, "tokenizer"));
   const shape = runShape(s, weights);
+  checkSeqlen(shape.seqlen, weights.config);
   checkCalibrationSize(shape.nsamples, shape.seqlen, weights);
   say.info(`encoding ${basename(s.calib)} and ${basename(s.eval)} ...`);
   return { weights, shape, ...(await tokenize(s, tok, shape)) };
@@ -387,7 +332,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   }
   checkWorkerPermission(s.workers); // before any work: workers load their code from src/
   useKernelsFlag(s.kernels);
-  checkDistinctOutputs(s);
+  await checkOutputs(s); // every output, before any work
   const say = runConsole(s, io);
   const peak = new PeakTracker(); // notes the resident set at start: the runtime and the modules
   say.memory("start");

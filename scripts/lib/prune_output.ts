@@ -8,10 +8,10 @@
  *
  * @module
  */
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CliError, type CliIo } from "./cli.ts";
-import { UnsafeWriteError, writeDirAtomic, writeFileAtomic } from "./files.ts";
+import { checkTarget, UnsafeWriteError, writeDirAtomic, writeFileAtomic } from "./files.ts";
 import type { PeakTracker } from "./memory.ts";
 import { pairwiseAgreement, renderReportHtml, type SweepPoint } from "./report_html.ts";
 import type { RunShape, Settings } from "./prune_settings.ts";
@@ -235,6 +235,44 @@ async function safeWrite<T>(write: () => Promise<T>): Promise<T> {
 // ---------------------------------------------------------------------------------------------
 // all outputs
 
+/** The files a run reads, which no output may replace (even with `--force`). */
+function runInputs(s: Settings): string[] {
+  // the files of an HF model folder are inputs too (--out on it replaced them)
+  const hfFiles = existsSync(s.model) && statSync(s.model).isDirectory()
+    ? ["config.json", "model.safetensors"]
+    : [];
+  return [s.model, ...hfFiles.map((n) => join(s.model, n)), s.tokenizer, s.calib, s.eval];
+}
+
+/**
+ * Checks every output of the flags before any work: distinct files, none an input, none existing
+ * without `--force`, none a folder, and each one's folder creatable (a missing folder is created
+ * when the file is written).
+ *
+ * @param s The settings.
+ * @returns When every output may be written.
+ * @throws {CliError} Naming the output and what is wrong with it.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseSettings } from "./prune_settings.ts";
+ * import { checkOutputs } from "./prune_output.ts";
+ * await checkOutputs(parseSettings(["--report", "out/not/yet/run.json", "--workers", "1"])!);
+ * await assert.rejects(
+ *   checkOutputs(parseSettings(["--html", "README.md/run.html", "--workers", "1"])!),
+ *   /README\.md" is a file, not a folder/,
+ * );
+ * ```
+ */
+export async function checkOutputs(s: Settings): Promise<void> {
+  checkDistinctOutputs(s);
+  const options = { force: s.force, inputs: runInputs(s) };
+  const files = [...(s.out ? OUT_FILES.map((n) => join(s.out!, n)) : []), s.report, s.html];
+  for (const file of files) {
+    if (file !== undefined) await safeWrite(() => checkTarget(file, options));
+  }
+}
+
 /**
  * Writes what the flags ask for, in this order: `--out` (the first method's pruned model, with
  * its masks), `--report`, `--html`; one line `wrote ...` on stdout for each.
@@ -256,9 +294,7 @@ async function safeWrite<T>(write: () => Promise<T>): Promise<T> {
  * ```
  */
 export async function writeOutputs(s: Settings, f: RunFacts, io: CliIo): Promise<void> {
-  // fuzz-found (#8): the files of an HF model folder are inputs too (--out on it replaced them)
-  const hfFiles = statSync(s.model).isDirectory() ? ["config.json", "model.safetensors"] : [];
-  const inputs = [s.model, ...hfFiles.map((n) => join(s.model, n)), s.tokenizer, s.calib, s.eval];
+  const inputs = runInputs(s);
   if (s.out) {
     const written = await writeOut(s.out, f.runs[0], s, inputs);
     io.stdout(`wrote ${written.join(", ")}\n`);

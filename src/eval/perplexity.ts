@@ -1,6 +1,6 @@
 /**
  * Perplexity by the field's protocol (as in the SparseGPT and Wanda evaluation code, and
- * `docs/algorithms.md` §4): the caller encodes the whole evaluation text ONCE (with BOS); we cut
+ * `docs/pipeline.md`): the caller encodes the whole evaluation text ONCE (with BOS); we cut
  * non-overlapping windows of `seqlen` tokens, drop the tail that does not fill a window, and in each
  * window predict tokens 2..seqlen from their prefix (the first token of a window has no prefix inside
  * the window, so it is not predicted). `ppl = exp(mean NLL)` over all predicted tokens.

@@ -1,7 +1,7 @@
 /**
  * The per-layer report of the pruning pipeline: achieved sparsity, relative output error on the
  * calibration inputs, and how much the mask agrees with the magnitude and Wanda masks at the same
- * target (algorithms.md §1.1: on wide layers SwiftPrune's metric may be nearly magnitude pruning;
+ * target (docs/readings.md §2.1: on wide layers SwiftPrune's metric may be nearly magnitude pruning;
  * this is where that is measured).
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * Whole-model pruning, block by block (algorithms.md §4), with a per-layer report.
+ * Whole-model pruning, block by block (docs/pipeline.md), with a per-layer report.
  *
  * The loop, for decoder block `l = 0 .. nLayers-1`, holding one block's activations at a time:
  *

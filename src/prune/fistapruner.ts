@@ -1,9 +1,9 @@
 /**
  * FISTAPruner for one linear operator (Zhao et al., "FISTAPruner: Layer-wise Post-training
- * Pruning for Large Language Models", EMNLP 2025 main; arXiv:2408.03728), as specified in
- * `docs/algorithms.md` §3. The block-level part (the order q,k,v -> o -> w1,w3 -> w2 that makes
- * `X*` the input of already pruned operators, workers, CLI) lives with the pipeline; this file
- * fits one operator given its Gram matrices.
+ * Pruning for Large Language Models", EMNLP 2025 main; arXiv:2408.03728), derived in
+ * `docs/fistapruner.md` (our readings: `docs/readings.md` §4). The block-level part (the order
+ * q,k,v -> o -> w1,w3 -> w2 that makes `X*` the input of already pruned operators, workers, CLI)
+ * lives with the pipeline; this file fits one operator given its Gram matrices.
  *
  * Per operator:
  *
@@ -27,7 +27,7 @@
  *    warm start of the next run, so the result is never worse on E_total than the warm start.
  *    lambda0 = 1e-3 * max|C|.
  *
- * OUR READING (the paper's text was not available; see algorithms.md §3): "T = 3 updates" is read
+ * OUR READING (the paper's text was not available; see docs/readings.md §4): "T = 3 updates" is read
  * as T = 3 FISTA runs, each followed by a lambda update (the last update is logged, not used); the
  * constant `tr(W G W^T)` needs the dense Gram `G`, so it is accumulated too (when `X* = X`, `G` is
  * `G*` and nothing extra is stored); rounding is per operator regardless of `target.group`

@@ -22,7 +22,7 @@
  *
  * Where this departs from the reference code (all deliberate, none change the method):
  * - Normalisation: the reference divides by the number of calibration *sequences*
- *   (`inp.shape[0]` of a `[batch, seq, hidden]` input), we by tokens, as `algorithms.md` says. Masks
+ *   (`inp.shape[0]` of a `[batch, seq, hidden]` input), we by tokens, as `docs/readings.md` §3 says. Masks
  *   and updates do not depend on the scale of H (`percdamp` is relative; scaling H by c scales
  *   `err` by c^1/2 and U by c^-1/2); only the tracked loss scales: reference loss = seqlen x ours.
  *   One exception: a dead input's `H_jj = 1` does not scale, and enters `mean(diag H)`, so with

@@ -1,7 +1,7 @@
 /**
  * The SwiftPrune weight metric (Kang et al., "SwiftPrune: Hessian-Free Weight Pruning for Large
  * Language Models", arXiv:2501.16376v2, EMNLP 2025 Findings). The paper's full text was not
- * available to us: the formula below is OUR READING (docs: `algorithms.md` §1.1), derived here.
+ * available to us: the formula below is OUR READING (docs: `docs/readings.md` §2.1, `docs/swiftprune.md`), derived here.
  *
  *     L_ij = W_ij^2 / (1 - x_j^2 / (S + eps)),      S = sum_k x_k^2
  *
