@@ -19,9 +19,20 @@ import process from "node:process";
 import { readSafetensors, writeSafetensors } from "../src/io/safetensors.ts";
 import type { Matrix } from "../src/tensor/matrix.ts";
 import type { Group, LayerCalibration, SelectMode, Target } from "../src/prune/types.ts";
-import { methodNames, type MethodOptions, METHODS } from "../src/prune/methods.ts";
+import { methodNames, type MethodOptions } from "../src/prune/methods.ts";
 import { checkSparsity } from "../src/select/mask.ts";
-import { CliError, type CliIo, parseFlags, runCli, useKernelsFlag } from "./lib/cli.ts";
+import {
+  checkWorkerPermission,
+  CliError,
+  type CliIo,
+  parseFlags,
+  runCli,
+  useKernelsFlag,
+  workersCanStart,
+} from "./lib/cli.ts";
+import { workersFlag } from "./lib/prune_settings.ts";
+import { createPool, type Pool } from "../src/parallel/pool.ts";
+import { pruneLayerParallel } from "../src/parallel/prune_parallel.ts";
 import { checkTarget, writeFileAtomic } from "./lib/files.ts";
 import { assertFinite } from "../src/check/finite.ts";
 import { METHOD_FLAGS, methodFlagsHelp, methodOptionsFromFlags } from "./lib/method_flags.ts";
@@ -42,6 +53,7 @@ usage: deno task prune-layer --in FILE --out FILE --method NAME (--sparsity S | 
   --x-stat STAT     swiftprune's x: norm | token | mean (default norm)
   --eps E           swiftprune's relative ridge (default 1e-8)
 ${methodFlagsHelp(18)}
+  --workers N       worker threads for row-separable methods (magnitude, wanda, swiftprune) [all cores]
   --kernels ts|simd matrix kernels: pure TypeScript or WebAssembly SIMD (default: simd where available)
   --force           overwrite --out if it exists
   --allow-nonfinite prune even if a tensor holds NaN or an infinity (default: refuse, naming it)
@@ -61,6 +73,7 @@ const FLAGS = {
   eps: { type: "string" },
   ...METHOD_FLAGS,
   kernels: { type: "string" },
+  workers: { type: "string" },
   force: { type: "boolean", default: false },
   "allow-nonfinite": { type: "boolean", default: false },
   quiet: { type: "boolean", default: false },
@@ -147,6 +160,13 @@ function checkFiniteLayer(weight: Matrix, calib: LayerCalibration, source: strin
   }
 }
 
+/** Starts every worker of `pool` (each imports its modules) so that timing excludes start-up. */
+async function startWorkers(pool: Pool | undefined): Promise<void> {
+  if (pool === undefined) return;
+  const url = new URL("../src/linalg/kernels.ts", import.meta.url);
+  await pool.map(url, "kernels", Array.from({ length: pool.size }, () => []));
+}
+
 async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
   const flags = parseFlags(argv, FLAGS);
   if (argv.length === 0 || flags.help) {
@@ -167,6 +187,11 @@ async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
   const eps = flags.eps === undefined ? undefined : Number(flags.eps);
   const target = parseTarget(flags.sparsity, flags.pattern, group);
   useKernelsFlag(flags.kernels);
+  // all cores by default, none when Deno may not read the workers' code (explicit --workers: checked)
+  const workers = flags.workers === undefined && !workersCanStart()
+    ? 1
+    : workersFlag(flags.workers);
+  checkWorkerPermission(workers);
   const input = resolve(flags.in), output = resolve(flags.out);
   const writeOptions = { force: flags.force, inputs: [input] };
   await checkTarget(output, writeOptions); // fail before the work, not after
@@ -185,9 +210,11 @@ async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
     ...(eps === undefined ? {} : { eps }),
     ...methodOptionsFromFlags(flags),
   };
-  const started = performance.now();
-  const result = METHODS[method](weight, calib, target, options);
-  const timeMs = performance.now() - started;
+  using pool = workers > 1 ? createPool({ size: workers }) : undefined;
+  await startWorkers(pool); // not part of the timed work, as loading the file is not
+  const t0 = performance.now();
+  const result = await pruneLayerParallel(pool, method, weight, calib, target, options);
+  const timeMs = performance.now() - t0;
 
   const total = weight.rows * weight.cols;
   const pruned = result.keep.reduce((n, v) => n + 1 - v, 0);

@@ -165,17 +165,32 @@ export function progressBar(
  * ```
  */
 export function checkWorkerPermission(workers: number): void {
-  if (workers <= 1) return;
+  if (workers <= 1 || workersCanStart()) return;
+  throw new CliError(
+    `--workers ${workers} needs read access to ${PARALLEL_DIR} (worker threads load their code from it); allow it with --allow-read or use --workers 1`,
+  );
+}
+
+const PARALLEL_DIR = fileURLToPath(new URL("../../src/parallel/", import.meta.url));
+
+/**
+ * Whether worker threads could load their code: false only under Deno without read permission
+ * for `src/parallel/` (a CLI whose `--workers` defaults to all cores then uses none).
+ *
+ * @returns True when workers can start.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { workersCanStart } from "./cli.ts";
+ * assert.equal(typeof workersCanStart(), "boolean");
+ * ```
+ */
+export function workersCanStart(): boolean {
   const deno = (globalThis as {
     Deno?: { permissions?: { querySync?(d: { name: "read"; path: string }): { state: string } } };
   }).Deno;
-  const dir = fileURLToPath(new URL("../../src/parallel/", import.meta.url));
-  const state = deno?.permissions?.querySync?.({ name: "read", path: dir }).state;
-  if (state !== undefined && state !== "granted") {
-    throw new CliError(
-      `--workers ${workers} needs read access to ${dir} (worker threads load their code from it); allow it with --allow-read or use --workers 1`,
-    );
-  }
+  const state = deno?.permissions?.querySync?.({ name: "read", path: PARALLEL_DIR }).state;
+  return state === undefined || state === "granted";
 }
 
 /**

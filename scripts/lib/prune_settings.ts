@@ -158,7 +158,21 @@ function intFlag(value: string | undefined, name: string, min: number): number |
 
 /** Fuzz-found (#8): `--workers 1e9` made a pool of 1e9 slots (out of memory); refuse it first. */
 const MAX_WORKERS = 256;
-function workersFlag(value: string | undefined): number {
+/**
+ * Parses `--workers N` (1 to 256; absent: all logical cores).
+ *
+ * @param value The flag's value, if given.
+ * @returns The number of workers.
+ * @throws {CliError} If it is not an integer in [1, 256].
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { workersFlag } from "./prune_settings.ts";
+ * assert.equal(workersFlag("3"), 3);
+ * assert.throws(() => workersFlag("1e9"), /at most 256/);
+ * ```
+ */
+export function workersFlag(value: string | undefined): number {
   const n = intFlag(value, "workers", 1) ?? defaultPoolSize();
   if (n > MAX_WORKERS) {
     throw new CliError(`--workers must be at most ${MAX_WORKERS}, got "${value}"`);
