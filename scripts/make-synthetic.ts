@@ -94,14 +94,19 @@ async function makeSynthetic(argv: string[], io: CliIo): Promise<number> {
   const started = performance.now();
   const say = (name: string) => {
     const elapsed = (performance.now() - started) / 1000;
-    const eta = done === 0 ? "" : `, ~${(elapsed / done * (specs.length - done)).toFixed(0)} s left`;
+    const eta = done === 0
+      ? ""
+      : `, ~${(elapsed / done * (specs.length - done)).toFixed(0)} s left`;
     if (!io.isTTY || done % 10 === 0) {
       io.stderr(`  ${++done}/${specs.length} ${name} (${elapsed.toFixed(0)} s${eta})\n`);
     } else done++;
   };
   const written = await writeDirAtomic(resolve(v.out), {
     "config.json": json({ ...hfLlamaConfigJson(config, "BF16"), bos_token_id: 0, eos_token_id: 1 }),
-    "model.safetensors.index.json": json({ metadata: { total_size: total }, weight_map: weightMap }),
+    "model.safetensors.index.json": json({
+      metadata: { total_size: total },
+      weight_map: weightMap,
+    }),
     "tokenizer.json": await tokenizer("tokenizer.json"),
     "tokenizer_config.json": await tokenizer("tokenizer_config.json"),
     [names[0]]: shardChunks(shards[0], say),
