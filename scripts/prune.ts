@@ -14,8 +14,9 @@
  * These are quick defaults: for comparing methods on llama4m use 64 calibration windows and the C4
  * validation head for evaluation (`docs/fista-llama4m.md`: the recipe, its runs and why).
  *
- * The flags, their checks and these defaults (`runShape`) are in `lib/prune_settings.ts`, the
- * printed text in `lib/prune_text.ts`, the files written in `lib/prune_output.ts`. This file reads
+ * The flags and their checks are in `lib/prune_settings.ts`, these defaults in
+ * `src/pipeline/run_shape.ts`, the printed text in `lib/prune_text.ts`, the files written in
+ * `lib/prune_output.ts`. This file reads
  * the inputs, runs the methods and, in `prune`, puts the phases of a run in order.
  *
  * Uses `node:` built-ins only (runs on Deno and Bun).
@@ -29,7 +30,6 @@ import {
   CliError,
   type CliIo,
   PROCESS_IO,
-  progressBar,
   runCli,
   useKernelsFlag,
 } from "./lib/cli.ts";
@@ -44,13 +44,10 @@ import {
 import { collectGarbage, megabytes, peakResidentBytes, PeakTracker } from "./lib/memory.ts";
 import type { SweepPoint } from "./lib/report_html.ts";
 import {
-  checkCalibrationSize,
   HELP,
+  methodOf,
   parseSettings,
   pipelineMode,
-  prunableWeights,
-  type RunShape,
-  runShape,
   type Settings,
 } from "./lib/prune_settings.ts";
 import {
@@ -58,13 +55,15 @@ import {
   compareTable,
   denseText,
   type Evaluation,
-  fistaLines,
+  infoLines,
   type MethodRun,
   prunedText,
   runHeaderText,
+  sweepTable,
   sweepText,
 } from "./lib/prune_text.ts";
 import { checkOutputs, writeOutputs } from "./lib/prune_output.ts";
+import { createProgress, type Progress } from "./lib/progress.ts";
 import { perplexityParallel, shareWeights } from "../src/parallel/forward_parallel.ts";
 import {
   createPool,
@@ -77,34 +76,50 @@ import { NonFiniteInputError } from "../src/check/finite.ts";
 import { readTokenizer, type Tokenizer } from "../src/io/tokenizer.ts";
 import type { LlamaWeights } from "../src/model/weights.ts";
 import { sampleWindows } from "../src/pipeline/calibration.ts";
-import { type MethodOptions, METHODS } from "../src/prune/methods.ts";
-import type { Target } from "../src/prune/types.ts";
+import {
+  checkCalibrationSize,
+  prunableWeights,
+  type RunShape,
+  runShape,
+} from "../src/pipeline/run_shape.ts";
+import { appliedOptions } from "../src/prune/method.ts";
+import type { Target } from "../src/select/target.ts";
 
 export { DEFAULTS } from "./lib/prune_settings.ts";
 
 // ---------------------------------------------------------------------------------------------
 // reporting as the run goes
 
-/** Where a run reports as it goes: progress bars, `--verbose` memory lines, info lines. */
-interface RunConsole {
-  bar: (done: number, total: number, label?: string) => void;
+/**
+ * Where a run reports as it goes: a line per phase, method and sweep point with the time elapsed
+ * and left, live bars on a terminal (`lib/progress.ts`), `--verbose` memory lines.
+ */
+interface RunConsole extends Progress {
   /** `--verbose`: the resident set now and its peak, after `phase`. */
   memory: (phase: string) => void;
-  /** A line on stderr, like the bars (not with `--quiet` or when stderr is not a terminal). */
-  info: (text: string) => void;
+}
+
+/**
+ * Units of work of a run, for the estimate of the time left: the dense evaluation is 1, each
+ * method run 3 (calibration forwards, pruning: 2; its evaluation: 1), at the target and at each
+ * other sweep point.
+ */
+function runUnits(s: Settings): number {
+  const same = (x: number) => s.target.kind === "unstructured" && s.target.sparsity === x;
+  const points = 1 + (s.sweep ?? []).filter((x) => !same(x)).length;
+  return 1 + 3 * s.methods.length * points;
 }
 
 /** The console of a run with settings `s`. */
 function runConsole(s: Settings, io: CliIo): RunConsole {
   return {
-    bar: progressBar(io, s.quiet),
+    ...createProgress(io, { quiet: s.quiet, units: runUnits(s) }),
     memory: (phase) =>
       void (s.verbose && io.stdout(
         `memory after ${phase}: resident ${megabytes(process.memoryUsage().rss)}, peak ${
           megabytes(peakResidentBytes())
         }\n`,
       )),
-    info: (text) => void (!s.quiet && io.isTTY && io.stderr(`${text}\n`)),
   };
 }
 
@@ -165,8 +180,13 @@ async function loadInputs(s: Settings, say: RunConsole): Promise<Inputs> {
   const shape = runShape(s, weights);
   checkSeqlen(shape.seqlen, weights.config);
   checkCalibrationSize(shape.nsamples, shape.seqlen, weights);
-  say.info(`encoding ${basename(s.calib)} and ${basename(s.eval)} ...`);
-  return { weights, shape, ...(await tokenize(s, tok, shape)) };
+  say.step(`loaded ${basename(s.model)}; encoding ${basename(s.calib)} and ${basename(s.eval)}`, 0);
+  const texts = await tokenize(s, tok, shape);
+  say.step(
+    `encoded: ${texts.windows.length} calibration windows, ${texts.evalIds.length} eval tokens`,
+    0,
+  );
+  return { weights, shape, ...texts };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -224,14 +244,11 @@ async function runMethod(
 ): Promise<MethodRun> {
   const s = ctx.s;
   const { denseInputs, intraLayer } = pipelineMode(s, method);
-  const methodOptions: MethodOptions = {
-    ...(s.select ? { select: s.select } : {}),
-    ...s.methodOptions,
-  };
+  const descriptor = methodOf(method);
   const result = await nonFiniteHint(pruneModelParallel(ctx.pool, ctx.weights, ctx.windows, {
     allowNonFinite: s.allowNonfinite,
-    method: METHODS[method],
-    methodOptions,
+    method: descriptor,
+    methodOptions: s.methodOptions,
     target,
     denseInputs,
     intraLayer,
@@ -241,13 +258,24 @@ async function runMethod(
     onProgress: (done, total, label) => {
       // between blocks, what release() did not free goes now, not 64 MB later (scripts/lib/memory.ts)
       if (label?.startsWith("block")) collectGarbage();
-      ctx.say.bar(done, total, `${method}: ${label ?? ""}`);
+      ctx.say.bar(done, total, `${method}: ${label ?? ""}`, 2);
     },
   }));
   collectGarbage();
+  const at = target.kind === "nm"
+    ? `${target.n}:${target.m}`
+    : `${(100 * target.sparsity).toFixed(0)}%`;
+  ctx.say.step(`${method} at ${at}: pruned, sparsity ${(100 * result.sparsity).toFixed(2)}%`, 2);
   const { ppl, ms } = await ctx.evaluate(result.weights, `eval ${method}`);
-  const options = { target, ...methodOptions, dense_inputs: denseInputs, intra_layer: intraLayer };
-  return { method, options, result, ppl, evalMs: ms };
+  const options = {
+    target,
+    ...appliedOptions(descriptor, s.methodOptions), // only the options this method has
+    dense_inputs: denseInputs,
+    intra_layer: intraLayer,
+  };
+  const run = { method, options, result, ppl, evalMs: ms };
+  ctx.say.step(`${compareProgressText(run)} (at ${at})`);
+  return run;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -258,6 +286,7 @@ async function evaluateDense(ctx: RunContext, seqlen: number): Promise<Evaluatio
   const dense = await ctx.evaluate(ctx.weights, "eval dense");
   collectGarbage();
   ctx.say.memory("the dense eval");
+  ctx.say.step(`dense ppl ${dense.ppl.ppl.toFixed(4)}`);
   ctx.io.stdout(denseText(dense, seqlen));
   return dense;
 }
@@ -280,10 +309,9 @@ async function runMethods(
     runs.push(run);
     say.memory(`${method} (pruning and eval)`);
     if (!s.compare) io.stdout(prunedText(run, dense.ms));
-    else say.info(compareProgressText(run));
     if (s.html && s.methods.length > 1) masks.push(run.result.masks);
     if (s.verbose) {
-      const lines = fistaLines(run);
+      const lines = infoLines(run);
       if (lines.length) io.stdout(`${method} per operator:\n${lines.join("\n")}\n`);
     }
     // --compare: keep the report, drop the pruned model
@@ -314,7 +342,7 @@ async function runSweep(ctx: RunContext, runs: MethodRun[]): Promise<SweepPoint[
       });
     }
     sweep.push(point);
-    ctx.say.info(sweepText(point));
+    ctx.say.step(sweepText(point), 0);
   }
   return sweep;
 }
@@ -366,6 +394,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   const dense = await evaluateDense(ctx, shape.seqlen);
   const { runs, masks } = await runMethods(ctx, dense);
   const sweep = await runSweep(ctx, runs);
+  if (sweep.length) io.stdout(`${sweepTable(dense.ppl.ppl, sweep)}\n`);
   await writeOutputs(s, { config, shape, calibTokens, dense, runs, sweep, masks, peak }, io);
   io.stdout(`peak memory ${peak.text()}\n`);
   return 0;

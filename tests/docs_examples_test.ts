@@ -212,7 +212,7 @@ Deno.test("docs/fistapruner.md example-fista: three FISTA steps by hand, then th
     close(r.weight.data, numbers(ex, `x${k}`), `x_${k}`, 1e-5);
   }
   const r = fistaPruner(W, { inputs: X }, rowTarget(scalar(ex, "sparsity")), { lambda0: lambda });
-  const info = r.info as Record<string, number[] & number>;
+  const info = r.info!;
   close([info.warmStartLayerError], [scalar(ex, "warm_error")], "warm start E_total", 1e-5);
   close(info.lambdas, numbers(ex, "lambdas"), "lambdas", 1e-12);
   close(info.eRound, numbers(ex, "e_round"), "E_round", 1e-4);

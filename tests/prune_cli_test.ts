@@ -210,7 +210,7 @@ Deno.test("prune CLI: bad flags and too short texts exit 2 with one line", async
     ],
   ];
   for (const [argv, message] of cases) {
-    const r = await run(argv);
+    const r = await run([...argv, "--quiet"]); // the error alone, without the progress lines
     assert.equal(r.code, 2, `${argv.join(" ")}: ${r.err}`);
     assert.match(r.err, message);
     assert.equal(r.err.split("\n").length, 2, r.err);
