@@ -61,7 +61,7 @@ export function fistaXiReport(
       const weight = weights.blocks[block][name], g = grams.get(INPUT_OF[name])!;
       let warm = NaN;
       const errors = xis.map((xi) => {
-        const info = fistaPruner(weight, g, target, { xi }).info as Record<string, number>;
+        const info = fistaPruner(weight, g, target, { xi }).info!;
         warm = info.warmStartLayerError / info.outputEnergy;
         return info.layerError / info.outputEnergy;
       });
