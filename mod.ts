@@ -7,7 +7,15 @@
  */
 
 // tensor: the Matrix type, ndarray bridge, seeded RNG
-export { checkMask, checkMatrix, cloneMatrix, fromRows, matrix, rowView, transpose } from "./src/tensor/matrix.ts";
+export {
+  checkMask,
+  checkMatrix,
+  cloneMatrix,
+  fromRows,
+  matrix,
+  rowView,
+  transpose,
+} from "./src/tensor/matrix.ts";
 export type { Matrix } from "./src/tensor/matrix.ts";
 export { fromNdarray, toNdarray } from "./src/tensor/ndarray.ts";
 export { createRng, randn } from "./src/tensor/rng.ts";
@@ -29,9 +37,9 @@ export {
 } from "./src/parallel/pool.ts";
 export type { MapOptions, Pool, PoolOptions } from "./src/parallel/pool.ts";
 export {
-  MIN_PARALLEL_FLOPS,
   matmulParallel,
   matmulTransBParallel,
+  MIN_PARALLEL_FLOPS,
   ROW_ALIGN,
 } from "./src/parallel/matmul_parallel.ts";
 export type { ParallelMatmulOptions } from "./src/parallel/matmul_parallel.ts";
@@ -169,11 +177,40 @@ export {
 } from "./src/select/ewma.ts";
 export type { EwmaOptions, EwmaSelection, EwmaTrace, ThresholdBracket } from "./src/select/ewma.ts";
 export { selectEwmaExact, selectSmallest } from "./src/select/ewma_exact.ts";
-export { buildMask, checkSparsity } from "./src/select/mask.ts";
+export { applyMask, buildMask } from "./src/select/mask.ts";
+export {
+  checkSelectMode,
+  checkSparsity,
+  checkTarget,
+  DEFAULT_GROUP,
+  DEFAULT_SPARSITY,
+  GROUPS,
+  parseTarget,
+  SELECT_MODES,
+  targetText,
+} from "./src/select/target.ts";
+export type { Group, SelectMode, Target } from "./src/select/target.ts";
 export type { MaskOptions, MaskResult } from "./src/select/mask.ts";
-export { applyMask, METHODS, methodNames } from "./src/prune/methods.ts";
-export type { MethodOptions, PruneMethod } from "./src/prune/methods.ts";
-export type { Group, LayerCalibration, PruneResult, SelectMode, Target } from "./src/prune/types.ts";
+export { isRegistered, methodByName, methodNames, METHODS } from "./src/prune/methods.ts";
+export {
+  appliedOptions,
+  finiteAtLeastZero,
+  intAtLeast,
+  oneOf,
+  optionsFromFlags,
+  scoreThenSelect,
+  SELECT_OPTION,
+} from "./src/prune/method.ts";
+export type {
+  MethodDescriptor,
+  MethodInfo,
+  MethodOption,
+  MethodOptions,
+  RowSplit,
+  ScoreMethodSpec,
+  ScoreSelectInfo,
+} from "./src/prune/method.ts";
+export type { LayerCalibration, PruneResult } from "./src/prune/types.ts";
 // linalg + SparseGPT (branch sgpt): fast matmul/Gram kernels, Cholesky family, SparseGPT
 export {
   gemmAccumulate,
@@ -201,7 +238,12 @@ export {
   upperCholeskyOfInverseReference,
 } from "./src/linalg/cholesky.ts";
 export type { CholeskyOptions } from "./src/linalg/cholesky.ts";
-export { HessianAccumulator, sparsegpt, sparsegptHessian, sparsegptReference } from "./src/prune/sparsegpt.ts";
+export {
+  HessianAccumulator,
+  sparsegpt,
+  sparsegptHessian,
+  sparsegptReference,
+} from "./src/prune/sparsegpt.ts";
 export type { SparseGptOptions, SparseGptResult } from "./src/prune/sparsegpt.ts";
 
 // --- fista helper: power iteration, the FISTA LASSO solver, FISTAPruner (issue 7) ---
@@ -225,7 +267,12 @@ export {
   ewmaCountTolerance,
   SCORE_TOLERANCE,
 } from "./src/conformance/cases.ts";
-export type { ConformanceMethod, ExpectedOutputs, Suite, SuiteOptions } from "./src/conformance/cases.ts";
+export type {
+  ConformanceMethod,
+  ExpectedOutputs,
+  Suite,
+  SuiteOptions,
+} from "./src/conformance/cases.ts";
 export {
   handDataset,
   realLayerDataset,
@@ -258,7 +305,13 @@ export {
 export type { CorpusFormat, WindowOptions } from "./src/pipeline/calibration.ts";
 export { pruneModel } from "./src/pipeline/prune_model.ts";
 export type { PruneModelOptions, PruneModelResult } from "./src/pipeline/prune_model.ts";
-export { evaluateLayer, gramOf, maskAgreement, relativeLayerError, relativeLayerErrorFromGram } from "./src/pipeline/layer_report.ts";
+export {
+  evaluateLayer,
+  gramOf,
+  maskAgreement,
+  relativeLayerError,
+  relativeLayerErrorFromGram,
+} from "./src/pipeline/layer_report.ts";
 export type { LayerReport } from "./src/pipeline/layer_report.ts";
 
 // speed (branch speed, issue 6): forward passes split by windows, row-parallel pruning of a layer,
@@ -283,7 +336,6 @@ export {
   MIN_PARALLEL_WEIGHTS,
   pruneLayerParallel,
   pruneRowsTask,
-  ROW_SEPARABLE_METHODS,
   TASKS_PER_WORKER,
 } from "./src/parallel/prune_parallel.ts";
 export type { RowParallelOptions } from "./src/parallel/prune_parallel.ts";
@@ -328,3 +380,17 @@ export {
   threadWorkspace,
 } from "./src/model/llama.ts";
 export { release, releaseTiled, reuseShared } from "./src/tensor/release.ts";
+
+// simd (issue #18): WebAssembly SIMD kernels emitted from TypeScript, the kernel switch
+export { availableKernels, KERNEL_SETS, kernels, setKernels } from "./src/linalg/kernels.ts";
+export type { KernelSet } from "./src/linalg/kernels.ts";
+export {
+  GEMM_MODULE_BYTES,
+  gemmAccumulateSimd,
+  linearF32Reference,
+  linearF32Simd,
+  simdAvailable,
+} from "./src/linalg/gemm_simd.ts";
+export { linearInto } from "./src/linalg/matmul.ts";
+export { causalAttentionSimd } from "./src/model/attention_simd.ts";
+export { packPanels } from "./src/linalg/pack.ts";

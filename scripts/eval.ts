@@ -34,8 +34,9 @@ import {
   loadModel,
   readInput,
 } from "./lib/model_inputs.ts";
-import { DEFAULTS, runShape, workersFlag } from "./lib/prune_settings.ts";
-import { nllStandardError } from "./lib/prune_text.ts";
+import { DEFAULTS, workersFlag } from "./lib/prune_settings.ts";
+import { runShape } from "../src/pipeline/run_shape.ts";
+import { nllStandardError } from "../src/eval/perplexity.ts";
 import { createProgress } from "./lib/progress.ts";
 import { perplexityParallel, shareWeights } from "../src/parallel/forward_parallel.ts";
 import { createPool, sharedMemoryAvailable } from "../src/parallel/pool.ts";

@@ -26,7 +26,8 @@ import {
   loadModel,
   readInput,
 } from "./lib/model_inputs.ts";
-import { checkCalibrationSize, DEFAULTS, runShape } from "./lib/prune_settings.ts";
+import { DEFAULTS } from "./lib/prune_settings.ts";
+import { checkCalibrationSize, runShape } from "../src/pipeline/run_shape.ts";
 import { createProgress } from "./lib/progress.ts";
 import { readTokenizer } from "../src/io/tokenizer.ts";
 import { writeSafetensors } from "../src/io/safetensors.ts";

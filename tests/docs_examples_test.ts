@@ -212,7 +212,7 @@ Deno.test("docs/fistapruner.md example-fista: three FISTA steps by hand, then th
     close(r.weight.data, numbers(ex, `x${k}`), `x_${k}`, 1e-5);
   }
   const r = fistaPruner(W, { inputs: X }, rowTarget(scalar(ex, "sparsity")), { lambda0: lambda });
-  const info = r.info as Record<string, number[] & number>;
+  const info = r.info!;
   close([info.warmStartLayerError], [scalar(ex, "warm_error")], "warm start E_total", 1e-5);
   close(info.lambdas, numbers(ex, "lambdas"), "lambdas", 1e-12);
   close(info.eRound, numbers(ex, "e_round"), "E_round", 1e-4);
@@ -279,7 +279,7 @@ Deno.test("docs/fistapruner.md example-fista-wins: the search beats the warm sta
   const warm = buildMask(wandaScores(W, columnNorms(X)), target).keep;
   assert.deepEqual(Array.from(warm), numbers(ex, "warm_keep"));
   const r = fistaPruner(W, { inputs: X }, target);
-  const info = r.info as Record<string, number[] & number>;
+  const info = r.info!;
   // E_total comes from float32 Grams by expanding the square: float32 noise of about 2e-6
   closeAbs([info.warmStartLayerError], [scalar(ex, "warm_error")], "warm start E_total", 3e-6);
   close(info.lambdas, numbers(ex, "lambdas"), "lambdas", 1e-5);

@@ -14,8 +14,10 @@ import { CliError, type CliIo } from "./cli.ts";
 import { checkTarget, UnsafeWriteError, writeDirAtomic, writeFileAtomic } from "./files.ts";
 import type { PeakTracker } from "./memory.ts";
 import { pairwiseAgreement, renderReportHtml, type SweepPoint } from "./report_html.ts";
-import type { RunShape, Settings } from "./prune_settings.ts";
-import { type Evaluation, type MethodRun, nllStandardError } from "./prune_text.ts";
+import type { Settings } from "./prune_settings.ts";
+import type { RunShape } from "../../src/pipeline/run_shape.ts";
+import type { Evaluation, MethodRun } from "./prune_text.ts";
+import { nllStandardError } from "../../src/eval/perplexity.ts";
 import { llamaToHf, permuteForHfRope } from "../../src/io/hf_llama.ts";
 import { safetensorsChunks } from "../../src/io/safetensors.ts";
 import type { LinearName, LlamaConfig, LlamaWeights } from "../../src/model/weights.ts";
@@ -135,7 +137,7 @@ export function buildReport(s: Settings, f: RunFacts) {
     model_config: f.config,
     method: s.compare ? "compare" : runs[0].method,
     options: s.compare
-      ? { target: s.target, select: s.select ?? null, ...s.methodOptions }
+      ? { target: s.target, select: s.methodOptions.select ?? null, ...s.methodOptions }
       : runs[0].options,
     calibration: { file: s.calib, nsamples, seqlen, seed: s.seed, tokens: f.calibTokens },
     eval: {

@@ -4,7 +4,7 @@
  *
  * - every calibration forward (the dense block, the block with some operators pruned, the pruned
  *   block's outputs) runs the windows in parallel ({@link blockForwardWindows});
- * - every layer of a row-separable method (magnitude, Wanda, SwiftPrune) with a per-row or N:M
+ * - every layer of a method with a `rowSplit` (magnitude, Wanda, SwiftPrune) and a per-row or N:M
  *   target is scored and selected with its rows split across the workers ({@link pruneLayerParallel});
  *   other methods and per-layer groups run in-process;
  * - with `denseInputs` (FISTAPruner) the blocks are independent: each block, with all its steps,
@@ -26,16 +26,10 @@ import {
   runPruneStep,
 } from "../pipeline/prune_model.ts";
 import { LINEAR_NAMES, type LlamaWeights } from "../model/weights.ts";
-import { METHODS } from "../prune/methods.ts";
 import { blockForwardWindows, shareWeights } from "./forward_parallel.ts";
 import type { Pool } from "./pool.ts";
 import { pruneLayerParallel } from "./prune_parallel.ts";
 import { blocksRunInParallel, pruneBlocksParallel } from "./prune_blocks_parallel.ts";
-
-/** The name under which `method` is registered in `METHODS`, if it is. */
-function registeredName(method: unknown): string | undefined {
-  return Object.keys(METHODS).find((name) => METHODS[name] === method);
-}
 
 /** Runs one step of the pipeline on the pool. */
 async function runStepOnPool(pool: Pool, step: PruneStep): Promise<PruneStepResult> {
@@ -46,9 +40,14 @@ async function runStepOnPool(pool: Pool, step: PruneStep): Promise<PruneStepResu
       capture,
     }) as PruneStepResult;
   }
-  const name = registeredName(step.method);
-  if (name === undefined) return runPruneStep(step);
-  return await pruneLayerParallel(pool, name, step.weight, step.calib, step.target, step.options);
+  return await pruneLayerParallel(
+    pool,
+    step.method,
+    step.weight,
+    step.calib,
+    step.target,
+    step.options,
+  );
 }
 
 /**
@@ -66,13 +65,13 @@ async function runStepOnPool(pool: Pool, step: PruneStep): Promise<PruneStepResu
  * ```ts
  * import assert from "node:assert/strict";
  * import { pruneModel } from "../pipeline/prune_model.ts";
- * import { METHODS } from "../prune/methods.ts";
+ * import { methodByName } from "../prune/methods.ts";
  * import { tinyLlama } from "../model/llama.ts";
  * import { createPool } from "./pool.ts";
  * import { pruneModelParallel } from "./prune_model_parallel.ts";
  * const model = tinyLlama({ seed: 1 });
  * const windows = [Int32Array.from([1, 5, 7, 2]), Int32Array.from([3, 4, 9, 8])];
- * const options = { method: METHODS.wanda, target: { kind: "nm", n: 2, m: 4 } } as const;
+ * const options = { method: methodByName("wanda")!, target: { kind: "nm", n: 2, m: 4 } } as const;
  * using pool = createPool({ size: 2 });
  * const parallel = await pruneModelParallel(pool, model, windows, options);
  * assert.deepEqual(parallel.masks, pruneModel(model, windows, options).masks);

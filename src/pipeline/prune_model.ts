@@ -30,8 +30,9 @@ import { assertFiniteInputs } from "../check/finite.ts";
 import { blockForward, embed, threadWorkspace } from "../model/llama.ts";
 import { INPUT_OF, LINEAR_NAMES } from "../model/weights.ts";
 import type { LinearName, LlamaBlock, LlamaWeights } from "../model/weights.ts";
-import type { MethodOptions, PruneMethod } from "../prune/methods.ts";
-import type { LayerCalibration, PruneResult, Target } from "../prune/types.ts";
+import type { MethodDescriptor, MethodInfo, MethodOptions } from "../prune/method.ts";
+import type { LayerCalibration, PruneResult } from "../prune/types.ts";
+import type { Target } from "../select/target.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 import { release, releaseTiled } from "../tensor/release.ts";
 import { evaluateLayer, gramOf } from "./layer_report.ts";
@@ -41,8 +42,8 @@ export type { LayerReport } from "./layer_report.ts";
 
 /** Options of {@link pruneModel}. */
 export interface PruneModelOptions {
-  /** The method that prunes one linear layer (e.g. `METHODS.swiftprune`). */
-  method: PruneMethod;
+  /** The method that prunes one linear layer (a descriptor, e.g. `methodByName("swiftprune")`). */
+  method: MethodDescriptor;
   /** Options passed to every call of `method`. */
   methodOptions?: MethodOptions;
   /** The sparsity to reach in every linear layer. */
@@ -120,12 +121,12 @@ const INTRA_LAYER_GROUPS: readonly (readonly LinearName[])[] = [["wq", "wk", "wv
  * ```ts
  * import assert from "node:assert/strict";
  * import { pruneModel } from "./prune_model.ts";
- * import { METHODS } from "../prune/methods.ts";
+ * import { methodByName } from "../prune/methods.ts";
  * import { tinyLlama } from "../model/llama.ts";
  * const model = tinyLlama({ seed: 1 });
  * const windows = [Int32Array.from([1, 5, 7, 2]), Int32Array.from([3, 4, 9, 8])];
  * const target = { kind: "unstructured", sparsity: 0.5, group: "row" } as const;
- * const out = pruneModel(model, windows, { method: METHODS.magnitude, target });
+ * const out = pruneModel(model, windows, { method: methodByName("magnitude")!, target });
  * assert.equal(out.layers.length, 7 * model.config.nLayers);
  * assert.equal(out.sparsity, 0.5);
  * assert.equal(out.layers[0].agreeMagnitude, 1);
@@ -158,7 +159,7 @@ export interface BlockStep {
 /** One method call on one linear layer. */
 export interface LayerStep {
   kind: "prune";
-  method: PruneMethod;
+  method: MethodDescriptor;
   weight: Matrix;
   calib: LayerCalibration;
   target: Target;
@@ -168,7 +169,7 @@ export interface LayerStep {
 /** The heavy work {@link pruneModelSteps} hands to its driver. */
 export type PruneStep = BlockStep | LayerStep;
 /** What a driver answers: a {@link BlockRun} for a block step, a `PruneResult` for a layer step. */
-export type PruneStepResult = BlockRun | PruneResult;
+export type PruneStepResult = BlockRun | PruneResult<MethodInfo>;
 
 /**
  * Does one step in-process: the block forward, or the method call.
@@ -180,10 +181,10 @@ export type PruneStepResult = BlockRun | PruneResult;
  * ```ts
  * import assert from "node:assert/strict";
  * import { runPruneStep } from "./prune_model.ts";
- * import { METHODS } from "../prune/methods.ts";
+ * import { methodByName } from "../prune/methods.ts";
  * import { fromRows } from "../tensor/matrix.ts";
  * const target = { kind: "nm", n: 1, m: 2 } as const;
- * const r = runPruneStep({ kind: "prune", method: METHODS.magnitude, weight: fromRows([[1, -3]]), calib: {}, target, options: {} });
+ * const r = runPruneStep({ kind: "prune", method: methodByName("magnitude")!, weight: fromRows([[1, -3]]), calib: {}, target, options: {} });
  * assert.deepEqual(Array.from((r as { keep: Uint8Array }).keep), [0, 1]);
  * ```
  */
@@ -191,7 +192,7 @@ export function runPruneStep(step: PruneStep): PruneStepResult {
   if (step.kind === "block") {
     return runBlock(step.weights, step.layer, step.block, step.h, step.capture);
   }
-  return step.method(step.weight, step.calib, step.target, step.options);
+  return step.method.prune(step.weight, step.calib, step.target, step.options);
 }
 
 /**
@@ -209,10 +210,10 @@ export function runPruneStep(step: PruneStep): PruneStepResult {
  * ```ts
  * import assert from "node:assert/strict";
  * import { pruneModelSteps, runPruneStep } from "./prune_model.ts";
- * import { METHODS } from "../prune/methods.ts";
+ * import { methodByName } from "../prune/methods.ts";
  * import { tinyLlama } from "../model/llama.ts";
  * const target = { kind: "unstructured", sparsity: 0.5, group: "row" } as const;
- * const steps = pruneModelSteps(tinyLlama({ seed: 1 }), [Int32Array.from([1, 2, 3])], { method: METHODS.wanda, target });
+ * const steps = pruneModelSteps(tinyLlama({ seed: 1 }), [Int32Array.from([1, 2, 3])], { method: methodByName("wanda")!, target });
  * const kinds: string[] = [];
  * let next = steps.next();
  * while (!next.done) {
@@ -343,11 +344,11 @@ export function modelResult(pruned: LlamaWeights, acc: BlockAccumulator): PruneM
  * ```ts
  * import assert from "node:assert/strict";
  * import { blockAccumulator, pruneBlockSteps, runPruneStep } from "./prune_model.ts";
- * import { METHODS } from "../prune/methods.ts";
+ * import { methodByName } from "../prune/methods.ts";
  * import { embed, tinyLlama } from "../model/llama.ts";
  * const w = tinyLlama({ seed: 1 }), acc = blockAccumulator();
  * const target = { kind: "nm", n: 2, m: 4 } as const;
- * const steps = pruneBlockSteps(w, 1, [embed(w, [1, 2, 3])], { method: METHODS.wanda, target }, acc);
+ * const steps = pruneBlockSteps(w, 1, [embed(w, [1, 2, 3])], { method: methodByName("wanda")!, target }, acc);
  * let next = steps.next();
  * while (!next.done) next = steps.next(runPruneStep(next.value));
  * assert.equal(acc.layers.length, 7);
@@ -396,7 +397,7 @@ export function* pruneBlockSteps(
         calib,
         target: options.target,
         options: options.methodOptions ?? {},
-      }) as PruneResult;
+      }) as PruneResult<MethodInfo>;
       times.pruning += now(options) - t0;
       addMethodTimes(methodTimesMs, result.info);
       t0 = now(options);
@@ -517,10 +518,7 @@ function progressCounter(
   return (label) => onProgress?.(++done, total, label);
 }
 
-function addMethodTimes(
-  sums: Record<string, number>,
-  info: Record<string, unknown> | undefined,
-): void {
+function addMethodTimes(sums: Record<string, number>, info: MethodInfo | undefined): void {
   const t = info?.timesMs;
   if (typeof t !== "object" || t === null) return;
   for (const [k, v] of Object.entries(t)) if (typeof v === "number") sums[k] = (sums[k] ?? 0) + v;
