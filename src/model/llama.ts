@@ -25,13 +25,15 @@
  * | `w1, w2, w3`             | `block.w1` (gate), `w2` (down), `w3` (up) |
  * | `wcls`                   | `weights.classifier`              |
  *
- * {@link forward} uses `matmulTransBInto` for every linear layer (writing into a
+ * {@link forward} uses `linearInto` for every linear layer (writing into a
  * {@link ForwardWorkspace} when given one); {@link forwardReference} is a plain token-at-a-time
  * twin with a KV cache (run.c's `forward`), the correctness reference.
  *
  * @module
  */
-import { matmulTransBInto } from "../linalg/matmul.ts";
+import { linearInto } from "../linalg/matmul.ts";
+import { kernels } from "../linalg/kernels.ts";
+import { causalAttentionSimd } from "./attention_simd.ts";
 import { createRng, randn } from "../tensor/rng.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 import type { LinearName, LlamaBlock, LlamaConfig, LlamaWeights } from "./weights.ts";
@@ -407,7 +409,7 @@ export function blockForward(
   const see = (name: LinearName, x: Matrix) => hooks.onLinearInput?.(layer, name, x);
   const T = h.rows, headSize = c.dim / c.nHeads;
   const t = (name: WorkspaceBuffer, cols: number) => tensor(ws, name, T, cols);
-  const linear = (out: Matrix, x: Matrix, w: Matrix) => matmulTransBInto(out, x, w); // x W^T
+  const linear = (out: Matrix, x: Matrix, w: Matrix) => linearInto(out, x, w); // x W^T
   // attention: x = RMSNorm(h) * rmsAtt; q, k, v = x W^T; RoPE(q, k); a = attention(q, k, v)
   const x = rmsNormRows(h, block.rmsAtt, c.normEps, t("x", c.dim).data);
   see("wq", x), see("wk", x), see("wv", x);
@@ -416,7 +418,9 @@ export function blockForward(
   const v = linear(t("v", block.wv.rows), x, block.wv);
   applyRope(q, headSize, c.ropeTheta);
   applyRope(k, headSize, c.ropeTheta);
-  const a = causalAttention(q, k, v, c, t("attention", c.dim).data, ws?.scores);
+  const a = kernels() === "simd" // float32 products (attention_simd.ts) or the float64 reference
+    ? causalAttentionSimd(q, k, v, c, t("attention", c.dim).data)
+    : causalAttention(q, k, v, c, t("attention", c.dim).data, ws?.scores);
   see("wo", a);
   const h1 = addInto(linear(t("h1", c.dim), a, block.wo), h); // h' = h + a Wo^T
   // MLP: y = h' + W2 (silu(W1 x') * W3 x')
@@ -457,7 +461,7 @@ export function logits(weights: LlamaWeights, h: Matrix, ws?: ForwardWorkspace):
   }
   const c = weights.config;
   const x = rmsNormRows(h, weights.rmsFinal, c.normEps, tensor(ws, "x", h.rows, c.dim).data);
-  return matmulTransBInto(tensor(ws, "logits", h.rows, c.vocabSize), x, weights.classifier);
+  return linearInto(tensor(ws, "logits", h.rows, c.vocabSize), x, weights.classifier);
 }
 
 /**
