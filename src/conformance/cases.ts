@@ -352,7 +352,7 @@ export interface SuiteOptions {
   /** Methods to include (default {@link CONFORMANCE_METHODS}). */
   methods?: ConformanceMethod[];
   /** Selectors for unstructured targets (default sort, ewma-exact, ewma). */
-  selectors?: Array<"sort" | "ewma-exact" | "ewma">;
+  selectors?: SelectMode[];
   /** Written into the manifest's `generator`. */
   generator?: string;
 }
@@ -433,7 +433,7 @@ function casesOf(
  */
 export function buildSuite(datasets: Dataset[], options: SuiteOptions = {}): Suite {
   const methods = options.methods ?? CONFORMANCE_METHODS;
-  const selectors = options.selectors ?? ["sort", "ewma-exact", "ewma"];
+  const selectors = options.selectors ?? ["sort", "ewma-exact", "ewma"]; // the suite's order
   const files = new Map<string, Uint8Array>();
   const manifest: ConformanceManifest = {
     format: CONFORMANCE_FORMAT,
