@@ -252,7 +252,7 @@ async function runMethod(
     target,
     denseInputs,
     intraLayer,
-    inPlace, // the dense model is not needed after this run: prune it in place (item 6)
+    inPlace, // the dense model is not needed after this run: prune it in place
     keepMasks: s.out !== undefined || (s.html !== undefined && s.methods.length > 1),
     releaseArrays: true, // the registered methods keep no references
     onProgress: (done, total, label) => {

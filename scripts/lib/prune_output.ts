@@ -27,8 +27,8 @@ import type { LinearName, LlamaConfig, LlamaWeights } from "../../src/model/weig
 const OUT_FILES = ["config.json", "model.safetensors", "masks.safetensors"];
 
 /**
- * Refuses two outputs that name the same file, before any work (fuzz-found, #8: `--report F
- * --html F` lost the report).
+ * Refuses two outputs that name the same file, before any work (`--report F --html F` would lose
+ * the report).
  *
  * @param s The settings (`out`, `report`, `html`).
  * @throws {CliError} Naming the file given twice.

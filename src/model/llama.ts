@@ -204,7 +204,7 @@ type WorkspaceBuffer =
  * `v`, the attention output, `a Wo^T`, `h'`, `x'`, the gate `W1 x'`, the up projection `W3 x'`,
  * `silu(gate) * up`, `W2 (...)` and the output (attention scores excluded). That is
  * `tokens * (9 dim + 2 kvDim + 3 hidden)`, the "one block's activations" of the memory bound of
- * issue #8 (docs/memory.md); this forward pass itself never holds all of them at once.
+ * memory bound (docs/memory.md); this forward pass itself never holds all of them at once.
  *
  * @param config The model's config.
  * @param tokens Tokens run through the block (all calibration windows together).
