@@ -7,7 +7,15 @@
  */
 
 // tensor: the Matrix type, ndarray bridge, seeded RNG
-export { checkMask, checkMatrix, cloneMatrix, fromRows, matrix, rowView, transpose } from "./src/tensor/matrix.ts";
+export {
+  checkMask,
+  checkMatrix,
+  cloneMatrix,
+  fromRows,
+  matrix,
+  rowView,
+  transpose,
+} from "./src/tensor/matrix.ts";
 export type { Matrix } from "./src/tensor/matrix.ts";
 export { fromNdarray, toNdarray } from "./src/tensor/ndarray.ts";
 export { createRng, randn } from "./src/tensor/rng.ts";
@@ -29,9 +37,9 @@ export {
 } from "./src/parallel/pool.ts";
 export type { MapOptions, Pool, PoolOptions } from "./src/parallel/pool.ts";
 export {
-  MIN_PARALLEL_FLOPS,
   matmulParallel,
   matmulTransBParallel,
+  MIN_PARALLEL_FLOPS,
   ROW_ALIGN,
 } from "./src/parallel/matmul_parallel.ts";
 export type { ParallelMatmulOptions } from "./src/parallel/matmul_parallel.ts";
@@ -105,7 +113,32 @@ export {
   referenceDecoder,
   tinyLlama,
 } from "./src/model/llama.ts";
-export type { ForwardHooks, ForwardWorkspace, ReferenceDecoder } from "./src/model/llama.ts";
+export type { ReferenceDecoder } from "./src/model/llama.ts";
+// model families: one file each behind the Family interface, the registry, any family's forward
+export { llamaFamily } from "./src/model/llama.ts";
+export { qwen2Family } from "./src/model/qwen2.ts";
+export { gptNeoXFamily, tinyGptNeoX } from "./src/model/gpt_neox.ts";
+export type { GptNeoXBlock, GptNeoXConfig, GptNeoXWeights } from "./src/model/gpt_neox.ts";
+export { optFamily, tinyOpt } from "./src/model/opt.ts";
+export type { OptBlock, OptConfig, OptWeights } from "./src/model/opt.ts";
+export { distinctInputs, intraLayerGroups, linearOf } from "./src/model/family.ts";
+export type {
+  Block,
+  Family,
+  ForwardHooks,
+  HfFamily,
+  LinearSpec,
+  Model,
+  ModelConfig,
+} from "./src/model/family.ts";
+export { FAMILIES, familyForHfConfig, familyOf } from "./src/model/families.ts";
+export {
+  forward as forwardModel,
+  linearsOf,
+  prunableWeights,
+  widestLinearInput,
+} from "./src/model/model.ts";
+export { runBlockWindows } from "./src/pipeline/block_run.ts";
 export { perplexity, tokenNll } from "./src/eval/perplexity.ts";
 export type { PerplexityOptions, PerplexityResult } from "./src/eval/perplexity.ts";
 // core (branch core, issue 2): scores, selectors, masks and the method registry
@@ -138,9 +171,15 @@ export type { EwmaOptions, EwmaSelection, EwmaTrace, ThresholdBracket } from "./
 export { selectEwmaExact, selectSmallest } from "./src/select/ewma_exact.ts";
 export { buildMask, checkSparsity } from "./src/select/mask.ts";
 export type { MaskOptions, MaskResult } from "./src/select/mask.ts";
-export { applyMask, METHODS, methodNames } from "./src/prune/methods.ts";
+export { applyMask, methodNames, METHODS } from "./src/prune/methods.ts";
 export type { MethodOptions, PruneMethod } from "./src/prune/methods.ts";
-export type { Group, LayerCalibration, PruneResult, SelectMode, Target } from "./src/prune/types.ts";
+export type {
+  Group,
+  LayerCalibration,
+  PruneResult,
+  SelectMode,
+  Target,
+} from "./src/prune/types.ts";
 // linalg + SparseGPT (branch sgpt): fast matmul/Gram kernels, Cholesky family, SparseGPT
 export {
   gemmAccumulate,
@@ -168,7 +207,12 @@ export {
   upperCholeskyOfInverseReference,
 } from "./src/linalg/cholesky.ts";
 export type { CholeskyOptions } from "./src/linalg/cholesky.ts";
-export { HessianAccumulator, sparsegpt, sparsegptHessian, sparsegptReference } from "./src/prune/sparsegpt.ts";
+export {
+  HessianAccumulator,
+  sparsegpt,
+  sparsegptHessian,
+  sparsegptReference,
+} from "./src/prune/sparsegpt.ts";
 export type { SparseGptOptions, SparseGptResult } from "./src/prune/sparsegpt.ts";
 
 // --- fista helper: power iteration, the FISTA LASSO solver, FISTAPruner (issue 7) ---
@@ -192,7 +236,12 @@ export {
   ewmaCountTolerance,
   SCORE_TOLERANCE,
 } from "./src/conformance/cases.ts";
-export type { ConformanceMethod, ExpectedOutputs, Suite, SuiteOptions } from "./src/conformance/cases.ts";
+export type {
+  ConformanceMethod,
+  ExpectedOutputs,
+  Suite,
+  SuiteOptions,
+} from "./src/conformance/cases.ts";
 export {
   handDataset,
   realLayerDataset,
@@ -225,14 +274,19 @@ export {
 export type { CorpusFormat, WindowOptions } from "./src/pipeline/calibration.ts";
 export { pruneModel } from "./src/pipeline/prune_model.ts";
 export type { PruneModelOptions, PruneModelResult } from "./src/pipeline/prune_model.ts";
-export { evaluateLayer, gramOf, maskAgreement, relativeLayerError, relativeLayerErrorFromGram } from "./src/pipeline/layer_report.ts";
+export {
+  evaluateLayer,
+  gramOf,
+  maskAgreement,
+  relativeLayerError,
+  relativeLayerErrorFromGram,
+} from "./src/pipeline/layer_report.ts";
 export type { LayerReport } from "./src/pipeline/layer_report.ts";
 
 // speed (branch speed, issue 6): forward passes split by windows, row-parallel pruning of a layer,
 // the pipeline on workers
 export {
   blockForwardWindows,
-  blockWindowsTask,
   DISTINCT_INPUTS,
   INPUT_OF,
   perplexityParallel,
@@ -288,10 +342,7 @@ export {
 export type { BlockTaskOptions, BlockTaskResult } from "./src/parallel/prune_blocks_parallel.ts";
 
 // memory (issue #8): reusable forward buffers, freeing dead arrays at once, the activation count
-export {
-  blockActivationCount,
-  fittingWorkspace,
-  forwardWorkspace,
-  threadWorkspace,
-} from "./src/model/llama.ts";
+export { blockActivationCount } from "./src/model/llama.ts";
+export { fittingWorkspace, forwardWorkspace, threadWorkspace } from "./src/model/workspace.ts";
+export type { ForwardWorkspace } from "./src/model/workspace.ts";
 export { release, releaseTiled, reuseShared } from "./src/tensor/release.ts";

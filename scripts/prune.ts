@@ -43,7 +43,6 @@ import {
   HELP,
   parseSettings,
   pipelineMode,
-  prunableWeights,
   ROOT,
   type RunShape,
   runShape,
@@ -69,12 +68,13 @@ import {
   sharedMemoryAvailable,
 } from "../src/parallel/pool.ts";
 import { pruneModelParallel } from "../src/parallel/prune_model_parallel.ts";
-import { llamaFromHfReader } from "../src/io/hf_llama.ts";
+import { readHfModel } from "../src/io/hf_model.ts";
 import { readLlama2c } from "../src/io/llama2c.ts";
 import { assertFiniteWeights, NonFiniteInputError } from "../src/check/finite.ts";
 import { openSafetensors } from "../src/io/safetensors.ts";
 import { encoderStream, readTokenizer, type Tokenizer } from "../src/io/tokenizer.ts";
-import type { LlamaWeights } from "../src/model/weights.ts";
+import type { Model } from "../src/model/family.ts";
+import { prunableWeights } from "../src/model/model.ts";
 import { corpusPieces, sampleWindows } from "../src/pipeline/calibration.ts";
 import { type MethodOptions, METHODS } from "../src/prune/methods.ts";
 import type { Target } from "../src/prune/types.ts";
@@ -111,7 +111,7 @@ function runConsole(s: Settings, io: CliIo): RunConsole {
 // inputs
 
 /** Reads a llama2.c `.bin` or an HF folder (`config.json` + `model.safetensors`). */
-async function loadModel(path: string, shared: boolean): Promise<LlamaWeights> {
+async function loadModel(path: string, shared: boolean): Promise<Model> {
   if (!existsSync(path)) {
     const where = path === DEFAULTS.model
       ? `the default model was looked for at ${path} (../shared/models/stories260K/stories260K.bin from the repository root ${ROOT})`
@@ -139,14 +139,14 @@ async function loadModel(path: string, shared: boolean): Promise<LlamaWeights> {
   }
   const source = await fileByteSource(tensorsPath); // tensors are read one at a time (item 6)
   try {
-    return await llamaFromHfReader(config, await openSafetensors(source, { source: tensorsPath }));
+    return await readHfModel(config, await openSafetensors(source, { source: tensorsPath }));
   } finally {
     await source.close();
   }
 }
 
 /** Refuses NaN or infinity in any weight, naming the model file, the tensor and the index. */
-function checkFiniteModel(weights: LlamaWeights, path: string): void {
+function checkFiniteModel(weights: Model, path: string): void {
   try {
     assertFiniteWeights(weights);
   } catch (e) {
@@ -197,7 +197,7 @@ async function tokenize(
 
 /** The inputs of a run: the model, the run's sizes, the calibration windows, the evaluated ids. */
 interface Inputs {
-  weights: LlamaWeights;
+  weights: Model;
   shape: RunShape;
   windows: Int32Array[];
   /** Tokens of the whole calibration text. */
@@ -237,7 +237,7 @@ async function nonFiniteHint<T>(run: Promise<T>): Promise<T> {
 }
 
 /** Perplexity of a model on the evaluated ids, timed; `label` names its progress bar. */
-type Evaluate = (w: LlamaWeights, label: string) => Promise<Evaluation>;
+type Evaluate = (w: Model, label: string) => Promise<Evaluation>;
 
 /** The run's {@link Evaluate}: on the workers if any, up to `shape.evalTokens` tokens. */
 function evaluator(pool: Pool | undefined, inputs: Inputs, say: RunConsole): Evaluate {
@@ -261,7 +261,7 @@ interface RunContext {
   /** Workers for the calibration forwards, row-parallel pruning and evaluation (none: one thread). */
   pool: Pool | undefined;
   /** The dense model (in shared memory when there are workers). */
-  weights: LlamaWeights;
+  weights: Model;
   windows: Int32Array[];
   evaluate: Evaluate;
 }

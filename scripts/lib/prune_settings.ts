@@ -13,7 +13,8 @@ import { CliError, parseFlags } from "./cli.ts";
 import { METHOD_FLAGS, methodFlagsHelp, methodOptionsFromFlags } from "./method_flags.ts";
 import { parseSweep } from "./report_html.ts";
 import { defaultPoolSize } from "../../src/parallel/pool.ts";
-import { LINEAR_NAMES, type LlamaWeights } from "../../src/model/weights.ts";
+import type { Model } from "../../src/model/family.ts";
+import { prunableWeights, widestLinearInput } from "../../src/model/model.ts";
 import { methodNames, type MethodOptions } from "../../src/prune/methods.ts";
 import type { SelectMode, Target } from "../../src/prune/types.ts";
 
@@ -293,26 +294,8 @@ export interface RunShape {
   evalTokens: number;
 }
 
-/**
- * Number of weights in the linear layers that are pruned (the seven of every block).
- *
- * @param weights The model.
- * @returns The count.
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { tinyLlama } from "../../src/model/llama.ts";
- * import { prunableWeights } from "./prune_settings.ts";
- * // dim 8, kv_dim 4, hidden 12, 2 blocks: (8*8 + 2*4*8 + 8*8 + 3*12*8) * 2
- * assert.equal(prunableWeights(tinyLlama({ seed: 1 })), 960);
- * ```
- */
-export function prunableWeights(weights: LlamaWeights): number {
-  return weights.blocks.reduce(
-    (s, b) => s + LINEAR_NAMES.reduce((t, n) => t + b[n].data.length, 0),
-    0,
-  );
-}
+/** Number of weights in the linear layers that are pruned (`src/model/model.ts`). */
+export { prunableWeights };
 
 /**
  * Fills in the model-dependent defaults: `seqlen = min(256, model seq_len)`; `nsamples` and the
@@ -336,7 +319,7 @@ export function prunableWeights(weights: LlamaWeights): number {
  */
 export function runShape(
   s: Pick<Settings, "seqlen" | "nsamples" | "evalTokens">,
-  weights: LlamaWeights,
+  weights: Model,
 ): RunShape {
   const seqlen = s.seqlen ?? Math.min(256, weights.config.seqLen);
   const perWindow = prunableWeights(weights) * seqlen;
@@ -352,7 +335,7 @@ export function runShape(
  *
  * @param nsamples Calibration windows.
  * @param seqlen Tokens per window.
- * @param weights The model (its `dim` and `hiddenDim`).
+ * @param weights The model (its widest linear input).
  * @throws {CliError} If the captured inputs would be over 2^32 floats.
  * @example
  * ```ts
@@ -367,9 +350,9 @@ export function runShape(
 export function checkCalibrationSize(
   nsamples: number,
   seqlen: number,
-  weights: LlamaWeights,
+  weights: Model,
 ): void {
-  const widest = Math.max(weights.config.dim, weights.config.hiddenDim);
+  const widest = widestLinearInput(weights);
   if (nsamples * seqlen * widest > 2 ** 32) {
     throw new CliError(
       `Cannot calibrate: --nsamples ${nsamples} x --seqlen ${seqlen} tokens x ${widest} (widest layer input) is over 2^32 floats (16 GiB); lower --nsamples or --seqlen`,
