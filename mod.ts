@@ -88,6 +88,39 @@ export {
   unpermuteFromHfRope,
 } from "./src/io/hf_llama.ts";
 export type { HfTensorFile, HfTensorSpec, LlamaToHfOptions } from "./src/io/hf_llama.ts";
+// Hugging Face folders (#15): config helpers, the lazy folder reader, dtype conversion
+export {
+  checkNoSlidingWindow,
+  configBool,
+  configDtype,
+  configHeadDim,
+  configInt,
+  configNumber,
+  configPositive,
+  configString,
+  parseConfigJson,
+  readRopeSettings,
+  ropeInverseFrequencies,
+  unsupported,
+} from "./src/io/hf_config.ts";
+export type { Json, RopeDefaults, RopeScaling, RopeSettings } from "./src/io/hf_config.ts";
+export {
+  COMPANION_FILES,
+  INDEX_FILE,
+  memoryFolder,
+  openHfFolder,
+  parseShardIndex,
+  SINGLE_FILE,
+} from "./src/io/hf_folder.ts";
+export type {
+  FolderSource,
+  HfFolder,
+  ShardIndex,
+  TensorInfo,
+  TensorStore,
+} from "./src/io/hf_folder.ts";
+export { fromFloat32, toFloat32 } from "./src/io/dtype.ts";
+export type { FloatDtype } from "./src/io/dtype.ts";
 
 // model helper (branch `model`): llama2.c checkpoints, tokenizer, Llama forward pass, perplexity
 export { LLAMA2C_MAGIC, readLlama2c, ropeTables, writeLlama2c } from "./src/io/llama2c.ts";
@@ -132,12 +165,8 @@ export type {
   ModelConfig,
 } from "./src/model/family.ts";
 export { FAMILIES, familyForHfConfig, familyOf } from "./src/model/families.ts";
-export {
-  forward as forwardModel,
-  linearsOf,
-  prunableWeights,
-  widestLinearInput,
-} from "./src/model/model.ts";
+export { forward as forwardModel, linearsOf, widestLinearInput } from "./src/model/model.ts";
+export { readHfModel } from "./src/io/hf_model.ts";
 export { runBlockWindows } from "./src/pipeline/block_run.ts";
 export { perplexity, tokenNll } from "./src/eval/perplexity.ts";
 export type { PerplexityOptions, PerplexityResult } from "./src/eval/perplexity.ts";
@@ -169,17 +198,40 @@ export {
 } from "./src/select/ewma.ts";
 export type { EwmaOptions, EwmaSelection, EwmaTrace, ThresholdBracket } from "./src/select/ewma.ts";
 export { selectEwmaExact, selectSmallest } from "./src/select/ewma_exact.ts";
-export { buildMask, checkSparsity } from "./src/select/mask.ts";
+export { applyMask, buildMask } from "./src/select/mask.ts";
+export {
+  checkSelectMode,
+  checkSparsity,
+  checkTarget,
+  DEFAULT_GROUP,
+  DEFAULT_SPARSITY,
+  GROUPS,
+  parseTarget,
+  SELECT_MODES,
+  targetText,
+} from "./src/select/target.ts";
+export type { Group, SelectMode, Target } from "./src/select/target.ts";
 export type { MaskOptions, MaskResult } from "./src/select/mask.ts";
-export { applyMask, methodNames, METHODS } from "./src/prune/methods.ts";
-export type { MethodOptions, PruneMethod } from "./src/prune/methods.ts";
+export { isRegistered, methodByName, methodNames, METHODS } from "./src/prune/methods.ts";
+export {
+  appliedOptions,
+  finiteAtLeastZero,
+  intAtLeast,
+  oneOf,
+  optionsFromFlags,
+  scoreThenSelect,
+  SELECT_OPTION,
+} from "./src/prune/method.ts";
 export type {
-  Group,
-  LayerCalibration,
-  PruneResult,
-  SelectMode,
-  Target,
-} from "./src/prune/types.ts";
+  MethodDescriptor,
+  MethodInfo,
+  MethodOption,
+  MethodOptions,
+  RowSplit,
+  ScoreMethodSpec,
+  ScoreSelectInfo,
+} from "./src/prune/method.ts";
+export type { LayerCalibration, PruneResult } from "./src/prune/types.ts";
 // linalg + SparseGPT (branch sgpt): fast matmul/Gram kernels, Cholesky family, SparseGPT
 export {
   gemmAccumulate,
@@ -304,7 +356,6 @@ export {
   MIN_PARALLEL_WEIGHTS,
   pruneLayerParallel,
   pruneRowsTask,
-  ROW_SEPARABLE_METHODS,
   TASKS_PER_WORKER,
 } from "./src/parallel/prune_parallel.ts";
 export type { RowParallelOptions } from "./src/parallel/prune_parallel.ts";

@@ -44,10 +44,10 @@ import { encode, readTokenizer } from "../src/io/tokenizer.ts";
 import { embed, referenceDecoder } from "../src/model/llama.ts";
 import { LINEAR_NAMES, type LlamaWeights } from "../src/model/weights.ts";
 import { perplexity } from "../src/eval/perplexity.ts";
-import { METHODS } from "../src/prune/methods.ts";
-import type { Target } from "../src/prune/types.ts";
-import { swiftPruneScoresReference } from "../src/score/swiftprune.ts";
-import { columnNorms, wandaScoresReference } from "../src/score/wanda.ts";
+import type { MethodDescriptor } from "../src/prune/method.ts";
+import type { Target } from "../src/select/target.ts";
+import { swiftpruneMethod } from "../src/score/swiftprune.ts";
+import { columnNorms, wandaMethod } from "../src/score/wanda.ts";
 import { selectBySort } from "../src/select/sort.ts";
 import { createRng, randn } from "../src/tensor/rng.ts";
 import { type Matrix, matrix } from "../src/tensor/matrix.ts";
@@ -185,23 +185,21 @@ function realisticColNorms(cols: number, seed: number): Float32Array {
   return z.map((v, j) => Math.exp(0.5 * v) * (j % 100 === 7 ? 20 : 1));
 }
 
-async function benchScoreSelect(pool: Pool, method: "swiftprune" | "wanda"): Promise<Line> {
+async function benchScoreSelect(pool: Pool, method: MethodDescriptor): Promise<Line> {
   const n = quick ? 1024 : 4096,
     w = toShared(randomMatrix(n, n, 3)),
     colNorms = realisticColNorms(n, 4);
-  const scoreRef = method === "wanda"
-    ? () => wandaScoresReference(w, colNorms)
-    : () => swiftPruneScoresReference(w, { colNorms });
+  const scoreRef = () => method.scoreReference!(w, { colNorms });
   const reference = await measureMs(() => {
     const s = scoreRef(), k = Math.floor(0.5 * n);
     for (let i = 0; i < n; i++) selectBySort(s.data.subarray(i * n, (i + 1) * n), k);
   }, { minRuns: 1, minMs: 0 });
-  const fast = await measureMs(() => METHODS[method](w, { colNorms }, ROW_TARGET), runs);
+  const fast = await measureMs(() => method.prune(w, { colNorms }, ROW_TARGET), runs);
   const { parallel, busy } = await measureParallel(() =>
     pruneLayerParallel(pool, method, w, { colNorms }, ROW_TARGET)
   );
   return {
-    kernel: `${method} score+select ${n}x${n}`,
+    kernel: `${method.name} score+select ${n}x${n}`,
     reference,
     fast,
     parallel,
@@ -227,7 +225,7 @@ async function benchSwiftPruneModel(pool: Pool, w: LlamaWeights, ids: Int32Array
   }
   const all = (p: Pool | undefined) => async () => {
     for (const { weight, colNorms } of layers) {
-      await pruneLayerParallel(p, "swiftprune", weight, { colNorms }, ROW_TARGET);
+      await pruneLayerParallel(p, swiftpruneMethod, weight, { colNorms }, ROW_TARGET);
     }
   };
   return {
@@ -269,8 +267,8 @@ try {
       () => benchMatmul(pool, false),
       () => benchMatmul(pool, true),
       () => benchForward(pool, model, ids),
-      () => benchScoreSelect(pool, "swiftprune"),
-      () => benchScoreSelect(pool, "wanda"),
+      () => benchScoreSelect(pool, swiftpruneMethod),
+      () => benchScoreSelect(pool, wandaMethod),
       () => benchSwiftPruneModel(pool, model, ids),
     ]
   ) {

@@ -5,9 +5,9 @@
  * layers of 2^16..2^24 weights, repeats each size until its timing is stable, fits the log-log
  * slope of time against n, times the memory-bound streaming pass, the per-row target on a
  * 4096-column layer, the achieved sparsity of approximate selection, and SwiftPrune against
- * SparseGPT end to end. Prints a verdict table and writes `complexity.json` and a log-log SVG.
+ * SparseGPT end to end. Prints a verdict table and writes `out/complexity.json` and a log-log SVG.
  *
- *     deno task complexity [--quick] [--out complexity.json] [--svg complexity.svg]
+ *     deno task complexity [--quick] [--out out/complexity.json] [--svg out/complexity.svg]
  *                          [--models ../shared/models] [--seed 1] [--budget-s 180] [--clock cpu]
  *
  * Uses `node:` built-ins only, so it also runs under Bun.
@@ -36,7 +36,7 @@ import { analyze, type ComplexityReport } from "./lib/complexity_report.ts";
 import { chartPanels, formatReport } from "./lib/complexity_text.ts";
 import { defaultModelsDir, layerValuePool, poolOf, readRealLayers } from "./lib/real_layers.ts";
 import { logLogSvg } from "./lib/svg_chart.ts";
-import { writeFileAtomic } from "./lib/files.ts";
+import { checkTarget, writeFileAtomic } from "./lib/files.ts";
 import { CliError, type CliIo, parseFlags, PROCESS_IO, runCli } from "./lib/cli.ts";
 
 /** Everything a run can be told; {@link defaultOptions} gives the full and `--quick` settings. */
@@ -102,8 +102,8 @@ const range = (lo: number, hi: number) => Array.from({ length: hi - lo + 1 }, (_
 export function defaultOptions(quick: boolean): ComplexityOptions {
   return {
     quick,
-    out: "complexity.json",
-    svg: "complexity.svg",
+    out: "out/complexity.json", // out/ is gitignored: a run never litters the checkout
+    svg: "out/complexity.svg",
     modelsDir: defaultModelsDir(),
     seed: 1,
     sparsity: 0.5,
@@ -247,11 +247,12 @@ const FLAGS = {
 
 const USAGE = `Check SwiftPrune's complexity claims: sweeps, slopes, targets, SparseGPT comparison.
 
-usage: deno task complexity [--quick] [--out complexity.json] [--svg complexity.svg]
+usage: deno task complexity [--quick] [--out out/complexity.json] [--svg out/complexity.svg]
                             [--models ../shared/models] [--seed 1] [--budget-s 180] [--clock cpu]
 
   --quick        reduced sweep (under a minute), same verdict table
-  --out FILE     the JSON report (replaced if it exists); the chart goes beside it as .svg
+  --out FILE     the JSON report (replaced if it exists; missing folders are created); the
+                 chart goes beside it as .svg
   --svg FILE     the log-log chart
   --models DIR   folder with stories260K/ and llama4m/
   --seed N       seed of the synthetic inputs
@@ -286,10 +287,13 @@ export async function complexityMain(argv: string[], io: CliIo = PROCESS_IO): Pr
     throw new CliError(`--clock must be cpu or wall, got ${flags.clock}`);
   }
   const out = flags.out ?? base.out;
+  const svg = flags.svg ?? (flags.out ? out.replace(/\.json$/, "") + ".svg" : base.svg);
+  // before the sweeps, not after them (a refused write is exit 2 through runCli)
+  for (const file of [out, svg]) await checkTarget(file, { force: true });
   await runComplexity({
     quick: flags.quick,
     out,
-    svg: flags.svg ?? (flags.out ? out.replace(/\.json$/, "") + ".svg" : base.svg),
+    svg,
     modelsDir: flags.models ?? base.modelsDir,
     seed: numberFlag("seed", flags.seed, base.seed),
     budgetS: numberFlag("budget-s", flags["budget-s"], base.budgetS),

@@ -16,6 +16,7 @@ import {
   type Dataset,
   handDataset,
   realLayerDataset,
+  ridgeDataset,
   syntheticDatasets,
   tiesDataset,
 } from "../src/conformance/datasets.ts";
@@ -72,10 +73,13 @@ async function realDatasets(shared: string): Promise<Dataset[]> {
   ];
 }
 
+/** The layers of `--small`. */
+const SMALL = ["hand2x4", "ties2x8", "ridge4x8", "odd1x8", "odd3x12"];
+
 /**
  * The datasets of a suite.
  *
- * @param small Only the small synthetic layers (hand-checkable, ties, 1x8, 3x12).
+ * @param small Only the small synthetic layers (hand-checkable, ties, ridge, 1x8, 3x12).
  * @param shared The shared folder (models and text), for the full suite.
  * @returns The datasets, in a fixed order.
  * @throws {CliError} If a model or text file cannot be read (full suite only).
@@ -83,13 +87,13 @@ async function realDatasets(shared: string): Promise<Dataset[]> {
  * ```ts
  * import assert from "node:assert/strict";
  * import { suiteDatasets } from "./conformance.ts";
- * assert.deepEqual((await suiteDatasets(true)).map((d) => d.name), ["hand2x4", "ties2x8", "odd1x8", "odd3x12"]);
+ * assert.deepEqual((await suiteDatasets(true)).map((d) => d.name), ["hand2x4", "ties2x8", "ridge4x8", "odd1x8", "odd3x12"]);
  * ```
  */
 export async function suiteDatasets(small: boolean, shared = "../shared"): Promise<Dataset[]> {
-  const synthetic = [handDataset(), tiesDataset(), ...syntheticDatasets()];
+  const synthetic = [handDataset(), tiesDataset(), ridgeDataset(), ...syntheticDatasets()];
   if (small) {
-    return synthetic.filter((d) => ["hand2x4", "ties2x8", "odd1x8", "odd3x12"].includes(d.name));
+    return synthetic.filter((d) => SMALL.includes(d.name));
   }
   return [...synthetic, ...await realDatasets(shared)];
 }

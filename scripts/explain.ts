@@ -1,7 +1,9 @@
 /**
- * `deno task explain`: watch SwiftPrune's EWMA selector choose what to prune in one row. Prints the
- * tracker's trace (step, score, threshold before the step, decision), the final threshold after the
- * counting passes, the achieved vs target count, and the EWMA mask next to the sort-based one.
+ * `deno task explain`: watch SwiftPrune's EWMA selectors choose what to prune in one row. Prints the
+ * tracker's trace (step, score, threshold `T` before the step, the EWMAs `p` and `D`, its
+ * provisional decision next to the final mask, marked where they differ), how the approximate
+ * selector (counting passes) and the default exact one (bracket and quickselect) finish, the
+ * achieved vs target count, and the masks of both selectors next to the sort-based one.
  * `--svg FILE` draws the same trace. The derivation is in `docs/swiftprune.md`.
  *
  *     deno task explain                                  # row 0 of layers.0.wq of stories260K
@@ -23,18 +25,15 @@ import { existsSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { CliError, type CliIo, parseFlags, PROCESS_IO, runCli } from "./lib/cli.ts";
-import { readBytes, UnsafeWriteError, writeFileAtomic } from "./lib/files.ts";
-import { formatTrace, traceSvg, type TraceView } from "./lib/trace_view.ts";
+import { CliError, type CliIo, intFlag, parseFlags, PROCESS_IO, runCli } from "./lib/cli.ts";
+import { checkTarget, readBytes, UnsafeWriteError, writeFileAtomic } from "./lib/files.ts";
+import { formatTrace, traceSvg, traceViewOf } from "./lib/trace_view.ts";
 import { readLlama2c } from "../src/io/llama2c.ts";
 import { encode, readTokenizer } from "../src/io/tokenizer.ts";
 import { forward } from "../src/model/llama.ts";
 import { LINEAR_NAMES, type LinearName } from "../src/model/weights.ts";
-import { magnitudeScores } from "../src/score/magnitude.ts";
-import { swiftPruneScores } from "../src/score/swiftprune.ts";
-import { columnNorms, wandaScores } from "../src/score/wanda.ts";
-import { selectEwmaTrace } from "../src/select/ewma.ts";
-import { selectBySort } from "../src/select/sort.ts";
+import type { MethodDescriptor } from "../src/prune/method.ts";
+import { METHODS } from "../src/prune/methods.ts";
 import { createRng } from "../src/tensor/rng.ts";
 import type { Matrix } from "../src/tensor/matrix.ts";
 
@@ -45,19 +44,19 @@ export const EXPLAIN_DEFAULTS = {
   tokenizer: resolve(SHARED, "models/stories260K/tok512.bin"),
   text: resolve(SHARED, "text/tinystories/TinyStories-validation-head.txt"),
 };
-const METHOD_NAMES = ["magnitude", "wanda", "swiftprune"] as const;
-type ScoreMethod = typeof METHOD_NAMES[number];
+/** The methods `explain` can trace: those that score every weight, then select. */
+const SCORE_METHODS = METHODS.filter((m) => m.score !== undefined);
 
 const HELP = `deno task explain [flags]   trace SwiftPrune's EWMA selector on one row
 
   --row R            "3,1,4,1,5,9,2,6" (weights) or a row index of --layer/--linear [0]
   --random N         a seeded random row of N Gaussian weights (--seed S, default 1)
-  --x "a,b,..."      per-channel input norms for a given/random row (wanda, swiftprune) [all 1]
+  --x "a,b,..."      per-channel input norms for a given/random row (calibrated methods) [all 1]
   --model FILE       llama2.c checkpoint [../shared/models/stories260K/stories260K.bin]
   --layer L          decoder block [0]        --linear NAME  ${LINEAR_NAMES.join(" | ")} [wq]
   --tokenizer FILE   [stories260K/tok512.bin] --text FILE    calibration text [TinyStories head]
   --tokens N         calibration tokens for a real row [256]
-  --method NAME      magnitude | wanda | swiftprune [swiftprune]
+  --method NAME      ${SCORE_METHODS.map((m) => m.name).join(" | ")} [swiftprune]
   --sparsity S       fraction of the row to prune, 0 <= S < 1 [0.5]
   --steps N          print at most N steps of the trace [all]
   --svg FILE         also draw the trace as SVG     --force   overwrite --svg
@@ -81,14 +80,6 @@ const FLAGS = {
   force: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
 } as const;
-
-function intFlag(value: string, name: string, min: number): number {
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isInteger(n) || n < min) {
-    throw new CliError(`--${name} must be an integer >= ${min}, got "${value}"`);
-  }
-  return n;
-}
 
 /**
  * Parses a comma-separated list of finite numbers.
@@ -116,33 +107,34 @@ export function parseNumberList(text: string, flag: string): Float32Array {
 }
 
 /**
- * The scores of one row under a method: `|w|`, `|w| x`, or SwiftPrune's `w^2 / (1 - x^2 / S)`.
+ * The scores of row `index` of a layer under a score-then-select method (its descriptor's
+ * `score`, on the whole layer: a method may compare a weight with its column, as RIA does).
  *
- * @param method `magnitude`, `wanda` or `swiftprune`.
- * @param row The weights, length `cols`.
+ * @param method A method with a `score`.
+ * @param weight The layer (a literal row is a one-row layer).
+ * @param index The row.
  * @param calib Calibration inputs `[tokens, cols]` or column norms `x`.
  * @returns `Float32Array(cols)` (higher = more important).
- * @throws {TypeError} If the calibration does not match the row.
+ * @throws {TypeError} If the calibration does not match the layer.
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { methodByName } from "../src/prune/methods.ts";
  * import { rowScores } from "./explain.ts";
  * const x = new Float32Array([3, 1, 1, 1]);
- * const s = rowScores("wanda", new Float32Array([1.2, 2, -2, 1.5]), { colNorms: x });
+ * const row = { data: new Float32Array([1.2, 2, -2, 1.5]), rows: 1, cols: 4 };
+ * const s = rowScores(methodByName("wanda")!, row, 0, { colNorms: x });
  * assert.deepEqual(Array.from(s, (v) => Number(v.toFixed(4))), [3.6, 2, 2, 1.5]);
  * ```
  */
 export function rowScores(
-  method: ScoreMethod,
-  row: Float32Array,
+  method: MethodDescriptor,
+  weight: Matrix,
+  index: number,
   calib: { inputs?: Matrix; colNorms?: Float32Array },
 ): Float32Array {
-  const weight = { data: row, rows: 1, cols: row.length };
-  if (method === "magnitude") return magnitudeScores(weight).data;
-  if (method === "wanda") {
-    return wandaScores(weight, calib.colNorms ?? columnNorms(calib.inputs!)).data;
-  }
-  return swiftPruneScores(weight, calib).data;
+  const scores = method.score!(weight, calib);
+  return scores.data.slice(index * weight.cols, (index + 1) * weight.cols);
 }
 
 /** The inputs `X` `[tokens, cols]` of one linear layer, captured from a forward pass. */
@@ -180,16 +172,20 @@ async function explain(argv: string[], io: CliIo): Promise<number> {
     io.stdout(`${HELP}\n`);
     return 0;
   }
-  if (!(METHOD_NAMES as readonly string[]).includes(v.method)) {
-    throw new CliError(`--method must be ${METHOD_NAMES.join(", ")}, got "${v.method}"`);
+  const method = SCORE_METHODS.find((m) => m.name === v.method);
+  if (method === undefined) {
+    throw new CliError(
+      `--method must be ${SCORE_METHODS.map((m) => m.name).join(", ")}, got "${v.method}"`,
+    );
   }
-  const method = v.method as ScoreMethod;
+  if (v.svg) await checkTarget(v.svg, { force: v.force }); // before the work, not after it
+  const calibrated = method.calibration !== "none";
   const sparsity = Number(v.sparsity);
   if (v.sparsity.trim() === "" || !(sparsity >= 0 && sparsity < 1)) {
     throw new CliError(`--sparsity must be a number in [0, 1), got "${v.sparsity}"`);
   }
   const literal = v.random !== undefined || (v.row !== undefined && v.row.includes(","));
-  let row: Float32Array, calib: { inputs?: Matrix; colNorms?: Float32Array }, title: string;
+  let layer: Matrix, index = 0, calib: { inputs?: Matrix; colNorms?: Float32Array }, title: string;
   if (literal) {
     if (v.random !== undefined && v.row !== undefined) {
       throw new CliError("--row and --random exclude each other");
@@ -198,18 +194,21 @@ async function explain(argv: string[], io: CliIo): Promise<number> {
       const n = intFlag(v.random, "random", 1),
         seed = intFlag(v.seed, "seed", 0),
         rng = createRng(seed);
-      row = Float32Array.from({ length: n }, () => rng.normal());
+      const row = Float32Array.from({ length: n }, () => rng.normal());
+      layer = { data: row, rows: 1, cols: n };
       title = `random row of ${n} Gaussian weights (seed ${seed})`;
     } else {
-      row = parseNumberList(v.row!, "row");
+      const row = parseNumberList(v.row!, "row");
+      layer = { data: row, rows: 1, cols: row.length };
       title = `row [${v.row}]`;
     }
+    const row = layer.data;
     const x = v.x === undefined ? new Float32Array(row.length).fill(1) : parseNumberList(v.x, "x");
     if (x.length !== row.length) {
       throw new CliError(`--x has ${x.length} entries, the row has ${row.length}`);
     }
     calib = { colNorms: x };
-    if (method !== "magnitude") title += v.x === undefined ? ", x = all 1" : `, x = [${v.x}]`;
+    if (calibrated) title += v.x === undefined ? ", x = all 1" : `, x = [${v.x}]`;
   } else {
     if (v.x !== undefined) {
       throw new CliError("--x is for a given or random row; a real row is calibrated on --text");
@@ -228,29 +227,26 @@ async function explain(argv: string[], io: CliIo): Promise<number> {
     ) {
       if (!existsSync(path)) throw missing(path, flag);
     }
-    const layer = intFlag(v.layer, "layer", 0), index = intFlag(v.row ?? "0", "row", 0);
-    const captured = await captureInputs(s, layer, v.linear as LinearName);
+    const block = intFlag(v.layer, "layer", 0);
+    index = intFlag(v.row ?? "0", "row", 0);
+    const captured = await captureInputs(s, block, v.linear as LinearName);
     const { weight } = captured;
     if (index >= weight.rows) {
       throw new CliError(`--row must be below ${weight.rows} for ${v.linear}, got ${index}`);
     }
-    row = weight.data.slice(index * weight.cols, (index + 1) * weight.cols);
+    layer = weight;
     calib = { inputs: captured.inputs };
-    title = `row ${index} of layers.${layer}.${v.linear} [${weight.rows} x ${weight.cols}] of ${
+    title = `row ${index} of layers.${block}.${v.linear} [${weight.rows} x ${weight.cols}] of ${
       basename(s.model)
     }`;
-    if (method !== "magnitude") {
+    if (calibrated) {
       title += `, x from ${captured.tokens} tokens of ${basename(s.text)}`;
     }
   }
-  title = `${method} scores of ${title}, sparsity ${sparsity}`;
-  const scores = rowScores(method, row, calib);
+  title = `${method.name} scores of ${title}, sparsity ${sparsity}`;
+  const scores = rowScores(method, layer, index, calib);
   const k = Math.floor(sparsity * scores.length); // floor(s * cols), as buildMask
-  const view: TraceView = {
-    title,
-    selection: selectEwmaTrace(scores, k),
-    sortKeep: selectBySort(scores, k),
-  };
+  const view = traceViewOf(title, scores, k);
   io.stdout(formatTrace(view, v.steps === undefined ? Infinity : intFlag(v.steps, "steps", 0)));
   if (v.svg) {
     try {
@@ -278,7 +274,7 @@ async function explain(argv: string[], io: CliIo): Promise<number> {
  * let out = "";
  * const io = { stdout: (t: string) => void (out += t), stderr: () => {}, isTTY: false };
  * assert.equal(await main(["--row", "3,1,4,1,5,9,2,6", "--method", "magnitude"], io), 0);
- * assert.match(out, /mask sort: \.\.1\.11\.1/);
+ * assert.match(out, /mask sort: +\.\.1\.11\.1/);
  * ```
  */
 export function main(argv: string[], io: CliIo = PROCESS_IO): Promise<number> {

@@ -3,7 +3,7 @@
  *
  * With no arguments: stories260K at 50% (per row) with SwiftPrune, calibrated on the C4 head and
  * evaluated on the TinyStories head (paths relative to the repository root, so any cwd works).
- * `--help` lists the flags. Protocol: docs/algorithms.md §4; the pipeline is
+ * `--help` lists the flags. Protocol: docs/pipeline.md; the pipeline is
  * `src/pipeline/prune_model.ts`, perplexity `src/eval/perplexity.ts`.
  *
  * Defaults that depend on the model (always printed): `seqlen = min(256, model seq_len)`;
@@ -14,38 +14,33 @@
  * These are quick defaults: for comparing methods on llama4m use 64 calibration windows and the C4
  * validation head for evaluation (`docs/fista-llama4m.md`: the recipe, its runs and why).
  *
- * The flags, their checks and these defaults (`runShape`) are in `lib/prune_settings.ts`, the
- * printed text in `lib/prune_text.ts`, the files written in `lib/prune_output.ts`. This file reads
+ * The flags and their checks are in `lib/prune_settings.ts`, these defaults in
+ * `src/pipeline/run_shape.ts`, the printed text in `lib/prune_text.ts`, the files written in
+ * `lib/prune_output.ts`. This file reads
  * the inputs, runs the methods and, in `prune`, puts the phases of a run in order.
  *
  * Uses `node:` built-ins only (runs on Deno and Bun).
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
-import { existsSync, statSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { basename } from "node:path";
 import process from "node:process";
+import { checkWorkerPermission, CliError, type CliIo, PROCESS_IO, runCli } from "./lib/cli.ts";
 import {
-  checkWorkerPermission,
-  CliError,
-  type CliIo,
-  PROCESS_IO,
-  progressBar,
-  runCli,
-} from "./lib/cli.ts";
-import { fileByteSource, readBytes } from "./lib/files.ts";
+  checkFiniteModel,
+  checkSeqlen,
+  checkTextHolds,
+  encodeCorpus,
+  loadModel,
+  readInput,
+} from "./lib/model_inputs.ts";
 import { collectGarbage, megabytes, peakResidentBytes, PeakTracker } from "./lib/memory.ts";
 import type { SweepPoint } from "./lib/report_html.ts";
 import {
-  checkCalibrationSize,
-  DEFAULTS,
   HELP,
+  methodOf,
   parseSettings,
   pipelineMode,
-  ROOT,
-  type RunShape,
-  runShape,
   type Settings,
 } from "./lib/prune_settings.ts";
 import {
@@ -53,13 +48,15 @@ import {
   compareTable,
   denseText,
   type Evaluation,
-  fistaLines,
+  infoLines,
   type MethodRun,
   prunedText,
   runHeaderText,
+  sweepTable,
   sweepText,
 } from "./lib/prune_text.ts";
-import { checkDistinctOutputs, writeOutputs } from "./lib/prune_output.ts";
+import { checkOutputs, writeOutputs } from "./lib/prune_output.ts";
+import { createProgress, type Progress } from "./lib/progress.ts";
 import { perplexityParallel, shareWeights } from "../src/parallel/forward_parallel.ts";
 import {
   createPool,
@@ -68,110 +65,59 @@ import {
   sharedMemoryAvailable,
 } from "../src/parallel/pool.ts";
 import { pruneModelParallel } from "../src/parallel/prune_model_parallel.ts";
-import { readHfModel } from "../src/io/hf_model.ts";
-import { readLlama2c } from "../src/io/llama2c.ts";
-import { assertFiniteWeights, NonFiniteInputError } from "../src/check/finite.ts";
-import { openSafetensors } from "../src/io/safetensors.ts";
-import { encoderStream, readTokenizer, type Tokenizer } from "../src/io/tokenizer.ts";
+import { NonFiniteInputError } from "../src/check/finite.ts";
+import { readTokenizer, type Tokenizer } from "../src/io/tokenizer.ts";
 import type { Model } from "../src/model/family.ts";
-import { prunableWeights } from "../src/model/model.ts";
-import { corpusPieces, sampleWindows } from "../src/pipeline/calibration.ts";
-import { type MethodOptions, METHODS } from "../src/prune/methods.ts";
-import type { Target } from "../src/prune/types.ts";
+import { sampleWindows } from "../src/pipeline/calibration.ts";
+import {
+  checkCalibrationSize,
+  prunableWeights,
+  type RunShape,
+  runShape,
+} from "../src/pipeline/run_shape.ts";
+import { appliedOptions } from "../src/prune/method.ts";
+import type { Target } from "../src/select/target.ts";
 
 export { DEFAULTS } from "./lib/prune_settings.ts";
 
 // ---------------------------------------------------------------------------------------------
 // reporting as the run goes
 
-/** Where a run reports as it goes: progress bars, `--verbose` memory lines, info lines. */
-interface RunConsole {
-  bar: (done: number, total: number, label?: string) => void;
+/**
+ * Where a run reports as it goes: a line per phase, method and sweep point with the time elapsed
+ * and left, live bars on a terminal (`lib/progress.ts`), `--verbose` memory lines.
+ */
+interface RunConsole extends Progress {
   /** `--verbose`: the resident set now and its peak, after `phase`. */
   memory: (phase: string) => void;
-  /** A line on stderr, like the bars (not with `--quiet` or when stderr is not a terminal). */
-  info: (text: string) => void;
+}
+
+/**
+ * Units of work of a run, for the estimate of the time left: the dense evaluation is 1, each
+ * method run 3 (calibration forwards, pruning: 2; its evaluation: 1), at the target and at each
+ * other sweep point.
+ */
+function runUnits(s: Settings): number {
+  const same = (x: number) => s.target.kind === "unstructured" && s.target.sparsity === x;
+  const points = 1 + (s.sweep ?? []).filter((x) => !same(x)).length;
+  return 1 + 3 * s.methods.length * points;
 }
 
 /** The console of a run with settings `s`. */
 function runConsole(s: Settings, io: CliIo): RunConsole {
   return {
-    bar: progressBar(io, s.quiet),
+    ...createProgress(io, { quiet: s.quiet, units: runUnits(s) }),
     memory: (phase) =>
       void (s.verbose && io.stdout(
         `memory after ${phase}: resident ${megabytes(process.memoryUsage().rss)}, peak ${
           megabytes(peakResidentBytes())
         }\n`,
       )),
-    info: (text) => void (!s.quiet && io.isTTY && io.stderr(`${text}\n`)),
   };
 }
 
 // ---------------------------------------------------------------------------------------------
 // inputs
-
-/** Reads a llama2.c `.bin` or an HF folder (`config.json` + `model.safetensors`). */
-async function loadModel(path: string, shared: boolean): Promise<Model> {
-  if (!existsSync(path)) {
-    const where = path === DEFAULTS.model
-      ? `the default model was looked for at ${path} (../shared/models/stories260K/stories260K.bin from the repository root ${ROOT})`
-      : `no model at ${resolve(path)}`;
-    throw new CliError(
-      `Cannot load the model: ${where}; pass --model PATH (a llama2.c .bin or an HF folder with config.json + model.safetensors)`,
-    );
-  }
-  // the weights are views of the file's bytes: one copy of the model in memory, not two (item 6)
-  // (in shared memory when workers will use it: then shareWeights below copies nothing)
-  if (!statSync(path).isDirectory()) {
-    return readLlama2c(await readBytes(path, { shared }), { view: true });
-  }
-  const configPath = join(path, "config.json"), tensorsPath = join(path, "model.safetensors");
-  for (const p of [configPath, tensorsPath]) {
-    if (!existsSync(p)) {
-      throw new CliError(`Cannot load the HF model folder ${path}: ${basename(p)} is missing`);
-    }
-  }
-  let config: unknown;
-  try {
-    config = JSON.parse(await readFile(configPath, "utf8"));
-  } catch (e) {
-    throw new CliError(`Cannot load ${configPath}: ${(e as Error).message}`);
-  }
-  const source = await fileByteSource(tensorsPath); // tensors are read one at a time (item 6)
-  try {
-    return await readHfModel(config, await openSafetensors(source, { source: tensorsPath }));
-  } finally {
-    await source.close();
-  }
-}
-
-/** Refuses NaN or infinity in any weight, naming the model file, the tensor and the index. */
-function checkFiniteModel(weights: Model, path: string): void {
-  try {
-    assertFiniteWeights(weights);
-  } catch (e) {
-    throw new RangeError(`${(e as Error).message} in ${path} (--allow-nonfinite prunes anyway)`);
-  }
-}
-
-/** The bytes of the file given to `--flag`. */
-async function readInput(path: string, flag: string): Promise<Uint8Array> {
-  if (!existsSync(path) || statSync(path).isDirectory()) {
-    throw new CliError(`Cannot read --${flag} file: no file at ${resolve(path)}`);
-  }
-  return await readBytes(path);
-}
-
-/** Encodes a corpus file (C4 jsonl or plain text) once, with BOS, a document at a time. */
-async function encodeCorpus(tok: Tokenizer, path: string, flag: string): Promise<Int32Array> {
-  const encoder = encoderStream(tok, { bos: true, eos: false });
-  let pieces = 0;
-  for (const piece of corpusPieces(await readInput(path, flag), { fileName: path })) {
-    encoder.push(piece); // the corpus is never one string: memory (issue #8 item 6)
-    if (++pieces % 256 === 0) collectGarbage(); // JavaScriptCore (Bun) lets strings pile up
-  }
-  return encoder.finish();
-}
 
 /**
  * Encodes the calibration and evaluation texts and keeps only what the run uses: the sampled
@@ -184,8 +130,15 @@ async function tokenize(
 ): Promise<{ windows: Int32Array[]; calibTokens: number; evalIds: Int32Array; evalTotal: number }> {
   const { seqlen, nsamples, evalTokens } = shape;
   const calibIds = await encodeCorpus(tok, s.calib, "calib");
+  // a count asked for that the text cannot hold is refused, not silently cut or repeated
+  if (s.nsamples !== undefined) {
+    checkTextHolds("--nsamples", nsamples, seqlen, calibIds.length, s.calib);
+  }
   const windows = sampleWindows(calibIds, { nsamples, seqlen, seed: s.seed });
   const allEval = await encodeCorpus(tok, s.eval, "eval");
+  if (s.evalTokens !== undefined) {
+    checkTextHolds("--eval-tokens", evalTokens, 1, allEval.length, s.eval);
+  }
   const evalIds = allEval.slice(0, evalTokens); // perplexity reads only the first evalTokens ids
   if (evalIds.length < seqlen) {
     throw new CliError(
@@ -218,9 +171,15 @@ async function loadInputs(s: Settings, say: RunConsole): Promise<Inputs> {
   if (!s.allowNonfinite) checkFiniteModel(weights, s.model);
   const tok = readTokenizer(await readInput(s.tokenizer, "tokenizer"));
   const shape = runShape(s, weights);
+  checkSeqlen(shape.seqlen, weights.config);
   checkCalibrationSize(shape.nsamples, shape.seqlen, weights);
-  say.info(`encoding ${basename(s.calib)} and ${basename(s.eval)} ...`);
-  return { weights, shape, ...(await tokenize(s, tok, shape)) };
+  say.step(`loaded ${basename(s.model)}; encoding ${basename(s.calib)} and ${basename(s.eval)}`, 0);
+  const texts = await tokenize(s, tok, shape);
+  say.step(
+    `encoded: ${texts.windows.length} calibration windows, ${texts.evalIds.length} eval tokens`,
+    0,
+  );
+  return { weights, shape, ...texts };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -278,14 +237,11 @@ async function runMethod(
 ): Promise<MethodRun> {
   const s = ctx.s;
   const { denseInputs, intraLayer } = pipelineMode(s, method);
-  const methodOptions: MethodOptions = {
-    ...(s.select ? { select: s.select } : {}),
-    ...s.methodOptions,
-  };
+  const descriptor = methodOf(method);
   const result = await nonFiniteHint(pruneModelParallel(ctx.pool, ctx.weights, ctx.windows, {
     allowNonFinite: s.allowNonfinite,
-    method: METHODS[method],
-    methodOptions,
+    method: descriptor,
+    methodOptions: s.methodOptions,
     target,
     denseInputs,
     intraLayer,
@@ -295,13 +251,24 @@ async function runMethod(
     onProgress: (done, total, label) => {
       // between blocks, what release() did not free goes now, not 64 MB later (scripts/lib/memory.ts)
       if (label?.startsWith("block")) collectGarbage();
-      ctx.say.bar(done, total, `${method}: ${label ?? ""}`);
+      ctx.say.bar(done, total, `${method}: ${label ?? ""}`, 2);
     },
   }));
   collectGarbage();
+  const at = target.kind === "nm"
+    ? `${target.n}:${target.m}`
+    : `${(100 * target.sparsity).toFixed(0)}%`;
+  ctx.say.step(`${method} at ${at}: pruned, sparsity ${(100 * result.sparsity).toFixed(2)}%`, 2);
   const { ppl, ms } = await ctx.evaluate(result.weights, `eval ${method}`);
-  const options = { target, ...methodOptions, dense_inputs: denseInputs, intra_layer: intraLayer };
-  return { method, options, result, ppl, evalMs: ms };
+  const options = {
+    target,
+    ...appliedOptions(descriptor, s.methodOptions), // only the options this method has
+    dense_inputs: denseInputs,
+    intra_layer: intraLayer,
+  };
+  const run = { method, options, result, ppl, evalMs: ms };
+  ctx.say.step(`${compareProgressText(run)} (at ${at})`);
+  return run;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -312,6 +279,7 @@ async function evaluateDense(ctx: RunContext, seqlen: number): Promise<Evaluatio
   const dense = await ctx.evaluate(ctx.weights, "eval dense");
   collectGarbage();
   ctx.say.memory("the dense eval");
+  ctx.say.step(`dense ppl ${dense.ppl.ppl.toFixed(4)}`);
   ctx.io.stdout(denseText(dense, seqlen));
   return dense;
 }
@@ -334,10 +302,9 @@ async function runMethods(
     runs.push(run);
     say.memory(`${method} (pruning and eval)`);
     if (!s.compare) io.stdout(prunedText(run, dense.ms));
-    else say.info(compareProgressText(run));
     if (s.html && s.methods.length > 1) masks.push(run.result.masks);
     if (s.verbose) {
-      const lines = fistaLines(run);
+      const lines = infoLines(run);
       if (lines.length) io.stdout(`${method} per operator:\n${lines.join("\n")}\n`);
     }
     // --compare: keep the report, drop the pruned model
@@ -368,7 +335,7 @@ async function runSweep(ctx: RunContext, runs: MethodRun[]): Promise<SweepPoint[
       });
     }
     sweep.push(point);
-    ctx.say.info(sweepText(point));
+    ctx.say.step(sweepText(point), 0);
   }
   return sweep;
 }
@@ -385,7 +352,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   checkWorkerPermission(s.workers); // before any work: workers load their code from src/
-  checkDistinctOutputs(s);
+  await checkOutputs(s); // every output, before any work
   const say = runConsole(s, io);
   const peak = new PeakTracker(); // notes the resident set at start: the runtime and the modules
   say.memory("start");
@@ -419,6 +386,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   const dense = await evaluateDense(ctx, shape.seqlen);
   const { runs, masks } = await runMethods(ctx, dense);
   const sweep = await runSweep(ctx, runs);
+  if (sweep.length) io.stdout(`${sweepTable(dense.ppl.ppl, sweep)}\n`);
   await writeOutputs(s, { config, shape, calibTokens, dense, runs, sweep, masks, peak }, io);
   io.stdout(`peak memory ${peak.text()}\n`);
   return 0;

@@ -7,7 +7,7 @@ import { buildSuite } from "../src/conformance/cases.ts";
 import { compareCase } from "../src/conformance/compare.ts";
 import { handDataset, syntheticDatasets, tiesDataset } from "../src/conformance/datasets.ts";
 import { parseManifest } from "../src/conformance/manifest.ts";
-import { main as conformance } from "../scripts/conformance.ts";
+import { main as conformance, writeSuite } from "../scripts/conformance.ts";
 import { main as verify } from "../scripts/verify.ts";
 import { suiteDigests } from "./bun/digests.ts";
 import { capture } from "./lib/capture.ts";
@@ -149,8 +149,13 @@ Deno.test("conformance -> verify --run round-trips; corrupted outputs fail with 
     assert.ok(at >= 0, io.out);
     assert.match(
       lines.slice(at + 1, at + 4).join("\n"),
-      /mask +exact +FAIL 1 of 36 entries differ; max abs error 1 at 13 \(row 1, col 1\)/,
+      new RegExp(
+        "mask +exact +FAIL 1 of 36 entries differ \\(1 kept that should be pruned, 0 pruned that " +
+          "should be kept\\), first at 13 \\(row 1, col 1\\); pruned 17, expected 18; row 1 " +
+          "prunes 5, expected 6\n",
+      ),
     );
+    assert.doesNotMatch(lines.slice(at + 1, at + 4).join("\n"), /mask.*max rel error/);
     assert.match(
       lines.slice(at + 1, at + 4).join("\n"),
       /weight +exact +FAIL 1 of 36 outside tolerance; max abs error 0\.5\d* at 20 \(row 1, col 8\)/,
@@ -159,7 +164,31 @@ Deno.test("conformance -> verify --run round-trips; corrupted outputs fail with 
       io.out,
       /FAIL wanda-row50-ewma-odd3x12\n(.*\n)* *mask +threshold FAIL 1 of 3 groups bad; pruned count off by at most 3 \(allowed 1, worst row 0\)/,
     );
-    assert.match(io.out, new RegExp(`verify: ${count - 2} of ${count} cases passed, 2 failed`));
+    assert.match(
+      io.out,
+      new RegExp(`verify: ${count - 2} of ${count} cases passed, 2 failed, 0 missing`),
+    );
+    assert.match(io.out, /\nmethod +passed +failed +missing\nmagnitude +\d+ +1 +0\n/);
+
+    // a partial backend: --methods picks what it implements; a missing file counts as missing
+    await rm(join(outputs, "wanda-2of4-odd3x12.safetensors"));
+    io = capture();
+    assert.equal(
+      await verify(
+        ["--suite", suite, "--outputs", outputs, "--methods", "wanda,swiftprune-norm"],
+        io,
+      ),
+      1,
+    );
+    assert.match(io.out, /FAIL wanda-2of4-odd3x12: no output file /);
+    assert.match(io.out, /\nwanda +\d+ +1 +1\nswiftprune-norm +\d+ +0 +0\ntotal /);
+    assert.doesNotMatch(io.out, /magnitude|fista|sparsegpt/);
+    io = capture();
+    assert.equal(
+      await verify(["--suite", suite, "--outputs", outputs, "--methods", "fist"], io),
+      2,
+    );
+    assert.match(io.err, /--methods: unknown method fist; the suite has fista, magnitude/);
 
     io = capture();
     assert.equal(await verify(["--suite", suite, "--outputs", join(dir, "none")], io), 2);
@@ -178,7 +207,7 @@ Deno.test("compareCase: a missing output, tensor or wrong dtype fails with a mes
   const f32 = { dtype: "F32", shape: [1, 2], data: new Float32Array([1, 0]) };
   assert.match(
     compareCase(c, input, { mask }, { mask: f32 }).tensors[0].note!,
-    /output is F32 \[1,2\], expected U8/,
+    /the mask must be U8 with values 0 \(pruned\) and 1 \(kept\); found F32 \[1,2\]/,
   );
   assert.equal(compareCase(c, input, { mask }, { mask }).ok, true);
 });
@@ -196,4 +225,105 @@ Deno.test("conformance --small: the files equal the committed golden digests (al
   } finally {
     await rm(dir, { recursive: true });
   }
+});
+
+/** A safetensors file written by hand, for dtypes our writer refuses (BOOL). */
+function rawSafetensors(
+  tensors: Record<string, { dtype: string; shape: number[]; bytes: Uint8Array }>,
+) {
+  let offset = 0;
+  const header: Record<string, unknown> = {};
+  for (const [name, t] of Object.entries(tensors)) {
+    header[name] = {
+      dtype: t.dtype,
+      shape: t.shape,
+      data_offsets: [offset, offset + t.bytes.length],
+    };
+    offset += t.bytes.length;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + json.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  let at = 8 + json.length;
+  for (const t of Object.values(tensors)) (out.set(t.bytes, at), at += t.bytes.length);
+  return out;
+}
+
+Deno.test("verify: a BOOL or I64 mask is named as such; an N:M failure says whether N:M holds", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "secateur-conf-"));
+  try {
+    const suite = join(dir, "suite"), outputs = join(dir, "outputs");
+    const small = buildSuite([handDataset()], { selectors: ["sort"] });
+    await writeSuite(suite, small, false);
+    await verify(
+      ["--suite", suite, "--outputs", outputs, "--run", "--methods", "magnitude"],
+      capture(),
+    );
+    const name = "magnitude-row50-sort-hand2x4";
+    const weight = new Float32Array([0, -4, 0, 3, 0, 0, 8, -2]);
+    const mask = new Uint8Array([0, 1, 0, 1, 0, 0, 1, 1]);
+    for (
+      const [dtype, bytes] of [["BOOL", mask], [
+        "I64",
+        new Uint8Array(new BigInt64Array(Array.from(mask, BigInt)).buffer),
+      ]] as const
+    ) {
+      await writeFile(
+        join(outputs, `${name}.safetensors`),
+        rawSafetensors({
+          weight: { dtype: "F32", shape: [2, 4], bytes: new Uint8Array(weight.buffer) },
+          mask: { dtype, shape: [2, 4], bytes },
+        }),
+      );
+      const io = capture();
+      assert.equal(await verify(["--suite", suite, "--outputs", outputs, "--filter", name], io), 1);
+      assert.match(
+        io.out,
+        new RegExp(
+          `the mask must be U8 with values 0 \\(pruned\\) and 1 \\(kept\\); found ${dtype} \\[2,4\\]`,
+        ),
+      );
+    }
+    // 2:4 with row 0 keeping 3 of its 4: the structure is violated; swapping within a group is not
+    const nm = "magnitude-2of4-hand2x4";
+    const write = (keep: number[]) =>
+      writeFile(
+        join(outputs, `${nm}.safetensors`),
+        writeSafetensors([
+          {
+            name: "weight",
+            dtype: "F32",
+            shape: [2, 4],
+            data: weight.map((w, t) => keep[t] ? w || 1 : 0),
+          },
+          { name: "mask", dtype: "U8", shape: [2, 4], data: new Uint8Array(keep) },
+        ]),
+      );
+    await write([1, 1, 0, 1, 0, 0, 1, 1]);
+    let io = capture();
+    assert.equal(await verify(["--suite", suite, "--outputs", outputs, "--filter", nm], io), 1);
+    assert.match(
+      io.out,
+      /the 2:4 structure is violated in 1 of 2 groups \(first: row 0, cols 0-3 keep 3\)/,
+    );
+    await write([1, 0, 0, 1, 0, 0, 1, 1]);
+    io = capture();
+    assert.equal(await verify(["--suite", suite, "--outputs", outputs, "--filter", nm], io), 1);
+    assert.match(
+      io.out,
+      /2 of 8 entries differ .*the 2:4 structure holds \(every group of 4 keeps at most 2\)/,
+    );
+  } finally {
+    await rm(dir, { recursive: true });
+  }
+});
+
+Deno.test("verify: a relative --suite that does not exist is reported with its resolved path", async () => {
+  const io = capture();
+  assert.equal(await verify(["--suite", "no/such/suite", "--outputs", "."], io), 2);
+  assert.match(
+    io.err,
+    /cannot read manifest\.json in --suite no\/such\/suite \(resolved to \/.*\/no\/such\/suite\/manifest\.json; deno task resolves relative paths from the project folder\): ENOENT/,
+  );
 });

@@ -212,7 +212,7 @@ Deno.test("docs/fistapruner.md example-fista: three FISTA steps by hand, then th
     close(r.weight.data, numbers(ex, `x${k}`), `x_${k}`, 1e-5);
   }
   const r = fistaPruner(W, { inputs: X }, rowTarget(scalar(ex, "sparsity")), { lambda0: lambda });
-  const info = r.info as Record<string, number[] & number>;
+  const info = r.info!;
   close([info.warmStartLayerError], [scalar(ex, "warm_error")], "warm start E_total", 1e-5);
   close(info.lambdas, numbers(ex, "lambdas"), "lambdas", 1e-12);
   close(info.eRound, numbers(ex, "e_round"), "E_round", 1e-4);
@@ -220,4 +220,84 @@ Deno.test("docs/fistapruner.md example-fista: three FISTA steps by hand, then th
   close([info.nextLambda], [scalar(ex, "next_lambda")], "next lambda", 1e-12);
   assert.equal(info.bestRun, scalar(ex, "best_run"));
   assert.deepEqual(Array.from(r.keep), numbers(ex, "keep"));
+});
+
+/** Asserts |actual - expected| <= tol elementwise (absolute), naming the value. */
+function closeAbs(actual: ArrayLike<number>, expected: number[], what: string, tol: number): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    assert.ok(
+      Math.abs(actual[i] - expected[i]) <= tol,
+      `${what}[${i}]: page says ${expected[i]}, code gives ${actual[i]}`,
+    );
+  }
+}
+
+/** `G* = X^T X / tokens` of an example's `X`. */
+function gramOf(X: Matrix): Matrix {
+  const xtx = matmul(transpose(X), X);
+  return { ...xtx, data: xtx.data.map((v) => v / X.rows) };
+}
+
+Deno.test("docs/fistapruner.md example-fista-step: step 1/L converges, step 2.5/L diverges", () => {
+  const ex = example("fistapruner.md", "fista-step");
+  const X = matrixOf(ex, "X"), W = matrixOf(ex, "W"), G = gramOf(X), C = matmul(W, G);
+  const L = largestEigenvalue(G.data, G.cols);
+  close([L], [scalar(ex, "L")], "L = lambda_max(G*)", 1e-6);
+  // the page's eigenvalues: G* v = mu v has a non-zero solution, det(G* - mu I) = 0
+  for (const mu of numbers(ex, "eigenvalues")) {
+    const g = (i: number, j: number) => G.data[i * 3 + j] - (i === j ? mu : 0);
+    const det = g(0, 0) * (g(1, 1) * g(2, 2) - g(1, 2) * g(2, 1)) -
+      g(0, 1) * (g(1, 0) * g(2, 2) - g(1, 2) * g(2, 0)) +
+      g(0, 2) * (g(1, 0) * g(2, 1) - g(1, 1) * g(2, 0));
+    assert.ok(Math.abs(det) < 1e-5, `det(G* - ${mu} I) = ${det}`);
+  }
+  const fMin = -quadraticForm(W, G) / 2;
+  close([fMin], [scalar(ex, "f_min")], "f* = -1/2 tr(W G* W^T)", 1e-6);
+  for (const [c, name] of [[1, "objective_step_1"], [2.5, "objective_step_2_5"]] as const) {
+    const r = fista(G, C, 0, { iterations: 5, accelerate: false, lipschitz: L / c, tol: 0 });
+    close(r.objective, numbers(ex, name), name, 1e-5);
+  }
+});
+
+/** `tr(W G W^T)` for a one-row `W`. */
+function quadraticForm(W: Matrix, G: Matrix): number {
+  let sum = 0;
+  for (let a = 0; a < W.cols; a++) {
+    for (let b = 0; b < W.cols; b++) sum += W.data[a] * G.data[a * W.cols + b] * W.data[b];
+  }
+  return sum;
+}
+
+Deno.test("docs/fistapruner.md example-fista-wins: the search beats the warm start by moving kept weights", () => {
+  const ex = example("fistapruner.md", "fista-wins");
+  const X = matrixOf(ex, "X"), W = matrixOf(ex, "W"), G = gramOf(X);
+  close(G.data, numbers(ex, "G"), "G* = X^T X / tokens", 1e-7);
+  close(matmul(W, G).data, numbers(ex, "C"), "C = W G*", 1e-6);
+  close([largestEigenvalue(G.data, G.cols)], [scalar(ex, "L")], "L", 1e-6);
+  const target = rowTarget(scalar(ex, "sparsity"));
+  const warm = buildMask(wandaScores(W, columnNorms(X)), target).keep;
+  assert.deepEqual(Array.from(warm), numbers(ex, "warm_keep"));
+  const r = fistaPruner(W, { inputs: X }, target);
+  const info = r.info!;
+  // E_total comes from float32 Grams by expanding the square: float32 noise of about 2e-6
+  closeAbs([info.warmStartLayerError], [scalar(ex, "warm_error")], "warm start E_total", 3e-6);
+  close(info.lambdas, numbers(ex, "lambdas"), "lambdas", 1e-5);
+  closeAbs(info.eRound, numbers(ex, "e_round"), "E_round", 3e-6);
+  closeAbs(info.eTotal, numbers(ex, "e_total"), "E_total", 3e-6);
+  assert.deepEqual(info.iterations, numbers(ex, "iterations"));
+  close([info.nextLambda], [scalar(ex, "next_lambda")], "next lambda", 1e-5);
+  assert.equal(info.bestRun, scalar(ex, "best_run"));
+  assert.deepEqual(Array.from(r.keep), numbers(ex, "keep"));
+  const weight = numbers(ex, "weight");
+  for (let j = 0; j < weight.length; j++) {
+    const bound = 2e-6 * Math.abs(weight[j]);
+    assert.ok(Math.abs(r.weight.data[j] - weight[j]) <= bound, `weight[${j}]: ${r.weight.data[j]}`);
+  }
+  assert.ok(info.layerError < info.warmStartLayerError / 1000, "FISTA beats its warm start");
+  // the LASSO on the kept support, solved by hand: [2.25, 0.25] - lambda G_S^-1 [1, 1]
+  const lambda = info.lambdas[scalar(ex, "best_run")];
+  const support = numbers(ex, "lasso_support");
+  close([2.25 - 0.3 * lambda, 0.25 - 0.3 * lambda], support, "LASSO on the support", 1e-6);
+  close(Array.from(r.weight.data.subarray(0, 2)), support, "FISTA reaches it", 3e-5);
 });

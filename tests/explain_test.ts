@@ -7,39 +7,86 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { selectEwmaTrace } from "../src/select/ewma.ts";
 import { selectBySort } from "../src/select/sort.ts";
 import {
   COLORS,
+  disagreements,
   formatTrace,
   maskText,
   traceSvg,
   type TraceView,
+  traceViewOf,
 } from "../scripts/lib/trace_view.ts";
 import { main } from "../scripts/explain.ts";
 import { capture } from "./lib/capture.ts";
 
 const ROW = [8, 1, 16, 2, 32, 4, 64, 0.5];
-const view = (scores: number[], k: number, title = "t"): TraceView => ({
-  title,
-  selection: selectEwmaTrace(scores, k),
-  sortKeep: selectBySort(scores, k),
-});
+const view = (scores: number[], k: number, title = "t"): TraceView => traceViewOf(title, scores, k);
 
-Deno.test("formatTrace: one table line per step with the hand-derived thresholds and decisions", () => {
+/** The table rows of a printed trace: step, score, T, p, D, tracker, final, and the mark. */
+const TABLE_ROW = /^ +(\d+) +(\S+) +(\S+) +(\S+) +(\S+) +(keep|prune) +(keep|prune)( +\*)?$/;
+const tableRows = (text: string) =>
+  text.split("\n").map((l) => TABLE_ROW.exec(l)).filter((m) => m !== null);
+
+Deno.test("formatTrace: one table line per step with the hand-derived T, p, D and decisions", () => {
   const text = formatTrace(view(ROW, 4));
-  const lines = text.split("\n").filter((l) => /^ +\d+ +\S+ +\S+ +(keep|prune)$/.test(l));
-  assert.equal(lines.length, 8);
+  const rows = tableRows(text);
+  assert.equal(rows.length, 8);
+  // docs/swiftprune.md example-ewma, rounded as printed (T: 4 digits, p: 4 decimals, D: 3)
   const thresholds = ["6", "6.453", "5.975", "6.44", "5.983", "6.461", "6.023", "6.516"];
-  lines.forEach((line, i) => {
-    const [step, score, threshold, decision] = line.trim().split(/ +/);
-    assert.equal(Number(step), i);
-    assert.equal(Number(score), ROW[i]);
-    assert.equal(threshold, thresholds[i]);
-    assert.equal(decision, i % 2 ? "prune" : "keep");
+  const p = ["0.4375", "0.5078", "0.4443", "0.5138", "0.4496", "0.5184", "0.4536", "0.5219"];
+  const D = ["1.813", "1.913", "1.862", "1.830", "1.915", "1.752", "1.970", "2.177"];
+  rows.forEach((m, i) => {
+    assert.equal(Number(m[1]), i);
+    assert.equal(Number(m[2]), ROW[i]);
+    assert.deepEqual([m[3], m[4], m[5]], [thresholds[i], p[i], D[i]], `step ${i}`);
+    assert.equal(m[6], i % 2 ? "prune" : "keep");
+    assert.equal(m[7], m[6], "on this row every provisional decision is final");
+    assert.equal(m[8], undefined);
   });
   assert.match(text, /averaged threshold 6\.243 would prune 4/);
-  assert.match(text, /mask ewma: 1\.1\.1\.1\.\nmask sort: 1\.1\.1\.1\./);
+  assert.match(text, /0 of 8 provisional decisions differ/);
+  assert.match(
+    text,
+    /mask ewma: +1\.1\.1\.1\.\nmask ewma-exact: +1\.1\.1\.1\.\nmask sort: +1\.1\.1\.1\./,
+  );
+});
+
+Deno.test("formatTrace: marks the steps where the tracker's decision differs from the final mask", () => {
+  const scores = Array.from({ length: 20 }, (_, i) => 2 ** (i % 7)); // 1, 2, ..., 64, 1, 2, ...
+  const v = view(scores, 10), text = formatTrace(v);
+  const sort = selectBySort(scores, 10); // the oracle of the final column
+  const rows = tableRows(text);
+  assert.equal(rows.length, 20);
+  const marked: number[] = [];
+  rows.forEach((m, i) => {
+    assert.equal(m[7], sort[i] ? "keep" : "prune", `final column, step ${i}`);
+    assert.equal(m[8] !== undefined, m[6] !== m[7], `mark of step ${i}`);
+    if (m[8]) marked.push(i);
+  });
+  assert.ok(marked.length > 0, "this row has a provisional decision that is not final");
+  assert.deepEqual(disagreements(v), marked);
+  assert.match(
+    text,
+    new RegExp(
+      `${marked.length} of 20 provisional decisions differ from the final mask \\(steps ${
+        marked.join(", ")
+      }\\)`,
+    ),
+  );
+});
+
+Deno.test("formatTrace: the exact selector's bracket, band and quickselect add up", () => {
+  const scores = Array.from({ length: 1024 }, (_, i) => ((i * 7919) % 1021) + 1);
+  const v = view(scores, 400), text = formatTrace(v, 0);
+  const m =
+    /the (\d+) scores below it are pruned, the (\d+) at or above it kept, and\n +quickselect prunes the (\d+) smallest of the (\d+) in the band/
+      .exec(text);
+  assert.ok(m, text);
+  const [below, above, picked, band] = m.slice(1).map(Number);
+  assert.equal(below + band + above, 1024);
+  assert.equal(below + picked, 400);
+  assert.deepEqual(v.exact!.keep, selectBySort(scores, 400));
 });
 
 Deno.test("formatTrace: --steps limits the table; k = 0 and k = n skip the tracker", () => {
@@ -51,7 +98,7 @@ Deno.test("formatTrace: --steps limits the table; k = 0 and k = n skip the track
   const none = formatTrace(view(ROW, 0));
   assert.match(none, /nothing to track/);
   assert.match(none, /achieved 0 of 8 pruned \(0\.00%\)/);
-  assert.match(formatTrace(view(ROW, 8)), /mask ewma: \.{8}/);
+  assert.match(formatTrace(view(ROW, 8)), /mask ewma: +\.{8}/);
 });
 
 Deno.test("formatTrace: reports a miss of the approximate selector against sort", () => {
@@ -60,7 +107,10 @@ Deno.test("formatTrace: reports a miss of the approximate selector against sort"
   const agree = v.selection.keep.reduce((a, k, i) => a + (k === v.sortKeep[i] ? 1 : 0), 0);
   const text = formatTrace(v);
   assert.match(text, new RegExp(`achieved ${v.selection.pruned} of 300 pruned`));
-  assert.match(text, new RegExp(`masks agree on ${agree} of 300`));
+  assert.match(
+    text,
+    new RegExp(`ewma agrees with sort on ${agree} of 300 weights, ewma-exact on 300`),
+  );
   assert.ok(v.selection.pruned !== 150, "a threshold cannot split the tie at the border");
 });
 
@@ -113,7 +163,7 @@ Deno.test("explain: a given row prints the trace; --svg writes atomically and re
 Deno.test("explain: wanda with --x protects the weight on the large channel", async () => {
   const io = capture();
   assert.equal(await main(["--row", "1.2,2,-2,1.5", "--x", "3,1,1,1", "--method", "wanda"], io), 0);
-  assert.match(io.out, /mask sort: 1\.1\./); // scores 3.6, 2, 2, 1.5 (docs/wanda.md)
+  assert.match(io.out, /mask sort: +1\.1\./); // scores 3.6, 2, 2, 1.5 (docs/wanda.md)
 });
 
 Deno.test("explain: a seeded random row is reproducible", async () => {
@@ -134,6 +184,23 @@ Deno.test("explain: with no arguments, a real row of stories260K with calibrated
   assert.match(io.out, /achieved 32 of 64 pruned/);
 });
 
+Deno.test("explain: on the default row the tracker's provisional decisions differ from the final mask on 6 of 64", async () => {
+  // the count issue 16 reported for this row; the marks are checked against sort's mask
+  const io = capture();
+  assert.equal(await main([], io), 0, io.err);
+  const rows = tableRows(io.out);
+  assert.equal(rows.length, 64);
+  const masks = /mask ewma-exact: ([.1 \n]+?)\nmask sort: ([.1 \n]+?)\n/.exec(io.out)!;
+  const final = masks[2].replace(/\s/g, "");
+  assert.equal(masks[1].replace(/\s/g, ""), final);
+  rows.forEach((m, i) => {
+    assert.equal(m[7], final[i] === "1" ? "keep" : "prune", `final column, step ${i}`);
+    assert.equal(m[8] !== undefined, m[6] !== m[7], `mark of step ${i}`);
+  });
+  assert.equal(rows.filter((m) => m[8]).length, 6);
+  assert.match(io.out, /6 of 64 provisional decisions differ from the final mask/);
+});
+
 Deno.test("explain: bad input exits 2 with one line naming the value", async () => {
   const cases: [string[], RegExp][] = [
     [["--sparsity", "1"], /--sparsity must be a number in \[0, 1\), got "1"/],
@@ -151,4 +218,12 @@ Deno.test("explain: bad input exits 2 with one line naming the value", async () 
     assert.match(io.err, message);
     assert.equal(io.err.trim().split("\n").length, 1);
   }
+});
+
+Deno.test("traceSvg: a ring around each step whose provisional decision the final mask overturned", () => {
+  const scores = Array.from({ length: 20 }, (_, i) => 2 ** (i % 7));
+  const v = view(scores, 10);
+  const rings = traceSvg(v).match(/<circle [^>]*fill="none"/g) ?? [];
+  assert.equal(rings.length, disagreements(v).length + 1); // + the legend's
+  assert.equal((traceSvg(view(ROW, 4)).match(/<circle [^>]*fill="none"/g) ?? []).length, 1);
 });

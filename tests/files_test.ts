@@ -121,10 +121,38 @@ Deno.test("a failed write leaves no partial file under the final name and no tem
       { name: "TypeError", message: /chunks must be Uint8Array, got string/ },
     );
     assert.deepEqual(listing(dir), ["old"]);
+  });
+});
+
+Deno.test("writeFileAtomic creates missing folders; a file or folder in the way is refused by name, never by the temporary name", async () => {
+  await inTempDir(async (dir) => {
+    await writeFileAtomic(join(dir, "no", "such", "x"), new Uint8Array([4]));
+    assert.deepEqual(Array.from(Deno.readFileSync(join(dir, "no", "such", "x"))), [4]);
+    Deno.writeFileSync(join(dir, "plain"), new Uint8Array(1));
+    await assert.rejects(() => writeFileAtomic(join(dir, "plain", "sub", "x"), new Uint8Array(1)), {
+      name: "UnsafeWriteError",
+      message: `Cannot write "${join(dir, "plain", "sub", "x")}": "${
+        join(dir, "plain")
+      }" is a file, not a folder`,
+    });
     await assert.rejects(
-      () => writeFileAtomic(join(dir, "no-such-dir", "x"), new Uint8Array(1)),
-      /ENOENT|No such file|not found/i,
+      () => writeFileAtomic(join(dir, "no"), new Uint8Array(1), { force: true }),
+      { name: "UnsafeWriteError", message: /it is a folder; name a file/ },
     );
+    // a file-system error after the checks (the folder removed while the data is produced)
+    const gone = join(dir, "gone");
+    async function* removeFolder() {
+      await Deno.remove(gone, { recursive: true });
+      yield new Uint8Array(1);
+    }
+    const err = await writeFileAtomic(join(gone, "x"), removeFolder()).then(
+      () => undefined,
+      (e) => e,
+    );
+    assert.ok(err instanceof Error, "the write into a removed folder must fail");
+    assert.match(err.message, new RegExp(`^Cannot write "${join(gone, "x")}": ENOENT`));
+    assert.doesNotMatch(err.message, /\.tmp/);
+    assert.deepEqual(listing(dir), ["no", "plain"]);
   });
 });
 

@@ -126,17 +126,17 @@ Deno.test("prune-layer refuses --out equal to --in, even with --force and throug
 Deno.test("a failed write leaves no partial file under the final name and no temporary file", async () => {
   await inTempDir(async (dir) => {
     const input = await layer(dir);
-    // The final name is a folder: the temporary file is written, then the rename fails.
+    // The final name is a folder: refused before the work, naming it.
     const folder = join(dir, "out.safetensors");
     await mkdir(folder);
     const r = await run(["--in", input, "--out", folder, ...WANDA, "--force"]);
-    assertOneLineError(r, /EISDIR.*out\.safetensors/);
+    assertOneLineError(r, /out\.safetensors": it is a folder; name a file/);
     assert.ok((await stat(folder)).isDirectory());
     assert.deepEqual((await readdir(dir)).sort(), ["layer-ok.safetensors", "out.safetensors"]);
-    // A missing destination folder: exit 2, nothing created.
+    // A file where a folder should be: exit 2, named, nothing created.
     assertOneLineError(
-      await run(["--in", input, "--out", join(dir, "no", "such", "o.st"), ...WANDA]),
-      /ENOENT/,
+      await run(["--in", input, "--out", join(dir, "layer-ok.safetensors", "o.st"), ...WANDA]),
+      /layer-ok\.safetensors" is a file, not a folder/,
     );
     // A run interrupted in the middle of writing (the data source fails after the first chunk).
     const target = join(dir, "interrupted.bin");

@@ -194,7 +194,15 @@ Deno.test("prune CLI: bad flags and too short texts exit 2 with one line", async
     ],
     [
       ["--calib", short, ...SMALL],
-      /^error: Cannot sample calibration windows of 64 tokens: the text has only \d+ tokens\n$/,
+      /^error: --nsamples 2 windows of 64 tokens is beyond the \d+ tokens of short\.txt; use at most 0 \(or a longer text\)\n$/,
+    ],
+    [
+      ["--seqlen", "99999"],
+      /^error: --seqlen 99999 is beyond the model's context of 512 tokens; use at most 512\n$/,
+    ],
+    [
+      ["--eval-tokens", "99999999", "--nsamples", "1"],
+      /^error: --eval-tokens 99999999 is beyond the \d+ tokens of TinyStories-validation-head\.txt; use at most \d+ \(or a longer text\)\n$/,
     ],
     [
       ["--seqlen", "512", "--eval-tokens", "300", "--nsamples", "1"],
@@ -202,7 +210,7 @@ Deno.test("prune CLI: bad flags and too short texts exit 2 with one line", async
     ],
   ];
   for (const [argv, message] of cases) {
-    const r = await run(argv);
+    const r = await run([...argv, "--quiet"]); // the error alone, without the progress lines
     assert.equal(r.code, 2, `${argv.join(" ")}: ${r.err}`);
     assert.match(r.err, message);
     assert.equal(r.err.split("\n").length, 2, r.err);

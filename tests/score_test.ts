@@ -14,6 +14,7 @@ import {
   swiftPruneScoresReference,
   type XStat,
 } from "../src/score/swiftprune.ts";
+import { invert } from "./lib/invert.ts";
 
 const SHAPES: [number, number][] = [[1, 1], [1, 7], [1, 64], [3, 5], [7, 33], [2, 4096], [16, 17]];
 
@@ -66,25 +67,6 @@ Deno.test("swiftprune: norm from inputs equals norm from column norms, and is un
   const scaled = { ...x, data: x.data.map((v) => v * 1024) }; // exact power-of-two scaling
   assert.deepEqual(swiftPruneScores(w, { inputs: scaled }).data, fromInputs.data);
 });
-
-/** Inverts a small symmetric positive definite matrix by Gauss-Jordan elimination (float64). */
-function invert(a: number[][]): number[][] {
-  const n = a.length;
-  const m = a.map((row, i) => [...row, ...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0))]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(m[r][c]) > Math.abs(m[p][c])) p = r;
-    [m[c], m[p]] = [m[p], m[c]];
-    const d = m[c][c];
-    for (let j = 0; j < 2 * n; j++) m[c][j] /= d;
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = m[r][c];
-      for (let j = 0; j < 2 * n; j++) m[r][j] -= f * m[c][j];
-    }
-  }
-  return m.map((row) => row.slice(n));
-}
 
 /** OBS saliency w_j^2 / [H^-1]_jj with H = x x^T + ridge I, by an explicit inverse. */
 function obsSaliency(w: ArrayLike<number>, x: ArrayLike<number>, ridge: number): number[] {

@@ -48,8 +48,48 @@ export const PROCESS_IO: CliIo = {
   isTTY: Boolean(process.stderr.isTTY),
 };
 
+/** Edit distance (insertions, deletions, substitutions) between two short strings. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/**
+ * The known name closest to `name`, if it is close: at most 2 edits, and fewer than a third of
+ * its letters; or a name that starts with it.
+ *
+ * @param name What was typed, e.g. `"x-sta"`.
+ * @param known The names it may have meant.
+ * @returns The suggestion, or `undefined`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { closest } from "./cli.ts";
+ * assert.equal(closest("sparsty", ["sparsity", "seed"]), "sparsity");
+ * assert.equal(closest("x-sta", ["x-stat", "eps"]), "x-stat");
+ * assert.equal(closest("zzz", ["sparsity", "seed"]), undefined);
+ * ```
+ */
+export function closest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined, bestDistance = Infinity;
+  for (const k of known) {
+    const d = editDistance(name, k);
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  if (best !== undefined && bestDistance <= Math.min(2, Math.ceil(name.length / 3))) return best;
+  return name.length >= 3 ? known.find((k) => k.startsWith(name)) : undefined;
+}
+
 /**
  * Parses flags with `node:util` `parseArgs` (strict: unknown flags and stray arguments are errors).
+ * An unknown flag close to a known one gets a "did you mean".
  *
  * @param argv The arguments after the script name.
  * @param options The flags, as `parseArgs` takes them.
@@ -62,6 +102,7 @@ export const PROCESS_IO: CliIo = {
  * const v = parseFlags(["--in", "a.safetensors"], { in: { type: "string" } });
  * assert.equal(v.in, "a.safetensors");
  * assert.throws(() => parseFlags(["--nope"], {}), { name: "CliError" });
+ * assert.throws(() => parseFlags(["--inn", "a"], { in: { type: "string" } }), /did you mean --in\?/);
  * ```
  */
 export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
@@ -71,8 +112,35 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
   } catch (e) {
-    throw new CliError((e as Error).message.split("\n")[0]);
+    const message = (e as Error).message.split("\n")[0];
+    const unknown = /^Unknown option '--?([^']+)'/.exec(message)?.[1];
+    const guess = unknown === undefined ? undefined : closest(unknown, Object.keys(options));
+    throw new CliError(guess === undefined ? message : `${message}; did you mean --${guess}?`);
   }
+}
+
+/**
+ * An integer flag value, at least `min`.
+ *
+ * @param value The text given.
+ * @param name The flag, for the message.
+ * @param min The smallest value allowed.
+ * @returns The integer.
+ * @throws {CliError} If the text is not an integer >= `min`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { intFlag } from "./cli.ts";
+ * assert.equal(intFlag("8", "nsamples", 1), 8);
+ * assert.throws(() => intFlag("0.5", "nsamples", 1), /--nsamples must be an integer >= 1, got "0.5"/);
+ * ```
+ */
+export function intFlag(value: string, name: string, min: number): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isInteger(n) || n < min) {
+    throw new CliError(`--${name} must be an integer >= ${min}, got "${value}"`);
+  }
+  return n;
 }
 
 /**

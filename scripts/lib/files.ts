@@ -150,15 +150,52 @@ async function realOrResolved(p: string): Promise<string> {
 }
 
 /**
- * Refuses to write `target` over an input or (without force) over an existing file. Call it
- * before long work so a run fails fast; {@link writeFileAtomic} checks again before renaming.
+ * Finds the nearest existing ancestor of `target`'s folder (the write creates the missing folders
+ * below it) and refuses it if it is a file. (Write permission is left to the write itself: asking
+ * for it would need `--allow-sys` under Deno.)
+ */
+async function checkFolder(target: string): Promise<void> {
+  let dir = path.dirname(path.resolve(target));
+  for (;;) {
+    const info = await fs.stat(dir).catch(() => undefined);
+    if (info !== undefined) {
+      if (info.isDirectory()) return;
+      throw new UnsafeWriteError(`Cannot write "${target}": "${dir}" is a file, not a folder`);
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return; // the root: nothing exists (not on a real file system)
+    dir = up;
+  }
+}
+
+/**
+ * Refuses to write `target` over an input, over a folder, into a path through a file, or
+ * (without force) over an existing file. Missing folders are fine: the
+ * write creates them. Call it before long work so a run fails fast; {@link writeFileAtomic}
+ * checks again before renaming.
  *
  * @param target The output path.
  * @param options `force` to allow replacing an existing file; `inputs` that must not be overwritten.
  * @returns When the target may be written.
- * @throws {UnsafeWriteError} If the target is an input, or exists and `force` is not set.
+ * @throws {UnsafeWriteError} If the target is an input, a folder, under a file, or exists and
+ *   `force` is not set.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkTarget } from "./files.ts";
+ * await checkTarget("out/not/yet/made.json", {}); // missing folders are created by the write
+ * await assert.rejects(
+ *   checkTarget("README.md/x.json", {}),
+ *   /README\.md" is a file, not a folder/,
+ * );
+ * await assert.rejects(checkTarget("src", { force: true }), /it is a folder/);
+ * ```
  */
 export async function checkTarget(target: string, options: WriteOptions): Promise<void> {
+  await checkFolder(target);
+  if ((await fs.stat(target).catch(() => undefined))?.isDirectory()) {
+    throw new UnsafeWriteError(`Cannot write "${target}": it is a folder; name a file`);
+  }
   const real = await realOrResolved(target);
   for (const input of options.inputs ?? []) {
     if ((await realOrResolved(input)) === real) {
@@ -234,11 +271,17 @@ export async function writeFileAtomic(
 ): Promise<void> {
   await checkTarget(target, options);
   const dir = path.dirname(path.resolve(target));
+  await fs.mkdir(dir, { recursive: true }).catch((e) => {
+    throw namingTarget(e, target, dir);
+  });
   const temp = path.join(
     dir,
     `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`,
   );
-  const handle = await fs.open(temp, "wx"); // "x": never reuse an existing file
+  // "x": never reuse an existing file
+  const handle = await fs.open(temp, "wx").catch((e) => {
+    throw namingTarget(e, target, temp);
+  });
   try {
     await writeAll(handle, data);
     await handle.sync();
@@ -248,8 +291,24 @@ export async function writeFileAtomic(
   } catch (error) {
     await handle.close().catch(() => {});
     await fs.rm(temp, { force: true });
-    throw error;
+    throw namingTarget(error, target, temp);
   }
+}
+
+/**
+ * A file-system error about the temporary file (or a folder made for the target), reworded to
+ * name the output the user gave: the temporary name means nothing to them. The `code` stays.
+ */
+function namingTarget(error: unknown, target: string, internal: string): unknown {
+  const e = error as { message?: unknown; code?: unknown };
+  if (!(error instanceof Error) || typeof e.code !== "string") return error;
+  // "ENOENT: no such file or directory, open '/d/.x.123.ab.tmp'": keep what went wrong, not where
+  const reason = String(e.message).includes(internal)
+    ? String(e.message).replace(/, \w+ '.*$/, "")
+    : String(e.message);
+  const out = new Error(`Cannot write "${target}": ${reason}`);
+  (out as Error & { code: string }).code = e.code;
+  return out;
 }
 
 /**

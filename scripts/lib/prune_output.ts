@@ -8,14 +8,16 @@
  *
  * @module
  */
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CliError, type CliIo } from "./cli.ts";
-import { UnsafeWriteError, writeDirAtomic, writeFileAtomic } from "./files.ts";
+import { checkTarget, UnsafeWriteError, writeDirAtomic, writeFileAtomic } from "./files.ts";
 import type { PeakTracker } from "./memory.ts";
 import { pairwiseAgreement, renderReportHtml, type SweepPoint } from "./report_html.ts";
-import type { RunShape, Settings } from "./prune_settings.ts";
-import { type Evaluation, type MethodRun, nllStandardError } from "./prune_text.ts";
+import type { Settings } from "./prune_settings.ts";
+import type { RunShape } from "../../src/pipeline/run_shape.ts";
+import type { Evaluation, MethodRun } from "./prune_text.ts";
+import { nllStandardError } from "../../src/eval/perplexity.ts";
 import { llamaToHf } from "../../src/io/hf_llama.ts";
 import { linearOf, type Model, type ModelConfig } from "../../src/model/family.ts";
 import { familyOf } from "../../src/model/families.ts";
@@ -137,7 +139,7 @@ export function buildReport(s: Settings, f: RunFacts) {
     model_config: f.config,
     method: s.compare ? "compare" : runs[0].method,
     options: s.compare
-      ? { target: s.target, select: s.select ?? null, ...s.methodOptions }
+      ? { target: s.target, select: s.methodOptions.select ?? null, ...s.methodOptions }
       : runs[0].options,
     calibration: { file: s.calib, nsamples, seqlen, seed: s.seed, tokens: f.calibTokens },
     eval: {
@@ -223,6 +225,44 @@ async function safeWrite<T>(write: () => Promise<T>): Promise<T> {
 // ---------------------------------------------------------------------------------------------
 // all outputs
 
+/** The files a run reads, which no output may replace (even with `--force`). */
+function runInputs(s: Settings): string[] {
+  // the files of an HF model folder are inputs too (--out on it replaced them)
+  const hfFiles = existsSync(s.model) && statSync(s.model).isDirectory()
+    ? ["config.json", "model.safetensors"]
+    : [];
+  return [s.model, ...hfFiles.map((n) => join(s.model, n)), s.tokenizer, s.calib, s.eval];
+}
+
+/**
+ * Checks every output of the flags before any work: distinct files, none an input, none existing
+ * without `--force`, none a folder, and each one's folder creatable (a missing folder is created
+ * when the file is written).
+ *
+ * @param s The settings.
+ * @returns When every output may be written.
+ * @throws {CliError} Naming the output and what is wrong with it.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseSettings } from "./prune_settings.ts";
+ * import { checkOutputs } from "./prune_output.ts";
+ * await checkOutputs(parseSettings(["--report", "out/not/yet/run.json", "--workers", "1"])!);
+ * await assert.rejects(
+ *   checkOutputs(parseSettings(["--html", "README.md/run.html", "--workers", "1"])!),
+ *   /README\.md" is a file, not a folder/,
+ * );
+ * ```
+ */
+export async function checkOutputs(s: Settings): Promise<void> {
+  checkDistinctOutputs(s);
+  const options = { force: s.force, inputs: runInputs(s) };
+  const files = [...(s.out ? OUT_FILES.map((n) => join(s.out!, n)) : []), s.report, s.html];
+  for (const file of files) {
+    if (file !== undefined) await safeWrite(() => checkTarget(file, options));
+  }
+}
+
 /**
  * Writes what the flags ask for, in this order: `--out` (the first method's pruned model, with
  * its masks), `--report`, `--html`; one line `wrote ...` on stdout for each.
@@ -244,9 +284,7 @@ async function safeWrite<T>(write: () => Promise<T>): Promise<T> {
  * ```
  */
 export async function writeOutputs(s: Settings, f: RunFacts, io: CliIo): Promise<void> {
-  // fuzz-found (#8): the files of an HF model folder are inputs too (--out on it replaced them)
-  const hfFiles = statSync(s.model).isDirectory() ? ["config.json", "model.safetensors"] : [];
-  const inputs = [s.model, ...hfFiles.map((n) => join(s.model, n)), s.tokenizer, s.calib, s.eval];
+  const inputs = runInputs(s);
   if (s.out) {
     const written = await writeOut(s.out, f.runs[0], s, inputs);
     io.stdout(`wrote ${written.join(", ")}\n`);

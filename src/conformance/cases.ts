@@ -10,17 +10,23 @@
  * @module
  */
 import { type SafetensorsEntry, writeSafetensors } from "../io/safetensors.ts";
-import type { SelectMode, Target } from "../prune/types.ts";
-import { applyMask, METHODS } from "../prune/methods.ts";
-import { sparsegptReference } from "../prune/sparsegpt.ts";
+import type { SelectMode, Target } from "../select/target.ts";
+import { applyMask } from "../select/mask.ts";
+import { fistaMethod } from "../prune/fistapruner.ts";
+import { sparsegpt, sparsegptReference } from "../prune/sparsegpt.ts";
 import { magnitudeScoresReference } from "../score/magnitude.ts";
 import { columnNormsReference, wandaScoresReference } from "../score/wanda.ts";
-import { swiftPruneScoresReference, type XStat } from "../score/swiftprune.ts";
+import {
+  SWIFTPRUNE_DEFAULT_EPS,
+  swiftPruneScoresReference,
+  type XStat,
+} from "../score/swiftprune.ts";
 import { buildMask } from "../select/mask.ts";
 import { nmMaskReference } from "../select/nm.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 import type { Dataset } from "./datasets.ts";
 import {
+  type CaseOptions,
   CONFORMANCE_FORMAT,
   CONFORMANCE_VERSION,
   type ConformanceCase,
@@ -49,8 +55,15 @@ export interface ConformanceMethod {
   xStat?: XStat;
   /** True when the method needs `inputs` (not just `col_norms`). */
   needsInputs: boolean;
-  /** The expected outputs, from reference code. */
-  expected: (data: Dataset, target: Target) => ExpectedOutputs;
+  /** The options of every case, at the method's defaults (written into the manifest). */
+  defaults?: CaseOptions;
+  /**
+   * Extra option sets, each on the named datasets: the cases where an option decides the result
+   * (`label` goes into the case name, e.g. `swiftprune-norm-eps1e-2-row50-sort-ridge4x8`).
+   */
+  variants?: Array<{ label: string; options: CaseOptions; datasets: string[] }>;
+  /** The expected outputs, from reference code, for the case's options (defaults filled in). */
+  expected: (data: Dataset, target: Target, options: CaseOptions) => ExpectedOutputs;
   /** Checks of the outputs for an exact selector (default: scores close, mask and weight exact). */
   checks?: Record<string, TensorCheck>;
   /** Groups of the unstructured targets (default row and layer). */
@@ -59,6 +72,8 @@ export interface ConformanceMethod {
   selects?: boolean;
   /** Skip layers wider than this (keeps the slow reference twins fast). */
   maxCols?: number;
+  /** How the mask is compared: `exact` (default) or `count` (see `TensorCheck`). */
+  maskCheck?: "exact" | "count";
 }
 
 function colNormsOf(data: Dataset): Float32Array {
@@ -74,27 +89,39 @@ function referenceMask(scores: Matrix, target: Target): Uint8Array {
 
 /** A score-then-select method: the mask of the reference scores, kept weights unchanged. */
 function scoreThenSelect(
-  scoresOf: (data: Dataset) => Matrix,
-): (data: Dataset, target: Target) => ExpectedOutputs {
-  return (data, target) => {
-    const scores = scoresOf(data);
+  scoresOf: (data: Dataset, options: CaseOptions) => Matrix,
+): (data: Dataset, target: Target, options: CaseOptions) => ExpectedOutputs {
+  return (data, target, options) => {
+    const scores = scoresOf(data, options);
     const keep = referenceMask(scores, target);
     return { scores, keep, weight: applyMask(data.weight, keep) };
   };
 }
+
+/** The layers where SwiftPrune's ridge and `--eps` decide masks (see `ridgeDataset`). */
+const EPS_VARIANTS = [1e-4, 1e-2].map((eps) => ({
+  label: `eps${eps.toExponential().replace("+", "")}`,
+  options: { eps },
+  datasets: ["ridge4x8"],
+}));
 
 const swiftprune = (xStat: XStat): ConformanceMethod => ({
   label: `swiftprune-${xStat}`,
   method: "swiftprune",
   xStat,
   needsInputs: xStat !== "norm",
-  expected: scoreThenSelect((d) =>
-    swiftPruneScoresReference(d.weight, { inputs: d.inputs, colNorms: d.colNorms }, { xStat })
+  defaults: { xStat, eps: SWIFTPRUNE_DEFAULT_EPS },
+  variants: EPS_VARIANTS,
+  expected: scoreThenSelect((d, o) =>
+    swiftPruneScoresReference(d.weight, { inputs: d.inputs, colNorms: d.colNorms }, {
+      xStat,
+      eps: o.eps,
+    })
   ),
 });
 
-/** SparseGPT's default columns per block (`--blocksize`). */
-const SPARSEGPT_BLOCKSIZE = 128;
+/** SparseGPT's default columns per block (`--blocksize`) and dampening (`--damp`). */
+const SPARSEGPT_DEFAULTS = { blocksize: 128, damp: 0.01 };
 
 /**
  * Tolerance on the weights SparseGPT and FISTAPruner update: float64 work rounded to float32 once
@@ -111,14 +138,18 @@ const updatedWeightChecks = {
  * SparseGPT's expected output: the unblocked explicit-inverse reference where it equals the
  * blocked method (N:M, or one block holds every column), else the blocked method itself.
  */
-function sparsegptExpected(data: Dataset, target: Target): ExpectedOutputs {
-  const oneBlock = target.kind === "nm" || data.weight.cols <= SPARSEGPT_BLOCKSIZE;
+function sparsegptExpected(data: Dataset, target: Target, o: CaseOptions): ExpectedOutputs {
+  const blocksize = o.blocksize!, percdamp = o.damp!;
+  const oneBlock = target.kind === "nm" || data.weight.cols <= blocksize;
   const calib = { inputs: data.inputs };
   const r = oneBlock
-    ? sparsegptReference(data.weight, calib, target)
-    : METHODS.sparsegpt(data.weight, calib, target, { blocksize: SPARSEGPT_BLOCKSIZE });
+    ? sparsegptReference(data.weight, calib, target, { percdamp })
+    : sparsegpt(data.weight, calib, target, { blocksize, percdamp });
   return { weight: r.weight, keep: r.keep };
 }
+
+/** FISTAPruner's defaults: K, T and the warm start (`--iterations`, `--updates`, `--warm-start`). */
+const FISTA_DEFAULTS: CaseOptions = { iterations: 20, updates: 3, warmStart: "wanda" };
 
 /**
  * The methods of the suite, one entry each. SparseGPT and FISTAPruner change the kept weights,
@@ -149,6 +180,13 @@ export const CONFORMANCE_METHODS: ConformanceMethod[] = [
     selects: false,
     maxCols: 256,
     checks: updatedWeightChecks,
+    defaults: SPARSEGPT_DEFAULTS,
+    variants: [
+      { label: "damp0.1", options: { damp: 0.1 }, datasets: ["odd3x12", "ridge4x8"] },
+      { label: "damp1e-4", options: { damp: 1e-4 }, datasets: ["odd3x12", "ridge4x8"] },
+      { label: "bs4", options: { blocksize: 4 }, datasets: ["odd3x12", "ridge4x8"] },
+      { label: "bs8", options: { blocksize: 8 }, datasets: ["odd3x12"] },
+    ],
     expected: sparsegptExpected,
   },
   {
@@ -158,7 +196,19 @@ export const CONFORMANCE_METHODS: ConformanceMethod[] = [
     selects: false, // the group still matters: it is the Wanda warm start's
     maxCols: 256,
     checks: updatedWeightChecks,
-    expected: (d, target) => METHODS.fista(d.weight, { inputs: d.inputs }, target),
+    maskCheck: "count", // rounding |W_K| may swap nearly tied tiny weights in float32
+    defaults: FISTA_DEFAULTS,
+    variants: [
+      { label: "k5", options: { iterations: 5 }, datasets: ["odd3x12"] },
+      { label: "t1", options: { updates: 1 }, datasets: ["odd3x12"] },
+      { label: "warmsgpt", options: { warmStart: "sparsegpt" }, datasets: ["odd3x12"] },
+    ],
+    expected: (d, target, o) =>
+      fistaMethod.prune(d.weight, { inputs: d.inputs }, target, {
+        iterations: o.iterations,
+        updates: o.updates,
+        warmStart: o.warmStart,
+      }),
   },
 ];
 
@@ -244,6 +294,10 @@ function checksOf(
 ): Record<string, TensorCheck> {
   const exact: Record<string, TensorCheck> = m.checks ??
     { scores: SCORE_TOLERANCE, mask: { compare: "exact" }, weight: { compare: "exact" } };
+  if (m.maskCheck === "count") {
+    const groupSize = target.kind === "nm" ? target.m : shape.rows * shape.cols;
+    return { ...exact, mask: { compare: "count", groupSize } };
+  }
   if (select !== "ewma" || target.kind !== "unstructured") return exact;
   const size = target.group === "row" ? shape.cols : shape.rows * shape.cols;
   return {
@@ -303,6 +357,17 @@ export interface SuiteOptions {
   generator?: string;
 }
 
+/** The option sets a method runs on a dataset: its defaults, then the variants for that dataset. */
+function optionSetsOf(m: ConformanceMethod, data: Dataset) {
+  const sets = [{ label: "", options: { ...m.defaults } }];
+  for (const v of m.variants ?? []) {
+    if (v.datasets.includes(data.name)) {
+      sets.push({ label: v.label, options: { ...m.defaults, ...v.options } });
+    }
+  }
+  return sets;
+}
+
 /** The cases of one dataset, with their expected outputs. */
 function casesOf(
   data: Dataset,
@@ -312,30 +377,35 @@ function casesOf(
   const cases: Array<{ c: ConformanceCase; out: ExpectedOutputs }> = [];
   for (const m of methods) {
     if ((m.needsInputs && !data.inputs) || data.weight.cols > (m.maxCols ?? Infinity)) continue;
-    for (const { label, target } of targetsOf(data, m.groups)) {
-      const out = m.expected(data, target);
-      const gap = out.scores ? boundaryGap(out.scores, out.keep, target) : null;
-      const noSelect = target.kind === "nm" || m.selects === false;
-      for (const select of noSelect ? [undefined] : selectors) {
-        const name = [m.label, label, select, data.name].filter(Boolean).join("-");
-        const spec = {
-          method: m.method,
-          target,
-          ...(select ? { select: select as SelectMode } : {}),
-          ...(m.xStat ? { xStat: m.xStat } : {}),
-        };
-        cases.push({
-          out,
-          c: {
-            name,
-            dataset: data.name,
-            expected: `expected/${name}.safetensors`,
-            ...spec,
-            args: pruneLayerArgs(spec),
-            checks: checksOf(m, target, data.weight, select),
-            minBoundaryGap: gap,
-          },
-        });
+    for (const variant of optionSetsOf(m, data)) {
+      for (const { label, target } of targetsOf(data, m.groups)) {
+        const blocksize = variant.options.blocksize;
+        if (target.kind === "nm" && blocksize !== undefined && blocksize % target.m !== 0) continue;
+        const out = m.expected(data, target, variant.options);
+        const gap = out.scores ? boundaryGap(out.scores, out.keep, target) : null;
+        const noSelect = target.kind === "nm" || m.selects === false;
+        for (const select of noSelect ? [undefined] : selectors) {
+          const name = [m.label, variant.label, label, select, data.name].filter(Boolean).join("-");
+          const spec = {
+            method: m.method,
+            target,
+            ...(select ? { select: select as SelectMode } : {}),
+            ...(m.xStat ? { xStat: m.xStat } : {}),
+            options: variant.options,
+          };
+          cases.push({
+            out,
+            c: {
+              name,
+              dataset: data.name,
+              expected: `expected/${name}.safetensors`,
+              ...spec,
+              args: pruneLayerArgs(spec, m.defaults),
+              checks: checksOf(m, target, data.weight, select),
+              minBoundaryGap: gap,
+            },
+          });
+        }
       }
     }
   }

@@ -6,6 +6,7 @@
  * @module
  */
 import { allClose } from "../check/all_close.ts";
+import type { Target } from "../select/target.ts";
 import type { ConformanceCase, TensorCheck } from "./manifest.ts";
 
 /** A tensor as read from a safetensors file. */
@@ -48,6 +49,8 @@ export interface CaseReport {
   tensors: TensorReport[];
   /** Set when the case could not be compared at all (e.g. the output file is missing). */
   error?: string;
+  /** True when the backend wrote no output file for the case. */
+  missing?: boolean;
 }
 
 /** The dtype each output tensor must have. */
@@ -60,6 +63,9 @@ export const OUTPUT_DTYPES: Readonly<Record<string, string>> = {
 function position(index: number, cols: number): Position | null {
   return index < 0 ? null : { index, row: Math.floor(index / cols), col: index % cols };
 }
+
+const at = (p: Position | null) => (p ? `${p.index} (row ${p.row}, col ${p.col})` : "-");
+const num = (v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(6));
 
 function failed(name: string, compare: TensorCheck["compare"], note: string): TensorReport {
   return {
@@ -153,10 +159,118 @@ function thresholdReport(
   };
 }
 
+/** Why an output tensor has the wrong dtype or shape, in words a backend engineer can act on. */
+function dtypeOrShapeNote(name: string, got: Tensor, want: Tensor): string {
+  const dtype = OUTPUT_DTYPES[name] ?? want.dtype;
+  if (name === "mask" && got.dtype !== dtype) {
+    const hint = got.dtype === "BOOL" ? " (a bool array: convert it with astype(uint8))" : "";
+    return `the mask must be U8 with values 0 (pruned) and 1 (kept); found ${got.dtype} ` +
+      `[${got.shape}]${hint}`;
+  }
+  return `output is ${got.dtype} [${got.shape}], expected ${dtype} [${want.shape}]`;
+}
+
+/**
+ * A mask check: how many entries differ and which way, the pruned count against the expected
+ * count (the whole layer and the worst row), and for N:M whether the structure holds. With
+ * `groupSize` (the `count` check) it passes when every group of that many entries prunes as many
+ * as the expected mask, whatever entries differ.
+ */
+function maskReport(
+  actual: Uint8Array,
+  expected: Uint8Array,
+  cols: number,
+  target?: Target,
+  groupSize?: number,
+): TensorReport {
+  let keptWrongly = 0, prunedWrongly = 0, notBinary = 0, first = -1;
+  let pruned = 0, expectedPruned = 0;
+  for (let t = 0; t < expected.length; t++) {
+    if (actual[t] > 1) notBinary++;
+    if (actual[t] === 0) pruned++;
+    if (expected[t] === 0) expectedPruned++;
+    if (actual[t] === expected[t]) continue;
+    if (first < 0) first = t;
+    if (expected[t] === 0) keptWrongly++;
+    else prunedWrongly++;
+  }
+  const mismatches = keptWrongly + prunedWrongly;
+  const parts = [
+    `${mismatches} of ${expected.length} entries differ` +
+    (mismatches
+      ? ` (${keptWrongly} kept that should be pruned, ${prunedWrongly} pruned that ` +
+        `should be kept), first at ${at(position(first, cols))}`
+      : ""),
+  ];
+  if (notBinary) parts.push(`${notBinary} entries are neither 0 nor 1`);
+  if (target?.kind === "nm") parts.push(nmStructure(actual, cols, target.n, target.m));
+  else {
+    let count = `pruned ${pruned}, expected ${expectedPruned}`;
+    const rows = cols ? expected.length / cols : 0;
+    if (target?.group === "row" && rows > 1) {
+      let worst = -1, worstOff = 0, worstGot = 0, worstWant = 0;
+      for (let r = 0; r < rows; r++) {
+        let got = 0, want = 0;
+        for (let t = r * cols; t < (r + 1) * cols; t++) {
+          (got += actual[t] === 0 ? 1 : 0, want += expected[t] === 0 ? 1 : 0);
+        }
+        if (Math.abs(got - want) > worstOff) {
+          [worst, worstOff, worstGot, worstWant] = [r, Math.abs(got - want), got, want];
+        }
+      }
+      count += worst < 0
+        ? "; every row prunes its expected count"
+        : `; row ${worst} prunes ${worstGot}, expected ${worstWant}`;
+    }
+    parts.push(count);
+  }
+  let badGroups = 0;
+  if (groupSize !== undefined) {
+    for (let start = 0; start < expected.length; start += groupSize) {
+      let diff = 0;
+      for (let t = start; t < Math.min(start + groupSize, expected.length); t++) {
+        diff += (actual[t] === 0 ? 1 : 0) - (expected[t] === 0 ? 1 : 0);
+      }
+      if (diff !== 0) badGroups++;
+    }
+    const groups = Math.ceil(expected.length / groupSize);
+    parts.push(
+      badGroups === 0
+        ? `every group of ${groupSize} prunes its expected count`
+        : `${badGroups} of ${groups} groups of ${groupSize} prune a different count`,
+    );
+  }
+  const ok = groupSize === undefined ? mismatches === 0 : badGroups === 0;
+  return {
+    ...failed("mask", groupSize === undefined ? "exact" : "count", parts.join("; ")),
+    ok: ok && notBinary === 0,
+    mismatches,
+    total: expected.length,
+    maxAbsError: mismatches ? 1 : 0,
+    maxAbsAt: position(first, cols),
+    worst: first < 0 ? undefined : { actual: actual[first], expected: expected[first] },
+  };
+}
+
+/** Whether every group of M consecutive entries of a row keeps at most N. */
+function nmStructure(keep: Uint8Array, cols: number, n: number, m: number): string {
+  let bad = 0, firstBad = -1, firstKept = 0, groups = 0;
+  for (let start = 0; start + m <= keep.length; start += m) {
+    groups++;
+    let kept = 0;
+    for (let t = start; t < start + m; t++) kept += keep[t] ? 1 : 0;
+    if (kept > n) (bad++, firstBad < 0 && ([firstBad, firstKept] = [start, kept]));
+  }
+  if (bad === 0) return `the ${n}:${m} structure holds (every group of ${m} keeps at most ${n})`;
+  const p = position(firstBad, cols)!;
+  return `the ${n}:${m} structure is violated in ${bad} of ${groups} groups (first: row ${p.row}, ` +
+    `cols ${p.col}-${p.col + m - 1} keep ${firstKept})`;
+}
+
 /**
  * Compares one case.
  *
- * @param c The manifest entry (its `checks`).
+ * @param c The manifest entry (its `checks`; its `target`, when given, for the mask's counts).
  * @param input The input weight (for `masked` checks).
  * @param expected The expected tensors by name.
  * @param actual The backend's tensors by name, or a message when its file could not be read.
@@ -173,7 +287,7 @@ function thresholdReport(
  * ```
  */
 export function compareCase(
-  c: Pick<ConformanceCase, "name" | "checks">,
+  c: Pick<ConformanceCase, "name" | "checks"> & { target?: Target },
   input: Float32Array,
   expected: Record<string, Tensor>,
   actual: Record<string, Tensor> | string,
@@ -192,13 +306,7 @@ export function compareCase(
     } else if (
       got.shape.join() !== want.shape.join() || got.dtype !== (OUTPUT_DTYPES[name] ?? want.dtype)
     ) {
-      tensors.push(failed(
-        name,
-        check.compare,
-        `output is ${got.dtype} [${got.shape}], expected ${
-          OUTPUT_DTYPES[name] ?? want.dtype
-        } [${want.shape}]`,
-      ));
+      tensors.push(failed(name, check.compare, dtypeOrShapeNote(name, got, want)));
     } else if (check.compare === "threshold") {
       tensors.push(
         thresholdReport(check, got.data as Uint8Array, expected.scores?.data ?? [], rows, cols),
@@ -211,15 +319,17 @@ export function compareCase(
         const masked = input.map((w, t) => (mask[t] ? w : 0));
         tensors.push(valueReport(name, check, got.data, masked, cols));
       }
+    } else if (name === "mask" && (check.compare === "exact" || check.compare === "count")) {
+      const groupSize = check.compare === "count" ? check.groupSize : undefined;
+      tensors.push(
+        maskReport(got.data as Uint8Array, want.data as Uint8Array, cols, c.target, groupSize),
+      );
     } else {
       tensors.push(valueReport(name, check, got.data, want.data, cols));
     }
   }
   return { name: c.name, ok: tensors.every((t) => t.ok), tensors };
 }
-
-const at = (p: Position | null) => (p ? `${p.index} (row ${p.row}, col ${p.col})` : "-");
-const num = (v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(6));
 
 /**
  * Formats a case report: one `PASS`/`FAIL` line, then for a failure one line per tensor.
@@ -244,8 +354,12 @@ export function formatCaseReport(r: CaseReport, verbose = false): string {
       text += `${t.mismatches ? `${t.mismatches} of ${t.total} groups bad; ` : ""}${t.note}\n`;
       continue;
     }
-    const what = t.name === "mask" ? "entries differ" : "outside tolerance";
-    text += `${t.mismatches} of ${t.total} ${what}; max abs error ${num(t.maxAbsError)} at ` +
+    if (t.name === "mask" && t.note) { // 0/1 values: counts, not errors
+      text += `${t.note}\n`;
+      continue;
+    }
+    text +=
+      `${t.mismatches} of ${t.total} outside tolerance; max abs error ${num(t.maxAbsError)} at ` +
       `${at(t.maxAbsAt)}` +
       (t.worst ? ` (actual ${num(t.worst.actual)}, expected ${num(t.worst.expected)})` : "") +
       `; max rel error ${num(t.maxRelError)} at ${at(t.maxRelAt)}\n`;

@@ -91,6 +91,47 @@ export function tiesDataset(): Dataset {
 }
 
 /**
+ * The ridge layer: one input channel holds 10000/10001 = 99.990% of the energy, so SwiftPrune's
+ * factor for it, `1 / (1 - x_0^2 / (S + eps S))`, depends on the ridge `eps * S`: about 9999 at the
+ * default eps 1e-8 (10001 without the ridge), 5000 at eps 1e-4, 99 at eps 1e-2. Column 0's weight
+ * differs by row so that its score `w_0^2 * factor` crosses the row's 50% boundary (the weights 2,
+ * score about 4) at a different eps in each row. Every token is the same, so the three statistics
+ * (norm, token, mean) see the same share and give the same masks. Columns 5-7 get no input (dead
+ * inputs for SparseGPT), and the input matrix has rank one, so SparseGPT's `--damp` decides its
+ * inverse.
+ *
+ * @returns The dataset; its description gives the row-by-row reasoning.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ridgeDataset } from "./datasets.ts";
+ * const { inputs } = ridgeDataset();
+ * assert.deepEqual(Array.from(inputs!.data.slice(0, 8)), [100, 0.5, 0.5, 0.5, 0.5, 0, 0, 0]);
+ * ```
+ */
+export function ridgeDataset(): Dataset {
+  const token = [100, 0.5, 0.5, 0.5, 0.5, 0, 0, 0]; // energy 10000 + 4 * 0.25 = 10001
+  const row = (w0: number) => [w0, 1, 1, 1, 2, 2, 2, 2];
+  return {
+    name: "ridge4x8",
+    weight: fromRows([row(0.02), row(0.024), row(0.1), row(0.3)]),
+    inputs: fromRows([token, token, token, token]),
+    description:
+      "Every token is X_t = [100, .5, .5, .5, .5, 0, 0, 0]: channel 0 holds 10000/10001 " +
+      "= 99.990% of the energy S. SwiftPrune's factor for column 0 is 1/(1 - 0.99990001/(1 + eps)): " +
+      "9999.0 at eps 1e-8 (10001 without the ridge), 5000.5 at 1e-4, 99.0 at 1e-2; for columns 1-4 " +
+      "it is 1.000025, for 5-7 exactly 1. Rows W_i = [w0, 1, 1, 1, 2, 2, 2, 2], w0 = .02, .024, .1, .3. " +
+      "50% per row prunes the three 1s and one more: column 0 if w0^2 * factor < 4 (the 2s of " +
+      "columns 5-7; column 4 scores 4.0001), else column 5 (keep 0000 1111 or 1000 1011). Row 0: " +
+      ".0004 * 9999 = 3.9996 prunes column 0; without the ridge .0004 * 10001 = 4.0004 would keep " +
+      "it. Row 1: .000576 * 9999 = 5.76 keeps column 0; at eps 1e-4, 2.88 prunes it. Row 2: " +
+      ".01 * 5000.5 = 50 keeps it at 1e-4; at 1e-2, 0.99 prunes it. Row 3 keeps column 0 at every " +
+      "eps. The inputs have rank one and columns 5-7 are dead, so SparseGPT's " +
+      "dampening decides its inverse.",
+  };
+}
+
+/**
  * The seeded synthetic layers: odd shapes (1x8, 3x12, 5x7), outlier channels (4x16) and a wide
  * layer (4x1024) for the approximate EWMA selector.
  *

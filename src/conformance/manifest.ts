@@ -16,13 +16,48 @@
  *
  * @module
  */
-import type { Group, SelectMode, Target } from "../prune/types.ts";
+import type { Group, SelectMode, Target } from "../select/target.ts";
 import type { XStat } from "../score/swiftprune.ts";
 
 /** The manifest's `format` field. */
 export const CONFORMANCE_FORMAT = "secateur-conformance";
-/** The manifest's `version`: bumped whenever a file, field or convention changes meaning. */
-export const CONFORMANCE_VERSION = 1;
+/**
+ * The manifest's `version`: bumped whenever a file, field or convention changes meaning.
+ * Version 2 added `options` to every case (and cases that vary them); version 3 the `count` check
+ * of FISTAPruner's masks.
+ */
+export const CONFORMANCE_VERSION = 3;
+
+/**
+ * Every option that changes a case's result, with its value (defaults written out), so a backend
+ * need not parse `args`. Which ones a case has depends on its method.
+ */
+export interface CaseOptions {
+  /** SwiftPrune's statistic `x` (`--x-stat`). */
+  xStat?: XStat;
+  /** SwiftPrune's relative ridge: `eps * S` is added to `S` (`--eps`). */
+  eps?: number;
+  /** SparseGPT's columns per block, for mask selection and the lazy update (`--blocksize`). */
+  blocksize?: number;
+  /** SparseGPT's dampening, a fraction of `mean(diag H)` (`--damp`). */
+  damp?: number;
+  /** FISTAPruner's K, the most FISTA iterations per run (`--iterations`). */
+  iterations?: number;
+  /** FISTAPruner's T, the runs of the lambda search (`--updates`). */
+  updates?: number;
+  /** FISTAPruner's warm start (`--warm-start`). */
+  warmStart?: "wanda" | "sparsegpt";
+}
+
+/** The `prune-layer` flag of each option (`--x-stat` is written by {@link pruneLayerArgs}). */
+const OPTION_FLAGS: Record<Exclude<keyof CaseOptions, "xStat">, string> = {
+  eps: "--eps",
+  blocksize: "--blocksize",
+  damp: "--damp",
+  iterations: "--iterations",
+  updates: "--updates",
+  warmStart: "--warm-start",
+};
 
 /**
  * How one output tensor is compared with the expected one.
@@ -35,12 +70,18 @@ export const CONFORMANCE_VERSION = 1;
  *   a larger expected score than a kept entry of its group (the mask is a threshold mask).
  * - `masked` (weights of the approximate selector): the input weight where the output's own mask
  *   is 1, and 0 where it is 0.
+ * - `count` (FISTAPruner's masks): every group of `groupSize` consecutive entries (an N:M group,
+ *   or the whole operator) prunes as many as the expected mask; entries may differ, and the
+ *   weight check (`close`) then bounds them: a weight kept by one mask and pruned by the other
+ *   must be within the weight tolerance of 0. A float32 port's rounding can swap two nearly tied
+ *   tiny weights (measured, `docs/conformance.md`).
  */
 export type TensorCheck =
   | { compare: "exact" }
   | { compare: "masked" }
   | { compare: "close"; atol: number; rtol: number }
-  | { compare: "threshold"; group: Group; pruneCount: number; countTolerance: number };
+  | { compare: "threshold"; group: Group; pruneCount: number; countTolerance: number }
+  | { compare: "count"; groupSize: number };
 
 /** One input layer, shared by the cases that prune it. */
 export interface DatasetEntry {
@@ -68,8 +109,10 @@ export interface ConformanceCase {
   target: Target;
   /** The selector (unstructured targets only). */
   select?: SelectMode;
-  /** SwiftPrune's statistic (swiftprune only). */
+  /** SwiftPrune's statistic (swiftprune only; also in `options`). */
   xStat?: XStat;
+  /** Every option that affects the result, defaults included (see {@link CaseOptions}). */
+  options: CaseOptions;
   /** Exactly the `prune-layer` flags (besides `--in` and `--out`) that reproduce the case. */
   args: string[];
   /** How each expected tensor is compared (a tensor not listed is not compared). */
@@ -77,7 +120,9 @@ export interface ConformanceCase {
   /**
    * Smallest relative gap `(kept - pruned) / kept` between the largest pruned and the smallest
    * kept score of any group (0 for exact ties, which the tie rule decides). A backend whose scores
-   * differ by more than this may legitimately pick a different mask; `null` when not meaningful.
+   * differ by more than this may legitimately pick a different mask. `null` when the method has
+   * no scores (SparseGPT, FISTAPruner: their masks come from updated weights) or no group has both
+   * a pruned and a kept entry.
    */
   minBoundaryGap: number | null;
 }
@@ -95,9 +140,11 @@ export interface ConformanceManifest {
 }
 
 /**
- * The `prune-layer` flags of a case (everything but `--in` and `--out`).
+ * The `prune-layer` flags of a case (everything but `--in` and `--out`): the options that differ
+ * from the method's defaults (`defaults`), so the common cases read as short commands.
  *
  * @param c The method, target and options.
+ * @param defaults The method's default options (left out of the flags).
  * @returns The flags, e.g. `["--method", "wanda", "--sparsity", "0.5", "--group", "row", "--select", "sort"]`.
  * @example
  * ```ts
@@ -106,16 +153,26 @@ export interface ConformanceManifest {
  * assert.deepEqual(pruneLayerArgs({ method: "magnitude", target: { kind: "nm", n: 2, m: 4 } }), [
  *   "--method", "magnitude", "--pattern", "2:4",
  * ]);
+ * const options = { xStat: "norm", eps: 1e-4 } as const;
+ * const c = { method: "swiftprune", target: { kind: "nm", n: 2, m: 4 }, options } as const;
+ * assert.deepEqual(pruneLayerArgs(c, { eps: 1e-8 }).slice(4), ["--eps", "0.0001"]);
  * ```
  */
 export function pruneLayerArgs(
-  c: Pick<ConformanceCase, "method" | "target" | "select" | "xStat">,
+  c: Pick<ConformanceCase, "method" | "target" | "select" | "xStat"> & { options?: CaseOptions },
+  defaults: CaseOptions = {},
 ): string[] {
   const args = ["--method", c.method];
   if (c.target.kind === "nm") args.push("--pattern", `${c.target.n}:${c.target.m}`);
   else args.push("--sparsity", String(c.target.sparsity), "--group", c.target.group);
   if (c.select !== undefined) args.push("--select", c.select);
   if (c.xStat !== undefined) args.push("--x-stat", c.xStat);
+  for (const [key, flag] of Object.entries(OPTION_FLAGS)) {
+    const value = c.options?.[key as keyof typeof OPTION_FLAGS];
+    if (value !== undefined && value !== defaults[key as keyof typeof OPTION_FLAGS]) {
+      args.push(flag, String(value));
+    }
+  }
   return args;
 }
 
@@ -171,6 +228,9 @@ export function parseManifest(text: string): ConformanceManifest {
     if (typeof c.expected !== "string") fail(`case ${c.name} has no expected file`);
     if (!Array.isArray(c.args) || typeof c.checks !== "object" || c.checks === null) {
       fail(`case ${c.name} needs args and checks`);
+    }
+    if (m.version >= 2 && (typeof c.options !== "object" || c.options === null)) {
+      fail(`case ${c.name} has no options object`);
     }
   }
   return m;

@@ -1,6 +1,6 @@
 /**
  * Perplexity by the field's protocol (as in the SparseGPT and Wanda evaluation code, and
- * `docs/algorithms.md` §4): the caller encodes the whole evaluation text ONCE (with BOS); we cut
+ * `docs/pipeline.md`): the caller encodes the whole evaluation text ONCE (with BOS); we cut
  * non-overlapping windows of `seqlen` tokens, drop the tail that does not fill a window, and in each
  * window predict tokens 2..seqlen from their prefix (the first token of a window has no prefix inside
  * the window, so it is not predicted). `ppl = exp(mean NLL)` over all predicted tokens.
@@ -150,4 +150,26 @@ export function perplexity(
   }
   const predicted = windows * (seqlen - 1), nll = total / predicted;
   return { ppl: Math.exp(nll), nll, predicted, windows, windowNlls };
+}
+
+/**
+ * Standard error of the mean NLL over the eval windows (sample sd / sqrt(windows)); 0 for one.
+ *
+ * @param p A perplexity result (its `windowNlls`).
+ * @returns The standard error, in nats.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nllStandardError } from "./perplexity.ts";
+ * const p = { ppl: 1, nll: 2, predicted: 4, windows: 2, windowNlls: [1, 3] };
+ * assert.equal(nllStandardError(p), 1); // sd sqrt(2), over sqrt(2) windows
+ * assert.equal(nllStandardError({ ...p, windows: 1, windowNlls: [1] }), 0);
+ * ```
+ */
+export function nllStandardError(p: PerplexityResult): number {
+  const n = p.windowNlls.length;
+  if (n < 2) return 0;
+  const m = p.windowNlls.reduce((a, b) => a + b, 0) / n;
+  const ss = p.windowNlls.reduce((a, b) => a + (b - m) ** 2, 0);
+  return Math.sqrt(ss / (n - 1) / n);
 }

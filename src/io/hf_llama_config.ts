@@ -29,7 +29,6 @@
  */
 import type { LinearName, Llama3RopeScaling, LlamaConfig } from "../model/weights.ts";
 import { findDuplicateKey } from "./json_duplicates.ts";
-import { configInt, configPositiveNumber } from "./hf_config.ts";
 
 const TORCH_DTYPES: Record<string, string> = { F32: "float32", F16: "float16", BF16: "bfloat16" };
 
@@ -49,7 +48,36 @@ function parseText(text: string): unknown {
   return JSON.parse(text);
 }
 
-const positiveInt = configInt, positiveNumber = configPositiveNumber;
+/** Reads a positive integer field (or its default). */
+function positiveInt(json: Record<string, unknown>, key: string, fallback?: number): number {
+  const value = json[key] ?? fallback;
+  if (value === undefined) throw new TypeError(`Cannot read config.json: "${key}" is missing`);
+  if (typeof value !== "number" || !Number.isSafeInteger(value)) {
+    throw new TypeError(
+      `Cannot read config.json: "${key}" must be an integer, got ${JSON.stringify(value)}`,
+    );
+  }
+  if (value <= 0) {
+    throw new RangeError(`Cannot read config.json: "${key}" must be positive, got ${value}`);
+  }
+  return value;
+}
+
+/** Reads a positive finite number field (or its default). */
+function positiveNumber(json: Record<string, unknown>, key: string, fallback: number): number {
+  const value = json[key] ?? fallback;
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `Cannot read config.json: "${key}" must be a number, got ${JSON.stringify(value)}`,
+    );
+  }
+  if (!(value > 0) || !Number.isFinite(value)) {
+    throw new RangeError(
+      `Cannot read config.json: "${key}" must be positive and finite, got ${value}`,
+    );
+  }
+  return value;
+}
 
 /** The `model_type` values this reader takes, and the architecture each must list. */
 const ARCHITECTURES: Record<string, string> = {

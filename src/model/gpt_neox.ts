@@ -59,8 +59,10 @@ import {
   checkArchitecture,
   configBool,
   configInt,
-  configPositiveNumber,
-  configRopeTheta,
+  configPositive,
+  configString,
+  readRopeSettings,
+  unsupported,
 } from "../io/hf_config.ts";
 
 /** Hyper-parameters of a GPT-NeoX model. */
@@ -485,36 +487,16 @@ function blockFields(c: GptNeoXConfig): (keyof GptNeoXBlock)[] {
 
 function parseConfig(o: Record<string, unknown>): GptNeoXConfig {
   checkArchitecture(o, "gpt_neox", "GPTNeoXForCausalLM");
-  if (o.hidden_act !== undefined && o.hidden_act !== "gelu") {
-    throw new RangeError(
-      `Cannot read config.json: hidden_act ${
-        JSON.stringify(o.hidden_act)
-      } is not supported (only "gelu")`,
-    );
-  }
+  const act = configString(o, "hidden_act", "gelu");
+  if (act !== "gelu") throw unsupported("hidden_act", act, '"gelu" (exact)');
   const dim = configInt(o, "hidden_size"), nHeads = configInt(o, "num_attention_heads");
   if (dim % nHeads !== 0) {
     throw new RangeError(
-      `Cannot read config.json: hidden_size ${dim} must split into ${nHeads} heads`,
+      `Cannot use config.json: hidden_size ${dim} is not a multiple of num_attention_heads ${nHeads}`,
     );
   }
-  const params = (o.rope_parameters ?? {}) as Record<string, unknown>;
-  const pct = configPositiveNumber(
-    params,
-    "partial_rotary_factor",
-    configPositiveNumber(o, "rotary_pct", 0.25),
-  );
-  if (!(pct > 0 && pct <= 1)) {
-    throw new RangeError(`Cannot read config.json: rotary_pct ${pct} must be in (0, 1]`);
-  }
-  const rotaryDims = Math.floor((dim / nHeads) * pct);
-  if (rotaryDims % 2 !== 0 || rotaryDims === 0) {
-    throw new RangeError(
-      `Cannot read config.json: rotary_pct ${pct} of head size ${
-        dim / nHeads
-      } gives ${rotaryDims} rotary dims, not a positive even number`,
-    );
-  }
+  const rope = readRopeSettings(o, { headDim: dim / nHeads, defaultPartial: 0.25 });
+  if (rope.scaling.type !== "default") throw unsupported("rope scaling", rope.scaling.type, "none");
   return {
     dim,
     hiddenDim: configInt(o, "intermediate_size"),
@@ -522,9 +504,9 @@ function parseConfig(o: Record<string, unknown>): GptNeoXConfig {
     nHeads,
     vocabSize: configInt(o, "vocab_size"),
     seqLen: configInt(o, "max_position_embeddings", 2048),
-    normEps: configPositiveNumber(o, "layer_norm_eps", 1e-5),
-    rotaryDims,
-    ropeTheta: configRopeTheta(o, configPositiveNumber(o, "rotary_emb_base", 10000)),
+    normEps: configPositive(o, "layer_norm_eps", 1e-5),
+    rotaryDims: rope.rotaryDim,
+    ropeTheta: rope.theta,
     parallelResidual: configBool(o, "use_parallel_residual", true),
     attentionBias: configBool(o, "attention_bias", true),
     sharedClassifier: configBool(o, "tie_word_embeddings", false),

@@ -30,7 +30,13 @@
 import { matmulTransBInto } from "../linalg/matmul.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 import { createRng, randn } from "../tensor/rng.ts";
-import { checkArchitecture, configBool, configInt } from "../io/hf_config.ts";
+import {
+  checkArchitecture,
+  configBool,
+  configInt,
+  configString,
+  unsupported,
+} from "../io/hf_config.ts";
 import type {
   Family,
   ForwardHooks,
@@ -442,23 +448,17 @@ function blockSpecs(c: OptConfig): [keyof OptBlock, number[]][] {
 
 function parseConfig(o: Record<string, unknown>): OptConfig {
   checkArchitecture(o, "opt", "OPTForCausalLM");
-  const activation = o.activation_function ?? "relu";
+  const activation = configString(o, "activation_function", "relu");
   if (activation !== "relu" && activation !== "gelu") {
-    throw new RangeError(
-      `Cannot read config.json: activation_function ${
-        JSON.stringify(activation)
-      } is not supported (relu, gelu)`,
-    );
+    throw unsupported("activation_function", activation, "relu, gelu");
   }
   if (!configBool(o, "layer_norm_elementwise_affine", true)) {
-    throw new RangeError(
-      `Cannot read config.json: layer_norm_elementwise_affine false is not supported`,
-    );
+    throw unsupported("layer_norm_elementwise_affine", false, "true");
   }
   const dim = configInt(o, "hidden_size"), nHeads = configInt(o, "num_attention_heads");
   if (dim % nHeads !== 0) {
     throw new RangeError(
-      `Cannot read config.json: hidden_size ${dim} must split into ${nHeads} heads`,
+      `Cannot use config.json: hidden_size ${dim} is not a multiple of num_attention_heads ${nHeads}`,
     );
   }
   const preNorm = configBool(o, "do_layer_norm_before", true);

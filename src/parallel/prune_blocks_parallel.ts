@@ -37,8 +37,9 @@ import {
   runPruneStep,
 } from "../pipeline/prune_model.ts";
 import type { LayerReport } from "../pipeline/layer_report.ts";
-import { type MethodOptions, METHODS } from "../prune/methods.ts";
-import type { Target } from "../prune/types.ts";
+import type { MethodOptions } from "../prune/method.ts";
+import { isRegistered, methodByName } from "../prune/methods.ts";
+import type { Target } from "../select/target.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 import { blockForwardWindows, shareWeights } from "./forward_parallel.ts";
 import { type Pool, sharedMemoryAvailable, toShared } from "./pool.ts";
@@ -48,7 +49,7 @@ const THIS_MODULE = import.meta.url;
 
 /** The part of `PruneModelOptions` a worker needs (functions cannot be sent: the method by name). */
 export interface BlockTaskOptions {
-  /** A key of `METHODS`. */
+  /** The name of a registered method. */
   method: string;
   methodOptions: MethodOptions;
   target: Target;
@@ -97,7 +98,7 @@ export function pruneBlockTask(
   h: Matrix[],
   options: BlockTaskOptions,
 ): BlockTaskResult {
-  const method = METHODS[options.method];
+  const method = methodByName(options.method);
   if (method === undefined) {
     throw new RangeError(`Cannot prune block ${layer}: no method named "${options.method}"`);
   }
@@ -117,11 +118,6 @@ export function pruneBlockTask(
   return { linears, masks, layers, times, methodTimesMs };
 }
 
-/** The name under which `method` is registered in `METHODS`, if it is. */
-function registeredName(method: unknown): string | undefined {
-  return Object.keys(METHODS).find((name) => METHODS[name] === method);
-}
-
 /**
  * Whether {@link pruneBlocksParallel} can run these options: dense inputs, a registered method,
  * a pool of 2 or more workers, shared memory.
@@ -132,10 +128,10 @@ function registeredName(method: unknown): string | undefined {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { METHODS } from "../prune/methods.ts";
+ * import { methodByName } from "../prune/methods.ts";
  * import { blocksRunInParallel } from "./prune_blocks_parallel.ts";
  * const target = { kind: "nm", n: 2, m: 4 } as const;
- * assert.equal(blocksRunInParallel(undefined, { method: METHODS.fista, target, denseInputs: true }), false);
+ * assert.equal(blocksRunInParallel(undefined, { method: methodByName("fista")!, target, denseInputs: true }), false);
  * ```
  */
 export function blocksRunInParallel(
@@ -143,7 +139,7 @@ export function blocksRunInParallel(
   options: PruneModelOptions,
 ): boolean {
   return pool !== undefined && pool.size > 1 && options.denseInputs === true &&
-    registeredName(options.method) !== undefined && sharedMemoryAvailable();
+    isRegistered(options.method) && sharedMemoryAvailable();
 }
 
 /**
@@ -160,14 +156,14 @@ export function blocksRunInParallel(
  * ```ts
  * import assert from "node:assert/strict";
  * import { pruneModel } from "../pipeline/prune_model.ts";
- * import { METHODS } from "../prune/methods.ts";
+ * import { methodByName } from "../prune/methods.ts";
  * import { tinyLlama } from "../model/llama.ts";
  * import { createPool } from "./pool.ts";
  * import { pruneBlocksParallel } from "./prune_blocks_parallel.ts";
  * const model = tinyLlama({ seed: 1 });
  * const windows = [Int32Array.from([1, 5, 7, 2]), Int32Array.from([3, 4, 9, 8])];
  * const target = { kind: "nm", n: 2, m: 4 } as const;
- * const options = { method: METHODS.fista, target, denseInputs: true, intraLayer: true };
+ * const options = { method: methodByName("fista")!, target, denseInputs: true, intraLayer: true };
  * using pool = createPool({ size: 2 });
  * const parallel = await pruneBlocksParallel(pool, model, windows, options);
  * assert.deepEqual(parallel.masks, pruneModel(model, windows, options).masks);
@@ -193,7 +189,7 @@ export async function pruneBlocksParallel<M extends Model>(
   }
   const densePassMs = now() - t0;
   const taskOptions: BlockTaskOptions = {
-    method: registeredName(options.method)!,
+    method: options.method.name,
     methodOptions: options.methodOptions ?? {},
     target: options.target,
     intraLayer: options.intraLayer ?? false,

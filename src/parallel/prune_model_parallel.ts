@@ -28,29 +28,25 @@ import {
 } from "../pipeline/prune_model.ts";
 import { linearOf, type Model } from "../model/family.ts";
 import { linearsOf } from "../model/model.ts";
-import { METHODS } from "../prune/methods.ts";
 import { blockForwardWindows, shareWeights } from "./forward_parallel.ts";
 import type { Pool } from "./pool.ts";
 import { pruneLayerParallel } from "./prune_parallel.ts";
 import { blocksRunInParallel, pruneBlocksParallel } from "./prune_blocks_parallel.ts";
 
-/** The name under which `method` is registered in `METHODS`, if it is. */
-function registeredName(method: unknown): string | undefined {
-  return Object.keys(METHODS).find((name) => METHODS[name] === method);
-}
-
 /** Runs one step of the pipeline on the pool. */
 async function runStepOnPool(pool: Pool, step: PruneStep): Promise<PruneStepResult> {
   if (step.kind === "block") {
     const { weights, layer, block, h, capture } = step;
-    return await blockForwardWindows(pool, weights, layer, h, {
-      block,
-      capture,
-    }) as PruneStepResult;
+    return await blockForwardWindows(pool, weights, layer, h, { block, capture });
   }
-  const name = registeredName(step.method);
-  if (name === undefined) return runPruneStep(step);
-  return await pruneLayerParallel(pool, name, step.weight, step.calib, step.target, step.options);
+  return await pruneLayerParallel(
+    pool,
+    step.method,
+    step.weight,
+    step.calib,
+    step.target,
+    step.options,
+  );
 }
 
 /**
@@ -68,13 +64,12 @@ async function runStepOnPool(pool: Pool, step: PruneStep): Promise<PruneStepResu
  * ```ts
  * import assert from "node:assert/strict";
  * import { pruneModel } from "../pipeline/prune_model.ts";
- * import { METHODS } from "../prune/methods.ts";
- * import { tinyLlama } from "../model/llama.ts";
+ *  * import { tinyLlama } from "../model/llama.ts";
  * import { createPool } from "./pool.ts";
  * import { pruneModelParallel } from "./prune_model_parallel.ts";
  * const model = tinyLlama({ seed: 1 });
  * const windows = [Int32Array.from([1, 5, 7, 2]), Int32Array.from([3, 4, 9, 8])];
- * const options = { method: METHODS.wanda, target: { kind: "nm", n: 2, m: 4 } } as const;
+ * const options = { method: methodByName("wanda")!, target: { kind: "nm", n: 2, m: 4 } } as const;
  * using pool = createPool({ size: 2 });
  * const parallel = await pruneModelParallel(pool, model, windows, options);
  * assert.deepEqual(parallel.masks, pruneModel(model, windows, options).masks);

@@ -1,6 +1,6 @@
 /**
  * Calibration data: turning a text file's contents into one string, and cutting seeded random
- * windows of token ids out of its encoding (algorithms.md §4, "Calibration").
+ * windows of token ids out of its encoding (docs/pipeline.md, "Calibration").
  *
  * Text formats ({@link corpusText}):
  *

@@ -1,5 +1,5 @@
 /**
- * Whole-model pruning, block by block (algorithms.md §4), with a per-layer report.
+ * Whole-model pruning, block by block (docs/pipeline.md), with a per-layer report.
  *
  * The loop, for decoder block `l = 0 .. nLayers-1`, holding one block's activations at a time:
  *
@@ -40,8 +40,9 @@ import {
   type Model,
 } from "../model/family.ts";
 import { embed, linearsOf } from "../model/model.ts";
-import type { MethodOptions, PruneMethod } from "../prune/methods.ts";
-import type { LayerCalibration, PruneResult, Target } from "../prune/types.ts";
+import type { MethodDescriptor, MethodInfo, MethodOptions } from "../prune/method.ts";
+import type { LayerCalibration, PruneResult } from "../prune/types.ts";
+import type { Target } from "../select/target.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 import { release, releaseTiled } from "../tensor/release.ts";
 import { type BlockRun, runBlockWindows } from "./block_run.ts";
@@ -52,8 +53,8 @@ export type { LayerReport } from "./layer_report.ts";
 
 /** Options of {@link pruneModel}. */
 export interface PruneModelOptions {
-  /** The method that prunes one linear layer (e.g. `METHODS.swiftprune`). */
-  method: PruneMethod;
+  /** The method that prunes one linear layer (a descriptor, e.g. `methodByName("swiftprune")`). */
+  method: MethodDescriptor;
   /** Options passed to every call of `method`. */
   methodOptions?: MethodOptions;
   /** The sparsity to reach in every linear layer. */
@@ -125,12 +126,12 @@ export interface PruneModelResult<M extends Model = Model> {
  * ```ts
  * import assert from "node:assert/strict";
  * import { pruneModel } from "./prune_model.ts";
- * import { METHODS } from "../prune/methods.ts";
+ * import { methodByName } from "../prune/methods.ts";
  * import { tinyLlama } from "../model/llama.ts";
  * const model = tinyLlama({ seed: 1 });
  * const windows = [Int32Array.from([1, 5, 7, 2]), Int32Array.from([3, 4, 9, 8])];
  * const target = { kind: "unstructured", sparsity: 0.5, group: "row" } as const;
- * const out = pruneModel(model, windows, { method: METHODS.magnitude, target });
+ * const out = pruneModel(model, windows, { method: methodByName("magnitude")!, target });
  * assert.equal(out.layers.length, 7 * model.config.nLayers);
  * assert.equal(out.sparsity, 0.5);
  * assert.equal(out.layers[0].agreeMagnitude, 1);
@@ -155,10 +156,10 @@ export function pruneModel<M extends Model>(
  * ```ts
  * import assert from "node:assert/strict";
  * import { drive, pruneModelSteps, runPruneStep } from "./prune_model.ts";
- * import { METHODS } from "../prune/methods.ts";
+ * import { methodByName } from "../prune/methods.ts";
  * import { tinyLlama } from "../model/llama.ts";
  * const target = { kind: "nm", n: 2, m: 4 } as const, windows = [Int32Array.from([1, 2, 3])];
- * const steps = pruneModelSteps(tinyLlama({ seed: 1 }), windows, { method: METHODS.magnitude, target });
+ * const steps = pruneModelSteps(tinyLlama({ seed: 1 }), windows, { method: methodByName("magnitude")!, target });
  * assert.equal(drive(steps, runPruneStep).sparsity, 0.5);
  * ```
  */
@@ -182,10 +183,10 @@ export function drive<R>(
  * ```ts
  * import assert from "node:assert/strict";
  * import { driveAsync, pruneModelSteps, runPruneStep } from "./prune_model.ts";
- * import { METHODS } from "../prune/methods.ts";
+ * import { methodByName } from "../prune/methods.ts";
  * import { tinyLlama } from "../model/llama.ts";
  * const target = { kind: "nm", n: 2, m: 4 } as const, windows = [Int32Array.from([1, 2, 3])];
- * const steps = pruneModelSteps(tinyLlama({ seed: 1 }), windows, { method: METHODS.wanda, target });
+ * const steps = pruneModelSteps(tinyLlama({ seed: 1 }), windows, { method: methodByName("wanda")!, target });
  * assert.equal((await driveAsync(steps, async (s) => runPruneStep(s))).sparsity, 0.5);
  * ```
  */
@@ -214,7 +215,7 @@ export interface BlockStep {
 /** One method call on one linear layer. */
 export interface LayerStep {
   kind: "prune";
-  method: PruneMethod;
+  method: MethodDescriptor;
   weight: Matrix;
   calib: LayerCalibration;
   target: Target;
@@ -224,7 +225,7 @@ export interface LayerStep {
 /** The heavy work {@link pruneModelSteps} hands to its driver. */
 export type PruneStep = BlockStep | LayerStep;
 /** What a driver answers: a {@link BlockRun} for a block step, a `PruneResult` for a layer step. */
-export type PruneStepResult = BlockRun | PruneResult;
+export type PruneStepResult = BlockRun | PruneResult<MethodInfo>;
 
 /**
  * Does one step in-process: the block forward, or the method call.
@@ -236,10 +237,10 @@ export type PruneStepResult = BlockRun | PruneResult;
  * ```ts
  * import assert from "node:assert/strict";
  * import { runPruneStep } from "./prune_model.ts";
- * import { METHODS } from "../prune/methods.ts";
+ * import { methodByName } from "../prune/methods.ts";
  * import { fromRows } from "../tensor/matrix.ts";
  * const target = { kind: "nm", n: 1, m: 2 } as const;
- * const r = runPruneStep({ kind: "prune", method: METHODS.magnitude, weight: fromRows([[1, -3]]), calib: {}, target, options: {} });
+ * const r = runPruneStep({ kind: "prune", method: methodByName("magnitude")!, weight: fromRows([[1, -3]]), calib: {}, target, options: {} });
  * assert.deepEqual(Array.from((r as { keep: Uint8Array }).keep), [0, 1]);
  * ```
  */
@@ -248,7 +249,7 @@ export function runPruneStep(step: PruneStep): PruneStepResult {
     const { weights, layer, block, h, capture } = step;
     return runBlockWindows(weights, layer, h, { block, capture });
   }
-  return step.method(step.weight, step.calib, step.target, step.options);
+  return step.method.prune(step.weight, step.calib, step.target, step.options);
 }
 
 /**
@@ -266,10 +267,10 @@ export function runPruneStep(step: PruneStep): PruneStepResult {
  * ```ts
  * import assert from "node:assert/strict";
  * import { pruneModelSteps, runPruneStep } from "./prune_model.ts";
- * import { METHODS } from "../prune/methods.ts";
+ * import { methodByName } from "../prune/methods.ts";
  * import { tinyLlama } from "../model/llama.ts";
  * const target = { kind: "unstructured", sparsity: 0.5, group: "row" } as const;
- * const steps = pruneModelSteps(tinyLlama({ seed: 1 }), [Int32Array.from([1, 2, 3])], { method: METHODS.wanda, target });
+ * const steps = pruneModelSteps(tinyLlama({ seed: 1 }), [Int32Array.from([1, 2, 3])], { method: methodByName("wanda")!, target });
  * const kinds: string[] = [];
  * let next = steps.next();
  * while (!next.done) {
@@ -325,7 +326,7 @@ function blockStep(
 }
 
 /** What a step of each kind gives back. */
-type ResultOf<S extends PruneStep> = S extends BlockStep ? BlockRun : PruneResult;
+type ResultOf<S extends PruneStep> = S extends BlockStep ? BlockRun : PruneResult<MethodInfo>;
 
 /**
  * Hands one step to the driver and takes its result back, adding the time it took to the phase
@@ -429,11 +430,11 @@ export function modelResult<M extends Model>(
  * ```ts
  * import assert from "node:assert/strict";
  * import { blockAccumulator, pruneBlockSteps, runPruneStep } from "./prune_model.ts";
- * import { METHODS } from "../prune/methods.ts";
+ * import { methodByName } from "../prune/methods.ts";
  * import { embed, tinyLlama } from "../model/llama.ts";
  * const w = tinyLlama({ seed: 1 }), acc = blockAccumulator();
  * const target = { kind: "nm", n: 2, m: 4 } as const;
- * const steps = pruneBlockSteps(w, 1, [embed(w, [1, 2, 3])], { method: METHODS.wanda, target }, acc);
+ * const steps = pruneBlockSteps(w, 1, [embed(w, [1, 2, 3])], { method: methodByName("wanda")!, target }, acc);
  * let next = steps.next();
  * while (!next.done) next = steps.next(runPruneStep(next.value));
  * assert.equal(acc.layers.length, 7);
@@ -498,7 +499,7 @@ export function* pruneBlockSteps(
  * The pruned weight the block keeps: `result.weight`, or with `inPlace` the dense weight's own
  * array overwritten with it. Frees (with `releaseArrays`) what the result holds that is not kept.
  */
-function adopt(options: PruneModelOptions, w: Matrix, result: PruneResult): Matrix {
+function adopt(options: PruneModelOptions, w: Matrix, result: PruneResult<MethodInfo>): Matrix {
   const release_ = options.releaseArrays ? release : () => 0;
   if (options.inPlace && result.weight.data !== w.data) {
     w.data.set(result.weight.data); // W <- W'; the block keeps W's array
@@ -531,7 +532,12 @@ function layerReporter(
   dense: Block,
   specs: readonly LinearSpec[],
   options: PruneModelOptions,
-): (name: string, w: Matrix, result: PruneResult, calib: LayerCalibration) => LayerReport {
+): (
+  name: string,
+  w: Matrix,
+  result: PruneResult<MethodInfo>,
+  calib: LayerCalibration,
+) => LayerReport {
   const grams = new Map<string, Float64Array | undefined>(); // X^T X per distinct input
   return (name, w, result, calib) => {
     const input = specs.find((s) => s.name === name)!.input;
@@ -592,10 +598,7 @@ function progressCounter(
   return (label) => onProgress?.(++done, total, label);
 }
 
-function addMethodTimes(
-  sums: Record<string, number>,
-  info: Record<string, unknown> | undefined,
-): void {
+function addMethodTimes(sums: Record<string, number>, info: MethodInfo | undefined): void {
   const t = info?.timesMs;
   if (typeof t !== "object" || t === null) return;
   for (const [k, v] of Object.entries(t)) if (typeof v === "number") sums[k] = (sums[k] ?? 0) + v;

@@ -2,7 +2,7 @@
  * The sort-free EWMA selector of SwiftPrune (Kang et al., arXiv:2501.16376v2): find the k smallest
  * of n scores without sorting, in a few linear passes. The paper says only that an Exponentially
  * Weighted Moving Average replaces sorting and that the cost is linear; everything below is OUR
- * READING (docs: `algorithms.md` §1.2), and every constant is an option.
+ * READING (docs: `docs/readings.md` §2.2), and every constant is an option.
  *
  * ## Pass 1: a streaming quantile tracker (the EWMA part)
  *

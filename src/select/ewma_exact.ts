@@ -1,7 +1,7 @@
 /**
  * The exact EWMA selector: the k smallest scores, identical to `selectBySort` (`./sort.ts`) (ties: the lower
  * index is pruned first), in O(n) expected time and without sorting. OUR READING of SwiftPrune's
- * selector (arXiv:2501.16376v2) made exact (docs: `algorithms.md` §1.2, `mode: "exact"`).
+ * selector (arXiv:2501.16376v2) made exact (docs: `docs/readings.md` §2.2).
  *
  * 1. The EWMA tracker and one counting pass of {@link locateThreshold} give a key range
  *    `[lo, hi)` with `#{key < lo} = countLo <= k <= countHi = #{key < hi}`: the borderline band,

@@ -50,6 +50,9 @@ export async function runMain(main: CliMain, argv: string[]): Promise<CliRun> {
   return { argv, code, out: io.out, err: io.err };
 }
 
+/** A run's progress lines, `[1.2 s elapsed, about 3.0 s left] ...` (stderr off a terminal). */
+const PROGRESS_LINES = /^\[[^\]\n]* elapsed, [^\]\n]*\] [^\n]*\n/gm;
+
 /**
  * Turns a run that did not exit 0 into the fuzz outcome: a {@link CliRejection} (typed) for exit
  * status 2 with one `error: ...` line, any other error (untyped) otherwise. Returns on exit 0.
@@ -60,14 +63,16 @@ export async function runMain(main: CliMain, argv: string[]): Promise<CliRun> {
  */
 export function throwUnlessSucceeded(run: CliRun): void {
   if (run.code === 0) return;
+  // the progress lines of the steps done before the error (scripts/lib/progress.ts) come first
+  const err = run.err.replace(PROGRESS_LINES, "");
   if (run.code === 2) {
-    const oneLine = /^error: [^\n]+\n$/.test(run.err);
+    const oneLine = /^error: [^\n]+\n$/.test(err);
     if (!oneLine && !run.argv.includes("--debug")) {
       throw new Error(`exit 2 but stderr is ${JSON.stringify(run.err)}`);
     }
-    throw new CliRejection(run.err.split("\n")[0]);
+    throw new CliRejection(err.split("\n")[0]);
   }
-  throw new Error(`exit status ${run.code}: ${run.err.split("\n")[0]}`);
+  throw new Error(`exit status ${run.code}: ${err.split("\n")[0]}`);
 }
 
 /** Fixture files by path relative to the folder; `null` is a folder. */

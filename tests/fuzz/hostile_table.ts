@@ -389,6 +389,8 @@ const NOTES = [
   "  landed on main independently (`src/io/bytes.ts` `copyBytes`), which is the code kept.",
   "- CLI: a missing output folder, a folder as output, or a path outside the granted permissions",
   "  exited 1 with the runtime's error; these are bad input and now exit 2 (`scripts/lib/cli.ts`).",
+  "  Later: a missing output folder is created, and a folder as output is refused before the run,",
+  "  naming the output rather than a temporary file (`scripts/lib/files.ts`).",
   "",
   "Found by the `cli/prune` target (fixed in `scripts/prune.ts`, regression tests in",
   "`tests/fuzz_cli_prune_test.ts`):",

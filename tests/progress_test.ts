@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { main } from "../scripts/prune.ts";
+import { createProgress } from "../scripts/lib/progress.ts";
+import { Eta, formatDuration } from "../src/pipeline/eta.ts";
+
+/** Runs prune in-process with stderr not a terminal; captures both streams. */
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "", err = "";
+  const io = {
+    stdout: (t: string) => void (out += t),
+    stderr: (t: string) => void (err += t),
+    isTTY: false,
+  };
+  return { code: await main(argv, io), out, err };
+}
+
+const SMALL = ["--nsamples", "2", "--seqlen", "64", "--eval-tokens", "256", "--workers", "1"];
+
+Deno.test("prune off a terminal: a line per phase, method and sweep point with elapsed and left; --quiet none; the sweep in the table", async () => {
+  const r = await run([...SMALL, "--method", "wanda", "--sweep", "0.3,0.5"]);
+  assert.equal(r.code, 0, r.err);
+  const lines = r.err.trimEnd().split("\n");
+  const stamp = /^\[\d+(\.\d)? m?s elapsed, (about \d+(\.\d)? m?s left|done|estimating)\] /;
+  for (const line of lines) assert.match(line, stamp);
+  const texts = lines.map((l) => l.replace(stamp, ""));
+  // phases: loading, encoding, dense; wanda at 50% (pruned, evaluated), at 30%; two sweep points
+  assert.equal(texts.filter((t) => /^dense ppl/.test(t)).length, 1, r.err);
+  assert.equal(texts.filter((t) => /^wanda at (30|50)%: pruned/.test(t)).length, 2, r.err);
+  assert.equal(texts.filter((t) => /^wanda: ppl .* \(at (30|50)%\)$/.test(t)).length, 2, r.err);
+  assert.equal(texts.filter((t) => /^sweep (30|50)\.00%: wanda /.test(t)).length, 2, r.err);
+  assert.match(lines.at(-1)!, /elapsed, done\]/);
+  assert.ok(!r.err.includes("\r"), "no bar off a terminal");
+  // the sweep's table on stdout, with the sweep lines' numbers
+  const row = r.out.split("\n").find((l) => l.startsWith("wanda "))!;
+  assert.match(r.out, /^ppl by sparsity +0% +30% +50%$/m);
+  for (const [, pct, ppl] of r.err.matchAll(/sweep (\d+)\.00%: wanda (\S+)/g)) {
+    assert.ok(row.includes(ppl), `${pct}%: ${ppl} not in "${row}"`);
+  }
+  const quiet = await run([...SMALL, "--method", "wanda", "--quiet"]);
+  assert.equal(quiet.code, 0, quiet.err);
+  assert.equal(quiet.err, "");
+});
+
+Deno.test("progress on a terminal: live bars with an estimate, cleared before a step's line", () => {
+  let err = "", t = 0;
+  const p = createProgress({ stdout: () => {}, stderr: (s) => void (err += s), isTTY: true }, {
+    units: 2,
+    now: () => t,
+  });
+  t = 1000;
+  p.bar(1, 4, "block 1", 1); // a quarter of a 1-unit step in 1 s: 1.75 units left at 4 s each
+  assert.match(err, /^\r\[#{8}\.{22}\] 1\/4 block 1 \(1\.0 s elapsed, about 7\.0 s left\)\x1b\[K$/);
+  err = "";
+  t = 2000;
+  p.step("first");
+  assert.equal(err, "\r\x1b[K[2.0 s elapsed, about 2.0 s left] first\n");
+  p.plan(2); // two more units: 3 left at 2 s each
+  err = "";
+  p.step("a phase that costs nothing", 0);
+  assert.equal(err, "[2.0 s elapsed, about 6.0 s left] a phase that costs nothing\n");
+});
+
+Deno.test("Eta: bad totals and steps are RangeErrors; estimates never below zero; durations", () => {
+  assert.throws(() => new Eta(0, 0), RangeError);
+  assert.throws(() => new Eta(Number.NaN, 0), RangeError);
+  assert.throws(() => new Eta(1, Number.POSITIVE_INFINITY), RangeError);
+  const eta = new Eta(2, 0);
+  assert.throws(() => eta.advance(-1), RangeError);
+  eta.advance(5); // more than planned: capped at the total
+  assert.equal(eta.remainingMs(10), 0);
+  assert.equal(formatDuration(-5), "0 ms");
+  assert.equal(formatDuration(59_400), "59.4 s");
+  assert.equal(formatDuration(60_000), "1 min 00 s");
+});
