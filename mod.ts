@@ -397,3 +397,17 @@ export { blockActivationCount } from "./src/model/llama.ts";
 export { fittingWorkspace, forwardWorkspace, threadWorkspace } from "./src/model/workspace.ts";
 export type { ForwardWorkspace } from "./src/model/workspace.ts";
 export { release, releaseTiled, reuseShared } from "./src/tensor/release.ts";
+
+// simd (issue #18): WebAssembly SIMD kernels emitted from TypeScript, the kernel switch
+export { availableKernels, KERNEL_SETS, kernels, setKernels } from "./src/linalg/kernels.ts";
+export type { KernelSet } from "./src/linalg/kernels.ts";
+export {
+  GEMM_MODULE_BYTES,
+  gemmAccumulateSimd,
+  linearF32Reference,
+  linearF32Simd,
+  simdAvailable,
+} from "./src/linalg/gemm_simd.ts";
+export { linearInto } from "./src/linalg/matmul.ts";
+export { causalAttentionSimd } from "./src/model/attention_simd.ts";
+export { packPanels } from "./src/linalg/pack.ts";

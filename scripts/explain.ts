@@ -25,7 +25,15 @@ import { existsSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { CliError, type CliIo, intFlag, parseFlags, PROCESS_IO, runCli } from "./lib/cli.ts";
+import {
+  CliError,
+  type CliIo,
+  intFlag,
+  parseFlags,
+  PROCESS_IO,
+  runCli,
+  useKernelsFlag,
+} from "./lib/cli.ts";
 import { checkTarget, readBytes, UnsafeWriteError, writeFileAtomic } from "./lib/files.ts";
 import { formatTrace, traceSvg, traceViewOf } from "./lib/trace_view.ts";
 import { readLlama2c } from "../src/io/llama2c.ts";
@@ -59,6 +67,7 @@ const HELP = `deno task explain [flags]   trace SwiftPrune's EWMA selector on on
   --method NAME      ${SCORE_METHODS.map((m) => m.name).join(" | ")} [swiftprune]
   --sparsity S       fraction of the row to prune, 0 <= S < 1 [0.5]
   --steps N          print at most N steps of the trace [all]
+  --kernels ts|simd  kernels of the forward pass that captures a real row's inputs [simd where available]
   --svg FILE         also draw the trace as SVG     --force   overwrite --svg
   --debug            stack traces on errors`;
 
@@ -77,6 +86,7 @@ const FLAGS = {
   sparsity: { type: "string", default: "0.5" },
   steps: { type: "string" },
   svg: { type: "string" },
+  kernels: { type: "string" },
   force: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
 } as const;
@@ -180,6 +190,7 @@ async function explain(argv: string[], io: CliIo): Promise<number> {
   }
   if (v.svg) await checkTarget(v.svg, { force: v.force }); // before the work, not after it
   const calibrated = method.calibration !== "none";
+  useKernelsFlag(v.kernels);
   const sparsity = Number(v.sparsity);
   if (v.sparsity.trim() === "" || !(sparsity >= 0 && sparsity < 1)) {
     throw new CliError(`--sparsity must be a number in [0, 1), got "${v.sparsity}"`);

@@ -24,7 +24,18 @@ import type { LayerCalibration } from "../src/prune/types.ts";
 import { appliedOptions } from "../src/prune/method.ts";
 import { methodNames, METHODS } from "../src/prune/methods.ts";
 import { parseTarget, targetText } from "../src/select/target.ts";
-import { CliError, type CliIo, parseFlags, runCli } from "./lib/cli.ts";
+import {
+  checkWorkerPermission,
+  CliError,
+  type CliIo,
+  parseFlags,
+  runCli,
+  useKernelsFlag,
+  workersCanStart,
+} from "./lib/cli.ts";
+import { workersFlag } from "./lib/prune_settings.ts";
+import { createPool, type Pool } from "../src/parallel/pool.ts";
+import { pruneLayerParallel } from "../src/parallel/prune_parallel.ts";
 import { checkTarget, writeFileAtomic } from "./lib/files.ts";
 import { assertFinite } from "../src/check/finite.ts";
 import { METHOD_FLAGS, methodFlagsHelp, methodOptionsFromFlags } from "./lib/method_flags.ts";
@@ -45,6 +56,8 @@ ${METHODS.map((m) => `                      ${m.name.padEnd(11)} ${m.calibration
   --group GROUP     row | layer: which weights compete (unstructured) [row]
 method options (the methods that do not have one ignore it):
 ${methodFlagsHelp(18)}
+  --workers N       worker threads for row-separable methods (magnitude, wanda, swiftprune) [all cores]
+  --kernels ts|simd matrix kernels: pure TypeScript or WebAssembly SIMD (default: simd where available)
   --force           overwrite --out if it exists
   --allow-nonfinite prune even if a tensor holds NaN or an infinity (default: refuse, naming it)
   --quiet           no progress output
@@ -59,6 +72,8 @@ const FLAGS = {
   pattern: { type: "string" },
   group: { type: "string" },
   ...METHOD_FLAGS,
+  kernels: { type: "string" },
+  workers: { type: "string" },
   force: { type: "boolean", default: false },
   "allow-nonfinite": { type: "boolean", default: false },
   quiet: { type: "boolean", default: false },
@@ -116,6 +131,13 @@ function checkFiniteLayer(weight: Matrix, calib: LayerCalibration, source: strin
   }
 }
 
+/** Starts every worker of `pool` (each imports its modules) so that timing excludes start-up. */
+async function startWorkers(pool: Pool | undefined): Promise<void> {
+  if (pool === undefined) return;
+  const url = new URL("../src/linalg/kernels.ts", import.meta.url);
+  await pool.map(url, "kernels", Array.from({ length: pool.size }, () => []));
+}
+
 async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
   const flags = parseFlags(argv, FLAGS);
   if (argv.length === 0 || flags.help) {
@@ -132,6 +154,12 @@ async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
   }
   const target = parseTarget(flags);
   const given = methodOptionsFromFlags(flags);
+  useKernelsFlag(flags.kernels);
+  // all cores by default, none when Deno may not read the workers' code (explicit --workers: checked)
+  const workers = flags.workers === undefined && !workersCanStart()
+    ? 1
+    : workersFlag(flags.workers);
+  checkWorkerPermission(workers);
   const input = resolve(flags.in), output = resolve(flags.out);
   const writeOptions = { force: flags.force, inputs: [input] };
   await checkTarget(output, writeOptions); // fail before the work, not after
@@ -145,8 +173,10 @@ async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
   if (!flags["allow-nonfinite"]) checkFiniteLayer(weight, calib, flags.in);
 
   const options = appliedOptions(method, given); // this method's options, defaults filled in
+  using pool = workers > 1 ? createPool({ size: workers }) : undefined;
+  await startWorkers(pool); // not part of the timed work, as loading the file is not
   const started = performance.now();
-  const result = method.prune(weight, calib, target, options);
+  const result = await pruneLayerParallel(pool, method, weight, calib, target, options);
   const timeMs = performance.now() - started;
 
   const total = weight.rows * weight.cols;

@@ -25,7 +25,14 @@
  */
 import { basename } from "node:path";
 import process from "node:process";
-import { checkWorkerPermission, CliError, type CliIo, PROCESS_IO, runCli } from "./lib/cli.ts";
+import {
+  checkWorkerPermission,
+  CliError,
+  type CliIo,
+  PROCESS_IO,
+  runCli,
+  useKernelsFlag,
+} from "./lib/cli.ts";
 import {
   checkFiniteModel,
   checkSeqlen,
@@ -352,6 +359,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   checkWorkerPermission(s.workers); // before any work: workers load their code from src/
+  useKernelsFlag(s.kernels);
   await checkOutputs(s); // every output, before any work
   const say = runConsole(s, io);
   const peak = new PeakTracker(); // notes the resident set at start: the runtime and the modules

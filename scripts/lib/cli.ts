@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UnsafeWriteError } from "./files.ts";
+import { kernels, type KernelSet, setKernels } from "../../src/linalg/kernels.ts";
 
 /** Bad command-line input (an unknown flag, a missing file, ...): exit status 2, no stack trace. */
 export class CliError extends Error {
@@ -232,15 +233,76 @@ export function progressBar(
  * ```
  */
 export function checkWorkerPermission(workers: number): void {
-  if (workers <= 1) return;
+  if (workers <= 1 || workersCanStart()) return;
+  throw new CliError(
+    `--workers ${workers} needs read access to ${PARALLEL_DIR} (worker threads load their code from it); allow it with --allow-read or use --workers 1`,
+  );
+}
+
+const PARALLEL_DIR = fileURLToPath(new URL("../../src/parallel/", import.meta.url));
+
+/**
+ * Whether worker threads could load their code: false only under Deno without read permission
+ * for `src/parallel/` (a CLI whose `--workers` defaults to all cores then uses none).
+ *
+ * @returns True when workers can start.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { workersCanStart } from "./cli.ts";
+ * assert.equal(typeof workersCanStart(), "boolean");
+ * ```
+ */
+export function workersCanStart(): boolean {
   const deno = (globalThis as {
     Deno?: { permissions?: { querySync?(d: { name: "read"; path: string }): { state: string } } };
   }).Deno;
-  const dir = fileURLToPath(new URL("../../src/parallel/", import.meta.url));
-  const state = deno?.permissions?.querySync?.({ name: "read", path: dir }).state;
-  if (state !== undefined && state !== "granted") {
-    throw new CliError(
-      `--workers ${workers} needs read access to ${dir} (worker threads load their code from it); allow it with --allow-read or use --workers 1`,
-    );
+  const state = deno?.permissions?.querySync?.({ name: "read", path: PARALLEL_DIR }).state;
+  return state === undefined || state === "granted";
+}
+
+/**
+ * Checks a `--kernels` value.
+ *
+ * @param value The flag's value, if given.
+ * @returns The value, typed.
+ * @throws {CliError} If it is not `ts` or `simd`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { kernelsFlag } from "./cli.ts";
+ * assert.equal(kernelsFlag(undefined), undefined);
+ * ```
+ */
+export function kernelsFlag(value: string | undefined): KernelSet | undefined {
+  if (value !== undefined && value !== "ts" && value !== "simd") {
+    throw new CliError(`--kernels must be ts or simd, got "${value}"`);
   }
+  return value;
+}
+
+/**
+ * Parses `--kernels ts|simd` and selects that kernel set for this thread and the workers it
+ * starts (absent: the fastest available, `src/linalg/kernels.ts`).
+ *
+ * @param value The flag's value, if given.
+ * @returns The kernel set in use.
+ * @throws {CliError} If the value is not `ts` or `simd`, or `simd` where WebAssembly SIMD is missing.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { useKernelsFlag } from "./cli.ts";
+ * assert.equal(useKernelsFlag("ts"), "ts");
+ * assert.throws(() => useKernelsFlag("gpu"), /--kernels must be ts or simd, got "gpu"/);
+ * useKernelsFlag(undefined);
+ * ```
+ */
+export function useKernelsFlag(value: string | undefined): KernelSet {
+  const name = kernelsFlag(value) ?? "auto";
+  try {
+    setKernels(name);
+  } catch (e) {
+    throw new CliError(`--kernels ${value}: ${(e as Error).message}`);
+  }
+  return kernels();
 }

@@ -9,7 +9,8 @@
  */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CliError, parseFlags } from "./cli.ts";
+import { CliError, kernelsFlag, parseFlags } from "./cli.ts";
+import type { KernelSet } from "../../src/linalg/kernels.ts";
 import { METHOD_FLAGS, methodFlagsHelp, methodOptionsFromFlags } from "./method_flags.ts";
 import { parseSweep } from "./report_html.ts";
 import { defaultPoolSize } from "../../src/parallel/pool.ts";
@@ -67,6 +68,7 @@ const FLAGS = {
   sweep: { type: "string" },
   quiet: { type: "boolean" },
   workers: { type: "string" },
+  kernels: { type: "string" },
   verbose: { type: "boolean" },
   ...METHOD_FLAGS,
   help: { type: "boolean" },
@@ -107,6 +109,7 @@ export const HELP: string =
   --sweep S1,S2,...   also run every method at these sparsities (the page's ppl-vs-sparsity curve)
   --allow-nonfinite   prune even if a weight or calibration input is NaN or infinite [refuse, naming it]
   --workers N         worker threads for calibration, row-parallel pruning and eval; 1 = none [all cores]
+  --kernels ts|simd   matrix kernels: pure TypeScript, or WebAssembly SIMD [simd where available]
   --verbose           memory after each phase; per operator, the method's diagnostics (fista: lambdas, objective, E_round/E_total, errors)
   --quiet             no progress bars or info lines      --debug   stack traces on errors
 method options (the methods that do not have one ignore it):
@@ -139,6 +142,8 @@ export interface Settings {
   quiet: boolean;
   verbose: boolean;
   workers: number;
+  /** The `--kernels` value, if given (else the fastest available). */
+  kernels?: KernelSet;
 }
 
 function intFlag(value: string | undefined, name: string, min: number): number | undefined {
@@ -238,6 +243,7 @@ export function parseSettings(argv: string[]): Settings | undefined {
     quiet: v.quiet ?? false,
     verbose: v.verbose ?? false,
     workers: workersFlag(v.workers),
+    kernels: kernelsFlag(v.kernels),
   };
   checkFlagCombinations(settings);
   return settings;

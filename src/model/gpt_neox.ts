@@ -31,7 +31,7 @@
  *
  * @module
  */
-import { matmulTransBInto } from "../linalg/matmul.ts";
+import { linearInto } from "../linalg/matmul.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 import { createRng, randn } from "../tensor/rng.ts";
 import type {
@@ -209,7 +209,7 @@ export function gptNeoXBlockForward(
     see = (n: string, x: Matrix) => hooks.onLinearInput?.(layer, n, x);
   const t = (name: string, cols: number) => tensor(ws, name, T, cols);
   const linear = (out: string, x: Matrix, m: Matrix, bias?: Float32Array) =>
-    addBias(matmulTransBInto(t(out, m.rows), x, m), bias);
+    addBias(linearInto(t(out, m.rows), x, m), bias);
   // attention: x = LN1(h); qkv = x Wqkv^T + b (per head [q|k|v]); RoPE on q, k; a = attention
   const x = layerNormRows(h, b.inputNorm, b.inputNormBias, c.normEps, t("x", c.dim).data);
   see("query_key_value", x);
@@ -278,7 +278,7 @@ export function gptNeoXLogits(w: GptNeoXWeights, h: Matrix, ws?: ForwardWorkspac
     c.normEps,
     tensor(ws, "x", h.rows, c.dim).data,
   );
-  return matmulTransBInto(tensor(ws, "logits", h.rows, c.vocabSize), x, w.embedOut);
+  return linearInto(tensor(ws, "logits", h.rows, c.vocabSize), x, w.embedOut);
 }
 
 /**

@@ -8,7 +8,9 @@
  *
  * @module
  */
+import { kernels } from "../linalg/kernels.ts";
 import type { Matrix } from "../tensor/matrix.ts";
+import { causalAttentionSimd } from "./attention_simd.ts";
 
 /**
  * Throws unless every id is an integer in `[0, vocab)`.
@@ -322,6 +324,43 @@ export function causalAttention(
     }
   }
   return { data: out, rows: T, cols: width };
+}
+
+/**
+ * {@link causalAttention} through the float32 SIMD kernel (`attention_simd.ts`) when this thread's
+ * kernels are `"simd"` and the heads are contiguous (no strides), else the float64 reference.
+ *
+ * @param q Queries.
+ * @param k Keys.
+ * @param v Values.
+ * @param layout Heads and strides.
+ * @param out Output `Float32Array(T * nHeads * headSize)`.
+ * @param scores Float64 scratch of at least T (reference path).
+ * @returns The attention output over `out`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { attention } from "./layers.ts";
+ * const q = { data: new Float32Array([1, 1]), rows: 2, cols: 1 }, v = { data: new Float32Array([2, 4]), rows: 2, cols: 1 };
+ * const a = attention(q, q, v, { nHeads: 1, nKvHeads: 1, headSize: 1 });
+ * assert.ok(Math.abs(a.data[1] - 3) < 1e-6);
+ * ```
+ */
+export function attention(
+  q: Matrix,
+  k: Matrix,
+  v: Matrix,
+  layout: HeadLayout,
+  out: Float32Array = new Float32Array(q.rows * layout.nHeads * layout.headSize),
+  scores?: Float64Array,
+): Matrix {
+  const { nHeads, nKvHeads, headSize } = layout;
+  const contiguous = (layout.qStride ?? headSize) === headSize &&
+    (layout.kvStride ?? headSize) === headSize;
+  if (kernels() === "simd" && contiguous) {
+    return causalAttentionSimd(q, k, v, { dim: nHeads * headSize, nHeads, nKvHeads }, out);
+  }
+  return causalAttention(q, k, v, layout, out, scores);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -27,13 +27,13 @@
  * | `w1, w2, w3`             | `block.w1` (gate), `w2` (down), `w3` (up) |
  * | `wcls`                   | `weights.classifier`              |
  *
- * {@link forward} uses `matmulTransBInto` for every linear layer (writing into a
+ * {@link forward} uses `linearInto` for every linear layer (writing into a
  * {@link ForwardWorkspace} when given one); {@link forwardReference} is a plain token-at-a-time
  * twin with a KV cache (run.c's `forward`), the correctness reference.
  *
  * @module
  */
-import { matmulTransBInto } from "../linalg/matmul.ts";
+import { linearInto } from "../linalg/matmul.ts";
 import { createRng, randn } from "../tensor/rng.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 import type { Family, ForwardHooks, LinearSpec } from "./family.ts";
@@ -42,7 +42,7 @@ import {
   addBias,
   addInto,
   attendOne,
-  causalAttention,
+  attention,
   checkTokens,
   matvec,
   rmsNorm,
@@ -217,7 +217,7 @@ export function blockForward(
   const t = (name: string, cols: number) => tensor(ws, name, T, cols);
   // y = x W^T + b
   const linear = (out: string, x: Matrix, w: Matrix, bias?: Float32Array) =>
-    addBias(matmulTransBInto(t(out, w.rows), x, w), bias);
+    addBias(linearInto(t(out, w.rows), x, w), bias);
   // attention: x = RMSNorm(h) * rmsAtt; q, k, v = x W^T (+ b); RoPE(q, k); a = attention(q, k, v)
   const x = rmsNormRows(h, b.rmsAtt, c.normEps, t("x", c.dim).data);
   see("wq", x), see("wk", x), see("wv", x);
@@ -226,7 +226,7 @@ export function blockForward(
   ropeAdjacent(q, headSize, freqs);
   ropeAdjacent(k, headSize, freqs);
   const heads = { nHeads: c.nHeads, nKvHeads: c.nKvHeads, headSize };
-  const a = causalAttention(q, k, v, heads, t("attention", q.cols).data, ws?.scores);
+  const a = attention(q, k, v, heads, t("attention", q.cols).data, ws?.scores);
   see("wo", a);
   const h1 = addInto(linear("h1", a, b.wo, b.bo), h); // h' = h + a Wo^T
   // MLP: y = h' + W2 (silu(W1 x') * W3 x'),  x' = RMSNorm(h') * rmsFfn
@@ -266,7 +266,7 @@ export function logits(weights: LlamaWeights, h: Matrix, ws?: ForwardWorkspace):
   }
   const c = weights.config;
   const x = rmsNormRows(h, weights.rmsFinal, c.normEps, tensor(ws, "x", h.rows, c.dim).data);
-  return matmulTransBInto(tensor(ws, "logits", h.rows, c.vocabSize), x, weights.classifier);
+  return linearInto(tensor(ws, "logits", h.rows, c.vocabSize), x, weights.classifier);
 }
 
 /**

@@ -27,7 +27,7 @@
  *
  * @module
  */
-import { matmulTransBInto } from "../linalg/matmul.ts";
+import { linearInto } from "../linalg/matmul.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 import { createRng, randn } from "../tensor/rng.ts";
 import {
@@ -50,7 +50,7 @@ import {
   addBias,
   addInto,
   attendOne,
-  causalAttention,
+  attention,
   checkTokens,
   layerNorm,
   layerNormRows,
@@ -168,9 +168,7 @@ export function optEmbed(w: OptWeights, tokens: ArrayLike<number>, ws?: ForwardW
     const row = tokens[t] * c.wordDim;
     words.data.set(w.embedTokens.data.subarray(row, row + c.wordDim), t * c.wordDim);
   }
-  const h = w.projectIn
-    ? matmulTransBInto(tensor(ws, "hiddenB", T, c.dim), words, w.projectIn)
-    : words;
+  const h = w.projectIn ? linearInto(tensor(ws, "hiddenB", T, c.dim), words, w.projectIn) : words;
   for (let t = 0; t < T; t++) {
     const p = (t + POSITION_OFFSET) * c.dim;
     for (let i = 0; i < c.dim; i++) h.data[t * c.dim + i] += w.embedPositions.data[p + i];
@@ -215,7 +213,7 @@ export function optBlockForward(
   const T = h.rows, see = (n: string, x: Matrix) => hooks.onLinearInput?.(layer, n, x);
   const t = (name: string, cols: number) => tensor(ws, name, T, cols);
   const linear = (out: string, x: Matrix, m: Matrix, bias?: Float32Array) =>
-    addBias(matmulTransBInto(t(out, m.rows), x, m), bias);
+    addBias(linearInto(t(out, m.rows), x, m), bias);
   const norm = (x: Matrix, g: Float32Array, bias: Float32Array, out: Float32Array) =>
     layerNormRows(x, g, bias, 1e-5, out); // nn.LayerNorm's default eps
   // attention: x = LN1(h) (pre-LN) or h; a = Attn(x); h' = h + a Wout^T + b (post-LN: LN1 of it)
@@ -224,7 +222,7 @@ export function optBlockForward(
   const q = linear("q", x, b.q_proj, b.q_proj_bias), k = linear("k", x, b.k_proj, b.k_proj_bias);
   const v = linear("v", x, b.v_proj, b.v_proj_bias);
   const layout = { nHeads: c.nHeads, nKvHeads: c.nHeads, headSize: c.dim / c.nHeads };
-  const a = causalAttention(q, k, v, layout, t("attention", c.dim).data, ws?.scores);
+  const a = attention(q, k, v, layout, t("attention", c.dim).data, ws?.scores);
   see("out_proj", a);
   const h1 = addInto(linear("h1", a, b.out_proj, b.out_proj_bias), h);
   if (!c.preNorm) norm(h1, b.attnNorm, b.attnNormBias, h1.data);
@@ -260,8 +258,8 @@ export function optLogits(w: OptWeights, h: Matrix, ws?: ForwardWorkspace): Matr
   if (w.finalNorm !== undefined) {
     x = layerNormRows(h, w.finalNorm, w.finalNormBias!, 1e-5, tensor(ws, "x", T, c.dim).data);
   }
-  if (w.projectOut) x = matmulTransBInto(tensor(ws, "words", T, c.wordDim), x, w.projectOut);
-  return matmulTransBInto(tensor(ws, "logits", T, c.vocabSize), x, w.lmHead);
+  if (w.projectOut) x = linearInto(tensor(ws, "words", T, c.wordDim), x, w.projectOut);
+  return linearInto(tensor(ws, "logits", T, c.vocabSize), x, w.lmHead);
 }
 
 /**

@@ -10,6 +10,7 @@
  *   `SharedArrayBuffer`, which are shared: workers read inputs and write outputs in place. So big
  *   arrays go in shared memory ({@link sharedFloat32}, {@link toShared}) and tasks return little.
  * - At most `size` tasks run at once (one per worker); the rest wait in a first-in, first-out queue.
+ * - A task runs with the kernel set (`src/linalg/kernels.ts`) of the thread that posted it.
  * - An error thrown by a task rejects its promise with an error of the same class (`TypeError`,
  *   `RangeError`, ... ; other names become an `Error` with that `name`) and the same message.
  *
@@ -33,6 +34,7 @@
  */
 import { reuseShared } from "../tensor/release.ts";
 import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
+import { kernels, type KernelSet } from "../linalg/kernels.ts";
 
 /** Options for {@link createPool}. */
 export interface PoolOptions {
@@ -83,6 +85,8 @@ interface Task {
   moduleUrl: string;
   exportName: string;
   args: readonly unknown[];
+  /** The kernel set of the posting thread, which the worker uses for this task. */
+  kernels: KernelSet;
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
 }
@@ -154,6 +158,7 @@ class WorkerPool implements Pool {
         moduleUrl: url,
         exportName,
         args,
+        kernels: kernels(),
         resolve: resolve as (v: unknown) => void,
         reject,
       });
@@ -213,8 +218,8 @@ class WorkerPool implements Pool {
       slot.worker ??= this.#spawn(slot);
       slot.task = task;
       setKeepAlive(slot.worker, true);
-      const { id, moduleUrl, exportName, args } = task;
-      slot.worker.postMessage({ id, moduleUrl, exportName, args });
+      const { id, moduleUrl, exportName, args, kernels } = task;
+      slot.worker.postMessage({ id, moduleUrl, exportName, args, kernels });
     } catch (e) { // worker could not start (e.g. no permission) or args could not be cloned
       slot.task = undefined;
       task.reject(e instanceof Error ? e : new Error(String(e)));

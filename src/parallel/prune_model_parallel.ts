@@ -64,7 +64,8 @@ async function runStepOnPool(pool: Pool, step: PruneStep): Promise<PruneStepResu
  * ```ts
  * import assert from "node:assert/strict";
  * import { pruneModel } from "../pipeline/prune_model.ts";
- *  * import { tinyLlama } from "../model/llama.ts";
+ * import { methodByName } from "../prune/methods.ts";
+ * import { tinyLlama } from "../model/llama.ts";
  * import { createPool } from "./pool.ts";
  * import { pruneModelParallel } from "./prune_model_parallel.ts";
  * const model = tinyLlama({ seed: 1 });

@@ -2,7 +2,7 @@
  * An independent backend for the conformance suite, written from `docs/conformance.md` alone (the
  * conventions, the rounding points and the FISTAPruner port specification), the way an engineer of
  * another backend would write one. It imports nothing of `src/` but the safetensors reader and
- * writer (file I/O, which any backend gets from a library): every score, selection, SparseGPT and
+ * writer (file I/O, which any backend gets from a library) and the manifest's types: every score, selection, SparseGPT and
  * FISTAPruner step is re-implemented here, in float64 with the float32 roundings the docs list.
  *
  * `bugs` plants the mistakes the suite must catch (a missing SwiftPrune ridge, SparseGPT's
@@ -14,6 +14,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readSafetensors, writeSafetensors } from "../../src/io/safetensors.ts";
+import type { ConformanceCase } from "../../src/conformance/manifest.ts";
 
 /** Mistakes to plant. */
 export interface Bugs {
@@ -34,26 +35,8 @@ export interface Bugs {
 type Round = (x: number) => number;
 const exact: Round = (x) => x;
 
-/** A case as the manifest gives it (the fields this backend reads). */
-interface Case {
-  name: string;
-  dataset: string;
-  method: string;
-  target: { kind: "unstructured"; sparsity: number; group: "row" | "layer" } | {
-    kind: "nm";
-    n: number;
-    m: number;
-  };
-  options: {
-    xStat?: "norm" | "token" | "mean";
-    eps?: number;
-    blocksize?: number;
-    damp?: number;
-    iterations?: number;
-    updates?: number;
-    warmStart?: "wanda" | "sparsegpt";
-  };
-}
+/** A case as the manifest gives it (the fields this backend reads; the types are the file format). */
+type Case = Pick<ConformanceCase, "name" | "dataset" | "method" | "target" | "options">;
 
 /** A layer: `w` `[rows, cols]`, and `x` `[tokens, cols]` or `norms` `[cols]`. */
 interface Layer {
