@@ -121,7 +121,7 @@ function isTensor(v: unknown): v is Matrix | Float32Array {
  * weight) on the calibration text. A `RangeError`, so the CLIs report it as bad input.
  */
 export class NonFiniteInputError extends RangeError {
-  override name = "RangeError";
+  override name = "NonFiniteInputError";
 }
 
 /**
@@ -141,7 +141,7 @@ export class NonFiniteInputError extends RangeError {
  * import { assertFiniteInputs } from "./finite.ts";
  * const x = { data: new Float32Array([1, 2, 3, NaN]), rows: 2, cols: 2 };
  * assert.throws(() => assertFiniteInputs(3, { w1: x }, [1, 1], { w1: ["w1", "w3"] }), {
- *   name: "RangeError",
+ *   name: "NonFiniteInputError",
  *   message: /^Calibration input of layers\.3\.w1, w3 has a non-finite value NaN at window 1, token 0, column 1 \(row 1\)/,
  * });
  * ```
