@@ -168,18 +168,36 @@ export { packPanels } from "./src/linalg/pack.ts";
 export { largestEigenvalue, largestEigenvalueReference } from "./src/linalg/power_iteration.ts";
 export type { PowerIterationOptions } from "./src/linalg/power_iteration.ts";
 
-// models: the Llama forward pass and its weights
+// models: the families (Llama, Qwen2, GPT-NeoX, OPT), one file each behind one interface, their forward pass
 export { causalAttentionSimd } from "./src/model/attention_simd.ts";
+export { FAMILIES, familyForHfConfig, familyOf } from "./src/model/families.ts";
+export { distinctInputs, intraLayerGroups, linearOf } from "./src/model/family.ts";
+export type {
+  Block,
+  Family,
+  ForwardHooks,
+  HfFamily,
+  LinearSpec,
+  Model,
+  ModelConfig,
+} from "./src/model/family.ts";
+export { gptNeoXFamily, tinyGptNeoX } from "./src/model/gpt_neox.ts";
+export type { GptNeoXBlock, GptNeoXConfig, GptNeoXWeights } from "./src/model/gpt_neox.ts";
 export {
   blockForward,
   embed,
   forward,
   forwardReference,
+  llamaFamily,
   logits,
   referenceDecoder,
   tinyLlama,
 } from "./src/model/llama.ts";
-export type { ForwardHooks, ReferenceDecoder } from "./src/model/llama.ts";
+export type { ReferenceDecoder } from "./src/model/llama.ts";
+export { forward as forwardModel, linearsOf, widestLinearInput } from "./src/model/model.ts";
+export { optFamily, tinyOpt } from "./src/model/opt.ts";
+export type { OptBlock, OptConfig, OptWeights } from "./src/model/opt.ts";
+export { qwen2Family } from "./src/model/qwen2.ts";
 export { DISTINCT_INPUTS, INPUT_OF, LINEAR_NAMES } from "./src/model/weights.ts";
 export type {
   DistinctInput,
@@ -243,6 +261,7 @@ export {
   unpermuteFromHfRope,
 } from "./src/io/hf_llama.ts";
 export type { HfTensorFile, HfTensorSpec, LlamaToHfOptions } from "./src/io/hf_llama.ts";
+export { readHfModel } from "./src/io/hf_model.ts";
 export { findDuplicateKey } from "./src/io/json_duplicates.ts";
 export type { DuplicateKey } from "./src/io/json_duplicates.ts";
 export { LLAMA2C_MAGIC, readLlama2c, ropeTables, writeLlama2c } from "./src/io/llama2c.ts";
@@ -286,6 +305,7 @@ export {
   tokenNll,
 } from "./src/eval/perplexity.ts";
 export type { PerplexityOptions, PerplexityResult } from "./src/eval/perplexity.ts";
+export { runBlockWindows } from "./src/pipeline/block_run.ts";
 export {
   corpusPieces,
   corpusText,
