@@ -146,7 +146,28 @@ export {
   referenceDecoder,
   tinyLlama,
 } from "./src/model/llama.ts";
-export type { ForwardHooks, ForwardWorkspace, ReferenceDecoder } from "./src/model/llama.ts";
+export type { ReferenceDecoder } from "./src/model/llama.ts";
+// model families: one file each behind the Family interface, the registry, any family's forward
+export { llamaFamily } from "./src/model/llama.ts";
+export { qwen2Family } from "./src/model/qwen2.ts";
+export { gptNeoXFamily, tinyGptNeoX } from "./src/model/gpt_neox.ts";
+export type { GptNeoXBlock, GptNeoXConfig, GptNeoXWeights } from "./src/model/gpt_neox.ts";
+export { optFamily, tinyOpt } from "./src/model/opt.ts";
+export type { OptBlock, OptConfig, OptWeights } from "./src/model/opt.ts";
+export { distinctInputs, intraLayerGroups, linearOf } from "./src/model/family.ts";
+export type {
+  Block,
+  Family,
+  ForwardHooks,
+  HfFamily,
+  LinearSpec,
+  Model,
+  ModelConfig,
+} from "./src/model/family.ts";
+export { FAMILIES, familyForHfConfig, familyOf } from "./src/model/families.ts";
+export { forward as forwardModel, linearsOf, widestLinearInput } from "./src/model/model.ts";
+export { readHfModel } from "./src/io/hf_model.ts";
+export { runBlockWindows } from "./src/pipeline/block_run.ts";
 export { perplexity, tokenNll } from "./src/eval/perplexity.ts";
 export type { PerplexityOptions, PerplexityResult } from "./src/eval/perplexity.ts";
 // core (branch core, issue 2): scores, selectors, masks and the method registry
@@ -318,7 +339,6 @@ export type { LayerReport } from "./src/pipeline/layer_report.ts";
 // the pipeline on workers
 export {
   blockForwardWindows,
-  blockWindowsTask,
   DISTINCT_INPUTS,
   INPUT_OF,
   perplexityParallel,
@@ -373,12 +393,9 @@ export {
 export type { BlockTaskOptions, BlockTaskResult } from "./src/parallel/prune_blocks_parallel.ts";
 
 // memory (issue #8): reusable forward buffers, freeing dead arrays at once, the activation count
-export {
-  blockActivationCount,
-  fittingWorkspace,
-  forwardWorkspace,
-  threadWorkspace,
-} from "./src/model/llama.ts";
+export { blockActivationCount } from "./src/model/llama.ts";
+export { fittingWorkspace, forwardWorkspace, threadWorkspace } from "./src/model/workspace.ts";
+export type { ForwardWorkspace } from "./src/model/workspace.ts";
 export { release, releaseTiled, reuseShared } from "./src/tensor/release.ts";
 
 // simd (issue #18): WebAssembly SIMD kernels emitted from TypeScript, the kernel switch

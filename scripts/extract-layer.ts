@@ -31,8 +31,9 @@ import { checkCalibrationSize, runShape } from "../src/pipeline/run_shape.ts";
 import { createProgress } from "./lib/progress.ts";
 import { readTokenizer } from "../src/io/tokenizer.ts";
 import { writeSafetensors } from "../src/io/safetensors.ts";
-import { blockForward, embed } from "../src/model/llama.ts";
-import { LINEAR_NAMES, type LinearName, type LlamaWeights } from "../src/model/weights.ts";
+import { linearOf, type Model } from "../src/model/family.ts";
+import { blockForward, embed, linearsOf } from "../src/model/model.ts";
+import { LINEAR_NAMES } from "../src/model/weights.ts";
 import { sampleWindows } from "../src/pipeline/calibration.ts";
 
 const FLAGS = {
@@ -81,18 +82,22 @@ export const HELP =
  * assert.throws(() => parseLayerName("layers.0.up", 5), /OP one of wq, wk, wv, wo, w1, w3, w2/);
  * ```
  */
-export function parseLayerName(name: string, nLayers: number): { layer: number; op: LinearName } {
+export function parseLayerName(
+  name: string,
+  nLayers: number,
+  ops: readonly string[] = LINEAR_NAMES,
+): { layer: number; op: string } {
   const m = /^layers\.(\d+)\.(\w+)$/.exec(name);
-  if (!m || !(LINEAR_NAMES as readonly string[]).includes(m[2])) {
+  if (!m || !ops.includes(m[2])) {
     throw new CliError(
-      `--layer must be layers.L.OP with OP one of ${LINEAR_NAMES.join(", ")}, got "${name}"`,
+      `--layer must be layers.L.OP with OP one of ${ops.join(", ")}, got "${name}"`,
     );
   }
   const layer = Number(m[1]);
   if (layer >= nLayers) {
     throw new CliError(`--layer ${name}: the model has blocks 0 to ${nLayers - 1}`);
   }
-  return { layer, op: m[2] as LinearName };
+  return { layer, op: m[2] };
 }
 
 /**
@@ -107,13 +112,13 @@ export function parseLayerName(name: string, nLayers: number): { layer: number; 
  * @returns The stacked inputs.
  */
 export function layerInputs(
-  weights: LlamaWeights,
+  weights: Model,
   windows: Int32Array[],
   layer: number,
-  op: LinearName,
+  op: string,
   onWindow: (done: number) => void = () => {},
 ): { data: Float32Array; rows: number; cols: number } {
-  const cols = weights.blocks[layer][op].cols, seqlen = windows[0].length;
+  const cols = linearOf(weights.blocks[layer], op).cols, seqlen = windows[0].length;
   const data = new Float32Array(windows.length * seqlen * cols);
   windows.forEach((ids, w) => {
     let h = embed(weights, ids);
@@ -147,7 +152,8 @@ async function extractLayer(argv: string[], io: CliIo): Promise<number> {
   const say = createProgress(io, { quiet: v.quiet, units: 1 });
 
   const weights = await loadModel(model, false);
-  const { layer, op } = parseLayerName(v.layer, weights.config.nLayers);
+  const ops = linearsOf(weights).map((s) => s.name);
+  const { layer, op } = parseLayerName(v.layer, weights.config.nLayers, ops);
   const { seqlen, nsamples } = runShape({ ...asked, evalTokens: 1 }, weights);
   checkSeqlen(seqlen, weights.config);
   checkCalibrationSize(nsamples, seqlen, weights);
@@ -165,7 +171,7 @@ async function extractLayer(argv: string[], io: CliIo): Promise<number> {
     op,
     (d) => say.bar(d, windows.length, `${v.layer} inputs`),
   );
-  const w = weights.blocks[layer][op];
+  const w = linearOf(weights.blocks[layer], op);
   say.step(`captured ${x.rows} x ${x.cols} inputs of ${v.layer} [${w.rows} x ${w.cols}]`);
   const bytes = writeSafetensors([
     { name: "weight", dtype: "F32", shape: [w.rows, w.cols], data: w.data },

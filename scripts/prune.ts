@@ -74,7 +74,7 @@ import {
 import { pruneModelParallel } from "../src/parallel/prune_model_parallel.ts";
 import { NonFiniteInputError } from "../src/check/finite.ts";
 import { readTokenizer, type Tokenizer } from "../src/io/tokenizer.ts";
-import type { LlamaWeights } from "../src/model/weights.ts";
+import type { Model } from "../src/model/family.ts";
 import { sampleWindows } from "../src/pipeline/calibration.ts";
 import {
   checkCalibrationSize,
@@ -157,7 +157,7 @@ async function tokenize(
 
 /** The inputs of a run: the model, the run's sizes, the calibration windows, the evaluated ids. */
 interface Inputs {
-  weights: LlamaWeights;
+  weights: Model;
   shape: RunShape;
   windows: Int32Array[];
   /** Tokens of the whole calibration text. */
@@ -203,7 +203,7 @@ async function nonFiniteHint<T>(run: Promise<T>): Promise<T> {
 }
 
 /** Perplexity of a model on the evaluated ids, timed; `label` names its progress bar. */
-type Evaluate = (w: LlamaWeights, label: string) => Promise<Evaluation>;
+type Evaluate = (w: Model, label: string) => Promise<Evaluation>;
 
 /** The run's {@link Evaluate}: on the workers if any, up to `shape.evalTokens` tokens. */
 function evaluator(pool: Pool | undefined, inputs: Inputs, say: RunConsole): Evaluate {
@@ -227,7 +227,7 @@ interface RunContext {
   /** Workers for the calibration forwards, row-parallel pruning and evaluation (none: one thread). */
   pool: Pool | undefined;
   /** The dense model (in shared memory when there are workers). */
-  weights: LlamaWeights;
+  weights: Model;
   windows: Int32Array[];
   evaluate: Evaluate;
 }

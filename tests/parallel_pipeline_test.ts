@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { comparable } from "./lib/comparable.ts";
 import { tinyLlama } from "../src/model/llama.ts";
-import { pruneModel } from "../src/pipeline/prune_model.ts";
+import { pruneModel, type PruneModelOptions } from "../src/pipeline/prune_model.ts";
 import { methodByName } from "../src/prune/methods.ts";
 import type { Target } from "../src/prune/types.ts";
 import { createPool, isShared } from "../src/parallel/pool.ts";
@@ -89,7 +89,11 @@ Deno.test("inPlace, releaseArrays and keepMasks: same result bitwise; the input 
     ["fista", { denseInputs: true, intraLayer: true, methodOptions: { iterations: 3 } }], // blocks as tasks
   ];
   for (const [method, mode] of cases) {
-    const options = { method: methodByName(method)!, target: rowTarget, ...mode };
+    const options: PruneModelOptions = {
+      method: methodByName(method)!,
+      target: rowTarget,
+      ...mode,
+    };
     const expected = comparable(pruneModel(model, windows, options));
     for (const p of [undefined, pool]) {
       const input = cloneModel(model);

@@ -14,12 +14,12 @@ import { CliError } from "./cli.ts";
 import { fileByteSource, readBytes } from "./files.ts";
 import { collectGarbage } from "./memory.ts";
 import { DEFAULTS, ROOT } from "./prune_settings.ts";
-import { llamaFromHfReader } from "../../src/io/hf_llama.ts";
+import { readHfModel } from "../../src/io/hf_model.ts";
 import { readLlama2c } from "../../src/io/llama2c.ts";
 import { assertFiniteWeights } from "../../src/check/finite.ts";
 import { openSafetensors } from "../../src/io/safetensors.ts";
 import { encoderStream, type Tokenizer } from "../../src/io/tokenizer.ts";
-import type { LlamaConfig, LlamaWeights } from "../../src/model/weights.ts";
+import type { Model, ModelConfig } from "../../src/model/family.ts";
 import { corpusPieces } from "../../src/pipeline/calibration.ts";
 
 /**
@@ -30,7 +30,7 @@ import { corpusPieces } from "../../src/pipeline/calibration.ts";
  * @returns The weights (views of the file's bytes for llama2.c: one copy in memory, not two).
  * @throws {CliError} If there is no model at `path` or an HF folder lacks a file.
  */
-export async function loadModel(path: string, shared: boolean): Promise<LlamaWeights> {
+export async function loadModel(path: string, shared: boolean): Promise<Model> {
   if (!existsSync(path)) {
     const where = path === DEFAULTS.model
       ? `the default model was looked for at ${path} (../shared/models/stories260K/stories260K.bin from the repository root ${ROOT})`
@@ -58,7 +58,7 @@ export async function loadModel(path: string, shared: boolean): Promise<LlamaWei
   }
   const source = await fileByteSource(tensorsPath); // tensors are read one at a time
   try {
-    return await llamaFromHfReader(config, await openSafetensors(source, { source: tensorsPath }));
+    return await readHfModel(config, await openSafetensors(source, { source: tensorsPath }));
   } finally {
     await source.close();
   }
@@ -71,7 +71,7 @@ export async function loadModel(path: string, shared: boolean): Promise<LlamaWei
  * @param path The model's path (for the message).
  * @throws {RangeError} At the first non-finite weight.
  */
-export function checkFiniteModel(weights: LlamaWeights, path: string): void {
+export function checkFiniteModel(weights: Model, path: string): void {
   try {
     assertFiniteWeights(weights);
   } catch (e) {
@@ -135,7 +135,7 @@ export async function encodeCorpus(
  * assert.throws(() => checkSeqlen(99999, config), /--seqlen 99999 is beyond the model's context of 32 tokens/);
  * ```
  */
-export function checkSeqlen(seqlen: number, config: LlamaConfig): void {
+export function checkSeqlen(seqlen: number, config: ModelConfig): void {
   if (seqlen > config.seqLen) {
     throw new CliError(
       `--seqlen ${seqlen} is beyond the model's context of ${config.seqLen} tokens; use at most ${config.seqLen}`,

@@ -63,7 +63,12 @@ export async function calibrationOf(v: {
     seqlen,
     seed: intFlag(v.seed, "seed", 0),
   });
-  return { weights, name: basename(model).replace(/\.[^.]*$/, ""), windows };
+  // the pages measure Llama blocks (llama2.c and HF Llama checkpoints)
+  return {
+    weights: weights as LlamaWeights,
+    name: basename(model).replace(/\.[^.]*$/, ""),
+    windows,
+  };
 }
 
 /**

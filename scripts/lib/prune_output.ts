@@ -18,9 +18,11 @@ import type { Settings } from "./prune_settings.ts";
 import type { RunShape } from "../../src/pipeline/run_shape.ts";
 import type { Evaluation, MethodRun } from "./prune_text.ts";
 import { nllStandardError } from "../../src/eval/perplexity.ts";
-import { llamaToHf, permuteForHfRope } from "../../src/io/hf_llama.ts";
+import { llamaToHf } from "../../src/io/hf_llama.ts";
+import { linearOf, type Model, type ModelConfig } from "../../src/model/family.ts";
+import { familyOf } from "../../src/model/families.ts";
 import { safetensorsChunks } from "../../src/io/safetensors.ts";
-import type { LinearName, LlamaConfig, LlamaWeights } from "../../src/model/weights.ts";
+import type { LlamaWeights } from "../../src/model/weights.ts";
 
 /** The files `--out` writes into its folder. */
 const OUT_FILES = ["config.json", "model.safetensors", "masks.safetensors"];
@@ -58,7 +60,7 @@ export function checkDistinctOutputs(s: Pick<Settings, "out" | "report" | "html"
 
 /** What a run measured, which the report records. */
 export interface RunFacts {
-  config: LlamaConfig;
+  config: ModelConfig;
   shape: RunShape;
   /** Tokens of the whole calibration text. */
   calibTokens: number;
@@ -167,35 +169,17 @@ export function buildReport(s: Settings, f: RunFacts) {
 // ---------------------------------------------------------------------------------------------
 // the pruned model
 
-/** HF names of the linears inside `model.layers.N.` (transformers' LlamaForCausalLM). */
-const HF_LINEAR: Record<LinearName, string> = {
-  wq: "self_attn.q_proj",
-  wk: "self_attn.k_proj",
-  wv: "self_attn.v_proj",
-  wo: "self_attn.o_proj",
-  w1: "mlp.gate_proj",
-  w3: "mlp.up_proj",
-  w2: "mlp.down_proj",
-};
-
-/** Masks under the HF weight names, U8 (1 = keep), q/k rows permuted like the weights. */
-function hfMaskEntries(weights: LlamaWeights, masks: Record<string, Uint8Array>) {
-  const c = weights.config;
+/** Masks under the HF weight names, U8 (1 = keep), in the HF tensors' element order. */
+function hfMaskEntries(weights: Model, masks: Record<string, Uint8Array>) {
+  const family = familyOf(weights), hf = family.hf!, c = weights.config;
   return weights.blocks.flatMap((b, l) =>
-    (Object.keys(HF_LINEAR) as LinearName[]).map((name) => {
-      const { rows, cols } = b[name];
-      let keep = masks[`layers.${l}.${name}`];
-      if (name === "wq" || name === "wk") {
-        const asFloat = { data: Float32Array.from(keep), rows, cols };
-        keep = Uint8Array.from(
-          permuteForHfRope(asFloat, name === "wq" ? c.nHeads : c.nKvHeads).data,
-        );
-      }
+    family.linears(c).map(({ name }) => {
+      const { rows, cols } = linearOf(b, name);
       return {
-        name: `model.layers.${l}.${HF_LINEAR[name]}.weight`,
+        name: hf.linearTensor(c, l, name),
         dtype: "U8" as const,
         shape: [rows, cols],
-        data: keep,
+        data: hf.exportLinear(c, name, masks[`layers.${l}.${name}`]),
       };
     })
   );
@@ -207,7 +191,11 @@ async function writeOut(
   s: Settings,
   inputs: string[],
 ): Promise<string[]> {
-  const hf = llamaToHf(run.result.weights);
+  const weights = run.result.weights;
+  if (!("tokenEmbedding" in weights)) { // until the HF writer of every family lands
+    throw new CliError(`--out writes Llama models only for now`);
+  }
+  const hf = llamaToHf(weights as LlamaWeights);
   const meta = {
     format: "pt",
     secateur_mask: "1 = keep, 0 = pruned",

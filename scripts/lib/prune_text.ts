@@ -13,7 +13,7 @@ import { basename } from "node:path";
 import type { SweepPoint } from "./report_html.ts";
 import { methodOf, pipelineMode, type Settings } from "./prune_settings.ts";
 import { nllStandardError, type PerplexityResult } from "../../src/eval/perplexity.ts";
-import type { LlamaConfig } from "../../src/model/weights.ts";
+import type { ModelConfig } from "../../src/model/family.ts";
 import type { PruneModelResult } from "../../src/pipeline/prune_model.ts";
 import type { RunShape } from "../../src/pipeline/run_shape.ts";
 
@@ -68,7 +68,7 @@ function propagationText(s: Settings): string {
 
 /** What the header says about the model and the data, besides the settings. */
 export interface RunHeader {
-  config: LlamaConfig;
+  config: ModelConfig;
   /** Weights in the pruned linear layers. */
   prunable: number;
   shape: RunShape;

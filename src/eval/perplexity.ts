@@ -14,8 +14,9 @@
  *
  * @module
  */
-import { forward, threadWorkspace } from "../model/llama.ts";
-import type { LlamaWeights } from "../model/weights.ts";
+import type { Model } from "../model/family.ts";
+import { forward } from "../model/model.ts";
+import { threadWorkspace } from "../model/workspace.ts";
 
 /** Options of {@link perplexity}. */
 export interface PerplexityOptions {
@@ -107,7 +108,7 @@ export function perplexityWindows(ids: Int32Array, options: PerplexityOptions): 
 /**
  * Perplexity of a model on already-encoded text (see the module doc for the protocol).
  *
- * @param weights The model.
+ * @param weights The model, of any family.
  * @param ids The whole text encoded once, with BOS.
  * @param options `seqlen`, optional `maxTokens` and `onProgress`.
  * @returns `{ ppl, nll, predicted, windows, windowNlls }`.
@@ -126,7 +127,7 @@ export function perplexityWindows(ids: Int32Array, options: PerplexityOptions): 
  * ```
  */
 export function perplexity(
-  weights: LlamaWeights,
+  weights: Model,
   ids: Int32Array,
   options: PerplexityOptions,
 ): PerplexityResult {
@@ -134,7 +135,7 @@ export function perplexity(
   const vocab = weights.config.vocabSize;
   let total = 0;
   const windowNlls: number[] = [];
-  const ws = threadWorkspace(weights.config, seqlen); // one set of buffers for every window
+  const ws = threadWorkspace(seqlen); // one set of buffers for every window
   for (let w = 0; w < windows; w++) {
     const window = ids.subarray(w * seqlen, (w + 1) * seqlen);
     const out = forward(weights, window, undefined, ws); // row t predicts token t+1

@@ -28,12 +28,14 @@
  * which llama2.c's `export.py` also applies as `permute_original` in `hf_export`; its inverse
  * (`permute_reverse` in llama2.c's `load_hf_model`) takes HF weights back. `wk` uses n_kv_heads.
  *
- * Not supported (rejected with a clear error): sharded checkpoints with an index file (pass the
- * merged tensors), `rope_scaling`, biases, activations other than SiLU.
+ * Biases (`attention_bias`, `mlp_bias`, Qwen2's q/k/v) are `.bias` tensors next to their weights,
+ * permuted like their rows. Qwen2 (`Qwen2ForCausalLM`) is the same layout with q/k/v biases.
  *
  * @module
  */
-import type { LlamaBlock, LlamaConfig, LlamaWeights } from "../model/weights.ts";
+import type { HfFamily, HfTensorSpec } from "../model/family.ts";
+import { LINEAR_NAMES } from "../model/weights.ts";
+import type { LinearName, LlamaBlock, LlamaConfig, LlamaWeights } from "../model/weights.ts";
 import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
 import type { SafetensorsDtypeOut, SafetensorsEntry, SafetensorsIndex } from "./safetensors.ts";
 
@@ -112,11 +114,7 @@ export function unpermuteFromHfRope(w: Matrix, nHeads: number): Matrix {
   return reorderRopeRows(w, nHeads, false);
 }
 
-/** One tensor of the HF layout: its name and shape. */
-export interface HfTensorSpec {
-  name: string;
-  shape: number[];
-}
+export type { HfTensorSpec } from "../model/family.ts";
 
 /**
  * The tensors an HF Llama checkpoint with this config must hold, in the order we write them.
@@ -135,41 +133,94 @@ export interface HfTensorSpec {
  * ```
  */
 export function hfLlamaTensorSpecs(config: LlamaConfig): HfTensorSpec[] {
-  const { dim, hiddenDim, vocabSize } = config;
-  const kvDim = (dim / config.nHeads) * config.nKvHeads;
+  const { dim, vocabSize } = config;
   const specs: HfTensorSpec[] = [{ name: "model.embed_tokens.weight", shape: [vocabSize, dim] }];
+  const shapes = linearShapes(config);
   for (let n = 0; n < config.nLayers; n++) {
     const p = `model.layers.${n}.`;
-    specs.push(
-      { name: `${p}input_layernorm.weight`, shape: [dim] },
-      { name: `${p}self_attn.q_proj.weight`, shape: [dim, dim] },
-      { name: `${p}self_attn.k_proj.weight`, shape: [kvDim, dim] },
-      { name: `${p}self_attn.v_proj.weight`, shape: [kvDim, dim] },
-      { name: `${p}self_attn.o_proj.weight`, shape: [dim, dim] },
-      { name: `${p}post_attention_layernorm.weight`, shape: [dim] },
-      { name: `${p}mlp.gate_proj.weight`, shape: [hiddenDim, dim] },
-      { name: `${p}mlp.up_proj.weight`, shape: [hiddenDim, dim] },
-      { name: `${p}mlp.down_proj.weight`, shape: [dim, hiddenDim] },
-    );
+    specs.push({ name: `${p}input_layernorm.weight`, shape: [dim] });
+    for (const name of LINEAR_NAMES) {
+      if (name === "w1") specs.push({ name: `${p}post_attention_layernorm.weight`, shape: [dim] });
+      const [rows, cols] = shapes[name];
+      specs.push({ name: `${p}${HF_LINEAR[name]}.weight`, shape: [rows, cols] });
+      if (config.biases?.includes(name)) {
+        specs.push({ name: `${p}${HF_LINEAR[name]}.bias`, shape: [rows] });
+      }
+    }
   }
   specs.push({ name: "model.norm.weight", shape: [dim] });
   if (!config.sharedClassifier) specs.push({ name: "lm_head.weight", shape: [vocabSize, dim] });
   return specs;
 }
 
-/** The HF tensors of one block, from llama2.c order (q/k permuted). */
-function blockTensors(config: LlamaConfig, b: LlamaBlock): Float32Array[] {
-  return [
-    b.rmsAtt,
-    permuteForHfRope(b.wq, config.nHeads).data,
-    permuteForHfRope(b.wk, config.nKvHeads).data,
-    b.wv.data,
-    b.wo.data,
-    b.rmsFfn,
-    b.w1.data,
-    b.w3.data,
-    b.w2.data,
-  ];
+/** HF names of the linears inside `model.layers.N.` (transformers' `LlamaForCausalLM`). */
+export const HF_LINEAR: Readonly<Record<LinearName, string>> = {
+  wq: "self_attn.q_proj",
+  wk: "self_attn.k_proj",
+  wv: "self_attn.v_proj",
+  wo: "self_attn.o_proj",
+  w1: "mlp.gate_proj",
+  w3: "mlp.up_proj",
+  w2: "mlp.down_proj",
+};
+
+/** The block field holding the bias of each linear. */
+const BIAS: Readonly<Record<LinearName, BiasName>> = {
+  wq: "bq",
+  wk: "bk",
+  wv: "bv",
+  wo: "bo",
+  w1: "b1",
+  w3: "b3",
+  w2: "b2",
+};
+type BiasName = "bq" | "bk" | "bv" | "bo" | "b1" | "b2" | "b3";
+
+/** `[rows, cols]` of every linear for `config` (explicit `headDim` honoured). */
+function linearShapes(config: LlamaConfig): Record<LinearName, [number, number]> {
+  const headSize = config.headDim ?? config.dim / config.nHeads, d = config.dim;
+  const q = config.nHeads * headSize, kv = config.nKvHeads * headSize, f = config.hiddenDim;
+  return { wq: [q, d], wk: [kv, d], wv: [kv, d], wo: [d, q], w1: [f, d], w3: [f, d], w2: [d, f] };
+}
+
+/** Heads of the linears whose rows RoPE pairs (q: n_heads, k: n_kv_heads); 0 for the others. */
+function ropeHeads(config: LlamaConfig, name: LinearName): number {
+  return name === "wq" ? config.nHeads : name === "wk" ? config.nKvHeads : 0;
+}
+
+/**
+ * A linear's weight (or mask, or bias as a `[rows, 1]` column) between the model's row order and
+ * the HF file's: q and k rows are permuted for RoPE, the others are as they are.
+ */
+function hfRows<T extends Float32Array | Uint8Array>(
+  config: LlamaConfig,
+  name: LinearName,
+  data: T,
+  toHf: boolean,
+): T {
+  const heads = ropeHeads(config, name);
+  if (heads === 0) return data;
+  const rows = linearShapes(config)[name][0];
+  const m = { data: Float32Array.from(data), rows, cols: data.length / rows };
+  const out = reorderRopeRows(m, heads, toHf).data;
+  return (data instanceof Uint8Array ? Uint8Array.from(out) : out) as T;
+}
+
+/** The HF tensors of one block, by HF name, from the model's order (q/k permuted). */
+function blockTensors(config: LlamaConfig, b: LlamaBlock, n: number): Map<string, Float32Array> {
+  const p = `model.layers.${n}.`;
+  const out = new Map<string, Float32Array>([
+    [`${p}input_layernorm.weight`, b.rmsAtt],
+    [`${p}post_attention_layernorm.weight`, b.rmsFfn],
+  ]);
+  for (const name of LINEAR_NAMES) {
+    out.set(`${p}${HF_LINEAR[name]}.weight`, hfRows(config, name, b[name].data, true));
+    const bias = b[BIAS[name]];
+    if (bias !== undefined) {
+      out.set(`${p}${HF_LINEAR[name]}.bias`, hfRows(config, name, bias, true));
+    }
+  }
+  return out;
 }
 
 /** Options for {@link llamaToHf}. */
@@ -218,23 +269,23 @@ export function llamaToHf(
       `Cannot convert to HF Llama: ${weights.blocks?.length} blocks, config says ${config.nLayers}`,
     );
   }
-  const tensors = [
-    weights.tokenEmbedding.data,
-    ...weights.blocks.flatMap((b) => blockTensors(config, b)),
-  ];
-  tensors.push(weights.rmsFinal);
-  if (!config.sharedClassifier) tensors.push(weights.classifier.data);
+  const tensors = new Map<string, Float32Array>([
+    ["model.embed_tokens.weight", weights.tokenEmbedding.data],
+    ["model.norm.weight", weights.rmsFinal],
+    ["lm_head.weight", weights.classifier.data],
+  ]);
+  weights.blocks.forEach((b, n) => blockTensors(config, b, n).forEach((t, k) => tensors.set(k, t)));
   const specs = hfLlamaTensorSpecs(config);
-  const entries = specs.map(({ name, shape }, i): SafetensorsEntry => {
-    const count = shape.reduce((p, d) => p * d, 1);
-    if (!(tensors[i] instanceof Float32Array) || tensors[i].length !== count) {
+  const entries = specs.map(({ name, shape }): SafetensorsEntry => {
+    const count = shape.reduce((p, d) => p * d, 1), data = tensors.get(name);
+    if (!(data instanceof Float32Array) || data.length !== count) {
       throw new TypeError(
         `Cannot convert to HF Llama: ${name} needs ${count} float32 values [${
           shape.join(", ")
-        }], got ${tensors[i]?.length}`,
+        }], got ${data?.length}`,
       );
     }
-    return { name, dtype, shape, data: tensors[i] };
+    return { name, dtype, shape, data };
   });
   return { config: hfLlamaConfigJson(config, dtype), entries, metadata: { format: "pt" } };
 }
@@ -259,33 +310,94 @@ function checkSpec(file: SafetensorsIndex, spec: HfTensorSpec): void {
   }
 }
 
-/** Builds LlamaWeights from the HF tensors (in {@link hfLlamaTensorSpecs} order). */
-function assemble(config: LlamaConfig, tensors: Float32Array[]): LlamaWeights {
-  const specs = hfLlamaTensorSpecs(config);
-  const m = (i: number): Matrix => ({
-    data: tensors[i],
-    rows: specs[i].shape[0],
-    cols: specs[i].shape[1],
+/**
+ * Builds the model from its HF tensors (by name, float32 as stored): q/k rows (and biases) back in
+ * llama2.c's adjacent-pair RoPE order, the classifier tied when the config says so.
+ *
+ * @param config The parsed config (`family` is set from it: `"qwen2"` for Qwen2's biases).
+ * @param tensor The tensor of an HF name (every name of {@link hfLlamaTensorSpecs}).
+ * @param family The family name to record in the model.
+ * @returns The weights.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { assembleLlama, hfLlamaTensorSpecs } from "./hf_llama.ts";
+ * const config = { dim: 4, hiddenDim: 8, nLayers: 1, nHeads: 1, nKvHeads: 1, vocabSize: 3,
+ *   seqLen: 16, normEps: 1e-5, ropeTheta: 10000, sharedClassifier: true };
+ * const sizes = new Map(hfLlamaTensorSpecs(config).map((s) => [s.name, s.shape.reduce((a, b) => a * b)]));
+ * const w = assembleLlama(config, (name) => new Float32Array(sizes.get(name)!));
+ * assert.equal(w.classifier, w.tokenEmbedding);
+ * ```
+ */
+export function assembleLlama(
+  config: LlamaConfig,
+  tensor: (name: string) => Float32Array,
+  family: "llama" | "qwen2" = "llama",
+): LlamaWeights {
+  const shapes = linearShapes(config);
+  const m = (name: string, [rows, cols]: [number, number]): Matrix => ({
+    data: tensor(name),
+    rows,
+    cols,
   });
-  const tokenEmbedding = m(0);
+  const { dim, vocabSize } = config;
+  const tokenEmbedding = m("model.embed_tokens.weight", [vocabSize, dim]);
   const blocks: LlamaBlock[] = [];
   for (let n = 0; n < config.nLayers; n++) {
-    const i = 1 + 9 * n;
-    blocks.push({
-      rmsAtt: tensors[i],
-      wq: unpermuteFromHfRope(m(i + 1), config.nHeads),
-      wk: unpermuteFromHfRope(m(i + 2), config.nKvHeads),
-      wv: m(i + 3),
-      wo: m(i + 4),
-      rmsFfn: tensors[i + 5],
-      w1: m(i + 6),
-      w3: m(i + 7),
-      w2: m(i + 8),
-    });
+    const p = `model.layers.${n}.`;
+    const block: Partial<LlamaBlock> = {
+      rmsAtt: tensor(`${p}input_layernorm.weight`),
+      rmsFfn: tensor(`${p}post_attention_layernorm.weight`),
+    };
+    for (const name of LINEAR_NAMES) {
+      const w = m(`${p}${HF_LINEAR[name]}.weight`, shapes[name]);
+      block[name] = { ...w, data: hfRows(config, name, w.data, false) };
+      if (config.biases?.includes(name)) {
+        block[BIAS[name]] = hfRows(config, name, tensor(`${p}${HF_LINEAR[name]}.bias`), false);
+      }
+    }
+    blocks.push(block as LlamaBlock);
   }
-  const last = 1 + 9 * config.nLayers;
-  const classifier = config.sharedClassifier ? tokenEmbedding : m(last + 1);
-  return { config, tokenEmbedding, blocks, rmsFinal: tensors[last], classifier };
+  const classifier = config.sharedClassifier
+    ? tokenEmbedding
+    : m("lm_head.weight", [vocabSize, dim]);
+  const rmsFinal = tensor("model.norm.weight");
+  return {
+    ...(family === "llama" ? {} : { family }),
+    config,
+    tokenEmbedding,
+    blocks,
+    rmsFinal,
+    classifier,
+  };
+}
+
+/**
+ * The Hugging Face half of the Llama family description (and Qwen2's, which differs only in
+ * its `model_type`, architecture and q/k/v biases): what `src/model/family.ts`'s `HfFamily` asks.
+ *
+ * @param family `"llama"` or `"qwen2"`.
+ * @returns The codec.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { llamaHfFamily } from "./hf_llama.ts";
+ * const hf = llamaHfFamily("qwen2");
+ * assert.equal(hf.architecture, "Qwen2ForCausalLM");
+ * ```
+ */
+export function llamaHfFamily(family: "llama" | "qwen2"): HfFamily<LlamaWeights> {
+  const modelType = family;
+  return {
+    modelTypes: [modelType],
+    architecture: family === "llama" ? "LlamaForCausalLM" : "Qwen2ForCausalLM",
+    parseConfig: (json) => parseHfLlamaConfig({ model_type: modelType, ...json }),
+    tensors: (config) => hfLlamaTensorSpecs(config),
+    assemble: (config, tensor) => assembleLlama(config, tensor, family),
+    linearTensor: (_config, layer, name) =>
+      `model.layers.${layer}.${HF_LINEAR[name as LinearName]}.weight`,
+    exportLinear: (config, name, data) => hfRows(config, name as LinearName, data, true),
+  };
 }
 
 /** A safetensors file in memory or a streaming reader (both from `safetensors.ts`). */
@@ -331,7 +443,13 @@ export function llamaFromHf(configJson: unknown, file: HfTensorFile): LlamaWeigh
     }
     return t;
   });
-  return assemble(config, tensors);
+  return assembleLlama(config, byName(specs, tensors));
+}
+
+/** The `tensor(name)` lookup of {@link assembleLlama} over tensors read in `specs` order. */
+function byName(specs: HfTensorSpec[], tensors: Float32Array[]): (name: string) => Float32Array {
+  const map = new Map(specs.map((s, i) => [s.name, tensors[i]]));
+  return (name) => map.get(name)!;
 }
 
 /**
@@ -359,5 +477,5 @@ export async function llamaFromHfReader(
   specs.forEach((s) => checkSpec(file, s));
   const tensors: Float32Array[] = [];
   for (const s of specs) tensors.push(await file.float32(s.name));
-  return assemble(config, tensors);
+  return assembleLlama(config, byName(specs, tensors));
 }

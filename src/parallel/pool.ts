@@ -32,6 +32,8 @@
  *
  * @module
  */
+import { NonFiniteInputError } from "../check/finite.ts";
+import { NotPositiveDefiniteError } from "../linalg/cholesky.ts";
 import { reuseShared } from "../tensor/release.ts";
 import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
 import { kernels, type KernelSet } from "../linalg/kernels.ts";
@@ -96,11 +98,24 @@ interface Slot {
   task?: Task;
 }
 
+/** An error as a worker sends it (`describeError` of `./worker.ts`). */
+interface ErrorData {
+  name: string;
+  message: string;
+  stack?: string;
+  fields?: Record<string, number | string>;
+}
+
 type Reply =
   | { id: number; ok: true; value: unknown }
-  | { id: number; ok: false; error: { name: string; message: string; stack?: string } };
+  | { id: number; ok: false; error: ErrorData };
 
-const ERROR_CLASSES: Record<string, new (message: string) => Error> = {
+/**
+ * The error classes a task's error keeps across the worker boundary, by name: the built-in ones
+ * and the library's own (callers test them with `instanceof`, e.g. the CLI's hint for a
+ * `NonFiniteInputError`).
+ */
+const ERROR_CLASSES: Record<string, { prototype: Error }> = {
   Error,
   TypeError,
   RangeError,
@@ -108,14 +123,26 @@ const ERROR_CLASSES: Record<string, new (message: string) => Error> = {
   ReferenceError,
   EvalError,
   URIError,
+  NonFiniteInputError,
+  NotPositiveDefiniteError,
 };
 
-/** Rebuilds an error sent by a worker, keeping its class (or at least its name) and message. */
-function reviveError(e: { name: string; message: string; stack?: string }): Error {
-  const error = new (ERROR_CLASSES[e.name] ?? Error)(e.message);
-  if (!(e.name in ERROR_CLASSES)) error.name = e.name;
-  if (e.stack) error.stack = e.stack;
-  return error;
+/**
+ * Rebuilds an error sent by a worker: an object of its class (or `Error` for a class the pool does
+ * not know) with its name, message, stack and fields. The constructor is not called (a library
+ * error's constructor may take other arguments than the message).
+ */
+function reviveError(e: ErrorData): Error {
+  const known = Object.hasOwn(ERROR_CLASSES, e.name) ? ERROR_CLASSES[e.name] : Error;
+  const error = Object.create(known.prototype) as Error;
+  Object.defineProperty(error, "message", { value: e.message, writable: true, configurable: true });
+  if (error.name !== e.name) error.name = e.name;
+  Object.defineProperty(error, "stack", {
+    value: e.stack ?? `${e.name}: ${e.message}`,
+    writable: true,
+    configurable: true,
+  });
+  return Object.assign(error, e.fields ?? {});
 }
 
 /** Bun lets an idle worker not keep the process alive; Deno and browsers have no such method. */

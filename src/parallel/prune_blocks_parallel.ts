@@ -23,13 +23,14 @@
  *
  * @module
  */
-import { embed } from "../model/llama.ts";
-import { LINEAR_NAMES } from "../model/weights.ts";
-import type { LinearName, LlamaBlock, LlamaWeights } from "../model/weights.ts";
+import { type Block, linearOf, type Model } from "../model/family.ts";
+import { embed, linearsOf } from "../model/model.ts";
 import {
   blockAccumulator,
+  drive,
   modelResult,
   pruneBlockSteps,
+  pruneModel,
   type PruneModelOptions,
   type PruneModelResult,
   pruneModelSteps,
@@ -61,7 +62,7 @@ export interface BlockTaskOptions {
 /** What {@link pruneBlockTask} sends back. */
 export interface BlockTaskResult {
   /** The pruned linears of the block. */
-  linears: Record<LinearName, Matrix>;
+  linears: Record<string, Matrix>;
   masks: Record<string, Uint8Array>;
   layers: LayerReport[];
   times: { calibration: number; pruning: number; evaluation: number };
@@ -92,7 +93,7 @@ export interface BlockTaskResult {
  * ```
  */
 export function pruneBlockTask(
-  weights: LlamaWeights,
+  weights: Model,
   layer: number,
   h: Matrix[],
   options: BlockTaskOptions,
@@ -110,10 +111,9 @@ export function pruneBlockTask(
     { ...options, method, releaseArrays: true },
     acc,
   );
-  let next = steps.next();
-  while (!next.done) next = steps.next(runPruneStep(next.value));
-  const linears = {} as Record<LinearName, Matrix>;
-  for (const name of LINEAR_NAMES) linears[name] = next.value.block[name];
+  const { block } = drive(steps, runPruneStep);
+  const linears: Record<string, Matrix> = {};
+  for (const { name } of linearsOf(weights)) linears[name] = linearOf(block, name);
   const { masks, layers, times, methodTimesMs } = acc;
   return { linears, masks, layers, times, methodTimesMs };
 }
@@ -169,18 +169,14 @@ export function blocksRunInParallel(
  * assert.deepEqual(parallel.masks, pruneModel(model, windows, options).masks);
  * ```
  */
-export async function pruneBlocksParallel(
+export async function pruneBlocksParallel<M extends Model>(
   pool: Pool | undefined,
-  weights: LlamaWeights,
+  weights: M,
   windows: Int32Array[],
   options: PruneModelOptions,
-): Promise<PruneModelResult> {
+): Promise<PruneModelResult<M>> {
   if (pool === undefined || !blocksRunInParallel(pool, options)) {
-    const steps = pruneModelSteps(weights, windows, options);
-    for (let next = steps.next();;) {
-      if (next.done) return next.value;
-      next = steps.next(runPruneStep(next.value));
-    }
+    return pruneModel(weights, windows, options);
   }
   pruneModelSteps(weights, windows, options).next(); // the serial pipeline's input checks
   const now = options.now ?? (() => performance.now());
@@ -211,18 +207,18 @@ export async function pruneBlocksParallel(
 }
 
 /** The blocks' results in block order, as `pruneModel`'s result (times: module doc). */
-function merge(
-  weights: LlamaWeights,
+function merge<M extends Model>(
+  weights: M,
   results: BlockTaskResult[],
   densePassMs: number,
   blockPhaseMs: number,
   options: Pick<PruneModelOptions, "inPlace" | "keepMasks">,
-): PruneModelResult {
+): PruneModelResult<M> {
   const acc = blockAccumulator();
-  const blocks: LlamaBlock[] = results.map((r, l) => {
+  const blocks: Block[] = results.map((r, l) => {
     if (!options.inPlace) return { ...weights.blocks[l], ...r.linears };
     for (const [name, m] of Object.entries(r.linears)) {
-      weights.blocks[l][name as LinearName].data.set(m.data); // the input becomes the pruned model
+      linearOf(weights.blocks[l], name).data.set(m.data); // the input becomes the pruned model
     }
     return { ...weights.blocks[l] };
   });

@@ -4,7 +4,7 @@
  *
  * - every calibration forward (the dense block, the block with some operators pruned, the pruned
  *   block's outputs) runs the windows in parallel ({@link blockForwardWindows});
- * - every layer of a method with a `rowSplit` (magnitude, Wanda, SwiftPrune) and a per-row or N:M
+ * - every layer of a row-separable method (magnitude, Wanda, SwiftPrune) with a per-row or N:M
  *   target is scored and selected with its rows split across the workers ({@link pruneLayerParallel});
  *   other methods and per-layer groups run in-process;
  * - with `denseInputs` (FISTAPruner) the blocks are independent: each block, with all its steps,
@@ -18,6 +18,7 @@
  * @module
  */
 import {
+  driveAsync,
   type PruneModelOptions,
   type PruneModelResult,
   pruneModelSteps,
@@ -25,7 +26,8 @@ import {
   type PruneStepResult,
   runPruneStep,
 } from "../pipeline/prune_model.ts";
-import { LINEAR_NAMES, type LlamaWeights } from "../model/weights.ts";
+import { linearOf, type Model } from "../model/family.ts";
+import { linearsOf } from "../model/model.ts";
 import { blockForwardWindows, shareWeights } from "./forward_parallel.ts";
 import type { Pool } from "./pool.ts";
 import { pruneLayerParallel } from "./prune_parallel.ts";
@@ -35,10 +37,7 @@ import { blocksRunInParallel, pruneBlocksParallel } from "./prune_blocks_paralle
 async function runStepOnPool(pool: Pool, step: PruneStep): Promise<PruneStepResult> {
   if (step.kind === "block") {
     const { weights, layer, block, h, capture } = step;
-    return await blockForwardWindows(pool, weights, layer, h, {
-      block,
-      capture,
-    }) as PruneStepResult;
+    return await blockForwardWindows(pool, weights, layer, h, { block, capture });
   }
   return await pruneLayerParallel(
     pool,
@@ -77,25 +76,24 @@ async function runStepOnPool(pool: Pool, step: PruneStep): Promise<PruneStepResu
  * assert.deepEqual(parallel.masks, pruneModel(model, windows, options).masks);
  * ```
  */
-export async function pruneModelParallel(
+export async function pruneModelParallel<M extends Model>(
   pool: Pool | undefined,
-  weights: LlamaWeights,
+  weights: M,
   windows: Int32Array[],
   options: PruneModelOptions,
-): Promise<PruneModelResult> {
+): Promise<PruneModelResult<M>> {
   if (blocksRunInParallel(pool, options)) { // dense inputs: one block per task
     return await pruneBlocksParallel(pool, weights, windows, options);
   }
   const parallel = pool !== undefined && pool.size > 1;
   const model = parallel ? shareWeights(weights) : weights; // no copy if already shared
   const steps = pruneModelSteps(model, windows, options);
-  for (let next = steps.next();;) {
-    if (next.done) {
-      if (options.inPlace && model !== weights) copyLinears(next.value.weights, weights);
-      return next.value;
-    }
-    next = steps.next(parallel ? await runStepOnPool(pool, next.value) : runPruneStep(next.value));
-  }
+  const result = await driveAsync(
+    steps,
+    (step) => parallel ? runStepOnPool(pool, step) : runPruneStep(step),
+  );
+  if (options.inPlace && model !== weights) copyLinears(result.weights, weights);
+  return result;
 }
 
 /**
@@ -103,12 +101,12 @@ export async function pruneModelParallel(
  * pruned linears are copied into the input's arrays, so the input is the pruned model either way.
  * (Pass `shareWeights(model)` to avoid both the copy and this.)
  */
-function copyLinears(from: LlamaWeights, to: LlamaWeights): void {
+function copyLinears(from: Model, to: Model): void {
+  const specs = linearsOf(to);
   from.blocks.forEach((block, l) => {
-    for (const name of LINEAR_NAMES) {
-      if (to.blocks[l][name].data !== block[name].data) {
-        to.blocks[l][name].data.set(block[name].data);
-      }
+    for (const { name } of specs) {
+      const source = linearOf(block, name).data, target = linearOf(to.blocks[l], name).data;
+      if (target !== source) target.set(source);
     }
   });
 }

@@ -41,10 +41,24 @@ function load(moduleUrl: string): Promise<Record<string, unknown>> {
   return module;
 }
 
-/** An error as plain data (structured clone of Error objects differs between runtimes). */
-function describeError(e: unknown): { name: string; message: string; stack?: string } {
-  if (e instanceof Error) return { name: e.name, message: e.message, stack: e.stack };
-  return { name: "Error", message: `worker task threw a non-Error value: ${String(e)}` };
+/**
+ * An error as plain data (structured clone of Error objects differs between runtimes): its name,
+ * message and stack, and its own fields that are numbers or strings (e.g. the pivot of a
+ * `NotPositiveDefiniteError`), so that the pool can rebuild it with its class.
+ */
+function describeError(
+  e: unknown,
+): { name: string; message: string; stack?: string; fields?: Record<string, number | string> } {
+  if (!(e instanceof Error)) {
+    return { name: "Error", message: `worker task threw a non-Error value: ${String(e)}` };
+  }
+  const fields: Record<string, number | string> = {};
+  for (const [key, value] of Object.entries(e)) {
+    if (key !== "name" && (typeof value === "number" || typeof value === "string")) {
+      fields[key] = value;
+    }
+  }
+  return { name: e.name, message: e.message, stack: e.stack, fields };
 }
 
 async function runTask({ moduleUrl, exportName, args, kernels }: TaskMessage): Promise<unknown> {

@@ -6,7 +6,12 @@
  * @module
  */
 import { blockForward, embed } from "../model/llama.ts";
-import { type DistinctInput, INPUT_OF, type LlamaWeights } from "../model/weights.ts";
+import {
+  type DistinctInput,
+  INPUT_OF,
+  type LinearName,
+  type LlamaWeights,
+} from "../model/weights.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 
 /** One block's inputs: `X` `[tokens, cols]` per distinct input, the windows' rows stacked. */
@@ -46,7 +51,7 @@ export function* denseBlockInputs(
     hidden = hidden.map((h) =>
       blockForward(weights, l, h, {
         onLinearInput: (_, name, x) => {
-          if (!wanted || INPUT_OF[name] !== name) return; // one capture per distinct input
+          if (!wanted || INPUT_OF[name as LinearName] !== name) return; // one per distinct input
           const list = parts.get(name as DistinctInput) ?? [];
           list.push({ data: x.data.slice(), rows: x.rows, cols: x.cols });
           parts.set(name as DistinctInput, list);

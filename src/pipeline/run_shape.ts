@@ -5,7 +5,10 @@
  *
  * @module
  */
-import { LINEAR_NAMES, type LlamaWeights } from "../model/weights.ts";
+import type { Model } from "../model/family.ts";
+import { prunableWeights, widestLinearInput } from "../model/model.ts";
+
+export { prunableWeights };
 
 /** Weight-token budgets that set the default `nsamples` and `--eval-tokens` (see {@link runShape}). */
 const CALIB_BUDGET = 1e9, EVAL_BUDGET = 2e9;
@@ -15,27 +18,6 @@ export interface RunShape {
   seqlen: number;
   nsamples: number;
   evalTokens: number;
-}
-
-/**
- * Number of weights in the linear layers that are pruned (the seven of every block).
- *
- * @param weights The model.
- * @returns The count.
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { tinyLlama } from "../model/llama.ts";
- * import { prunableWeights } from "./run_shape.ts";
- * // dim 8, kv_dim 4, hidden 12, 2 blocks: (8*8 + 2*4*8 + 8*8 + 3*12*8) * 2
- * assert.equal(prunableWeights(tinyLlama({ seed: 1 })), 960);
- * ```
- */
-export function prunableWeights(weights: LlamaWeights): number {
-  return weights.blocks.reduce(
-    (s, b) => s + LINEAR_NAMES.reduce((t, n) => t + b[n].data.length, 0),
-    0,
-  );
 }
 
 /**
@@ -60,7 +42,7 @@ export function prunableWeights(weights: LlamaWeights): number {
  */
 export function runShape(
   s: { seqlen?: number; nsamples?: number; evalTokens?: number },
-  weights: LlamaWeights,
+  weights: Model,
 ): RunShape {
   const seqlen = s.seqlen ?? Math.min(256, weights.config.seqLen);
   const perWindow = prunableWeights(weights) * seqlen;
@@ -90,9 +72,9 @@ export function runShape(
 export function checkCalibrationSize(
   nsamples: number,
   seqlen: number,
-  weights: LlamaWeights,
+  weights: Model,
 ): void {
-  const widest = Math.max(weights.config.dim, weights.config.hiddenDim);
+  const widest = widestLinearInput(weights);
   if (nsamples * seqlen * widest > 2 ** 32) {
     throw new RangeError(
       `Cannot calibrate: --nsamples ${nsamples} x --seqlen ${seqlen} tokens x ${widest} (widest layer input) is over 2^32 floats (16 GiB); lower --nsamples or --seqlen`,
