@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { type CliMain, runMain as runCaptured } from "./fuzz/cli_harness.ts";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,25 +14,6 @@ import { encodeCorpus } from "../scripts/lib/model_inputs.ts";
 import { readTokenizer } from "../src/io/tokenizer.ts";
 import { sampleWindows } from "../src/pipeline/calibration.ts";
 
-type Main = (
-  argv: string[],
-  io: { stdout: (t: string) => void; stderr: (t: string) => void; isTTY: boolean },
-) => Promise<number>;
-
-/** Runs a CLI in-process and captures its output. */
-async function run(
-  main: Main,
-  argv: string[],
-): Promise<{ code: number; out: string; err: string }> {
-  let out = "", err = "";
-  const io = {
-    stdout: (t: string) => void (out += t),
-    stderr: (t: string) => void (err += t),
-    isTTY: false,
-  };
-  return { code: await main(argv, io), out, err };
-}
-
 const bytesOf = (p: string) => new Uint8Array(readFileSync(p));
 const WINDOWS = ["--nsamples", "2", "--seqlen", "64", "--quiet"];
 
@@ -39,7 +21,13 @@ Deno.test("extract-layer writes what prune-layer takes; its mask equals the whol
   const dir = mkdtempSync(join(tmpdir(), "secateur-extract-"));
   try {
     const layer = join(dir, "new", "layer.safetensors"); // a missing folder is created
-    const x = await run(extractMain, [...WINDOWS, "--layer", "layers.0.w1", "--out", layer]);
+    const x = await runCaptured(extractMain, [
+      ...WINDOWS,
+      "--layer",
+      "layers.0.w1",
+      "--out",
+      layer,
+    ]);
     assert.equal(x.code, 0, x.err);
     const file = readSafetensors(bytesOf(layer));
     assert.deepEqual(file.names.sort(), ["inputs", "weight"]);
@@ -61,7 +49,7 @@ Deno.test("extract-layer writes what prune-layer takes; its mask equals the whol
 
     // prune-layer on it, and the whole-model prune with the same windows: the same mask
     const pruned = join(dir, "pruned.safetensors");
-    const p = await run(pruneLayerMain, [
+    const p = await runCaptured(pruneLayerMain, [
       "--in",
       layer,
       "--out",
@@ -74,7 +62,7 @@ Deno.test("extract-layer writes what prune-layer takes; its mask equals the whol
     ]);
     assert.equal(p.code, 0, p.err);
     const hf = join(dir, "hf");
-    const whole = await run(pruneMain, [
+    const whole = await runCaptured(pruneMain, [
       ...WINDOWS,
       "--eval-tokens",
       "128",
@@ -102,7 +90,7 @@ Deno.test("extract-layer and prune-layer: bad names, values past the model, not-
     const text = join(dir, "notes.safetensors");
     writeFileSync(text, "# these are notes, not tensors\n");
     const out = join(dir, "o.safetensors");
-    const cases: [Main, string[], RegExp][] = [
+    const cases: [CliMain, string[], RegExp][] = [
       [extractMain, ["--out", out], /^error: --layer is required/],
       [extractMain, ["--layer", "layers.0.w1"], /^error: --out is required/],
       [extractMain, ["--layer", "layers.9.w1", "--out", out], /the model has blocks 0 to 4\n$/],
@@ -133,7 +121,7 @@ Deno.test("extract-layer and prune-layer: bad names, values past the model, not-
       ],
     ];
     for (const [main, argv, message] of cases) {
-      const r = await run(main, [...argv, "--quiet"]);
+      const r = await runCaptured(main, [...argv, "--quiet"]);
       assert.equal(r.code, 2, `${argv.join(" ")}: ${r.err}`);
       assert.match(r.err, message);
       assert.equal(r.err.split("\n").length, 2, r.err);

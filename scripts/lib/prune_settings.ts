@@ -111,7 +111,8 @@ export const HELP: string =
   --workers N         worker threads for calibration, row-parallel pruning and eval; 1 = none [all cores]
   --kernels ts|simd   matrix kernels: pure TypeScript, or WebAssembly SIMD [simd where available]
   --verbose           memory after each phase; per operator, the method's diagnostics (fista: lambdas, objective, E_round/E_total, errors)
-  --quiet             no progress bars or info lines      --debug   stack traces on errors
+  --quiet             no progress lines (stderr: one per phase, method and sweep point, with time left)
+  --debug             stack traces on errors
 method options (the methods that do not have one ignore it):
 ${methodFlagsHelp(20)}`;
 
