@@ -7,17 +7,17 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
 import { existsSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { CliError } from "./cli.ts";
-import { fileByteSource, readBytes } from "./files.ts";
+import { readBytes } from "./files.ts";
 import { collectGarbage } from "./memory.ts";
 import { DEFAULTS, ROOT } from "./prune_settings.ts";
 import { readHfModel } from "../../src/io/hf_model.ts";
 import { readLlama2c } from "../../src/io/llama2c.ts";
 import { assertFiniteWeights } from "../../src/check/finite.ts";
-import { openSafetensors } from "../../src/io/safetensors.ts";
+import { openHfFolder } from "../../src/io/hf_folder.ts";
+import { folderSource } from "./hf_files.ts";
 import { encoderStream, type Tokenizer } from "../../src/io/tokenizer.ts";
 import type { Model, ModelConfig } from "../../src/model/family.ts";
 import { corpusPieces } from "../../src/pipeline/calibration.ts";
@@ -44,21 +44,17 @@ export async function loadModel(path: string, shared: boolean): Promise<Model> {
   if (!statSync(path).isDirectory()) {
     return readLlama2c(await readBytes(path, { shared }), { view: true });
   }
-  const configPath = join(path, "config.json"), tensorsPath = join(path, "model.safetensors");
-  for (const p of [configPath, tensorsPath]) {
-    if (!existsSync(p)) {
-      throw new CliError(`Cannot load the HF model folder ${path}: ${basename(p)} is missing`);
+  const has = (name: string) => existsSync(join(path, name));
+  // one model.safetensors, or shards through model.safetensors.index.json
+  for (const name of ["config.json", "model.safetensors"]) {
+    if (!has(name) && !(name === "model.safetensors" && has("model.safetensors.index.json"))) {
+      throw new CliError(`Cannot load the HF model folder ${path}: ${name} is missing`);
     }
   }
-  let config: unknown;
+  const source = folderSource(path); // one shard or several (through the index), a tensor at a time
   try {
-    config = JSON.parse(await readFile(configPath, "utf8"));
-  } catch (e) {
-    throw new CliError(`Cannot load ${configPath}: ${(e as Error).message}`);
-  }
-  const source = await fileByteSource(tensorsPath); // tensors are read one at a time
-  try {
-    return await readHfModel(config, await openSafetensors(source, { source: tensorsPath }));
+    const folder = await openHfFolder(source);
+    return await readHfModel(folder.config, folder.tensors);
   } finally {
     await source.close();
   }

@@ -11,12 +11,13 @@ import { familyForHfConfig } from "../model/families.ts";
 import type { SafetensorsIndex } from "./safetensors.ts";
 
 /** A safetensors file in memory or a streaming reader (both from `safetensors.ts`). */
-export interface HfTensorSource extends SafetensorsIndex {
+export interface HfTensorSource extends Pick<SafetensorsIndex, "has"> {
+  info(name: string): { dtype: string; shape: number[] };
   float32(name: string): Float32Array | Promise<Float32Array>;
 }
 
 /** Checks a tensor's header entry against the shape the config implies. */
-function checkSpec(file: SafetensorsIndex, spec: HfTensorSpec): void {
+function checkSpec(file: HfTensorSource, spec: HfTensorSpec): void {
   if (!file.has(spec.name)) {
     throw new RangeError(`Cannot read HF checkpoint: tensor "${spec.name}" is missing`);
   }
