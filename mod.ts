@@ -112,6 +112,8 @@ export type {
   TensorStore,
 } from "./src/io/hf_folder.ts";
 export { fromFloat32, toFloat32 } from "./src/io/dtype.ts";
+export { hfTokenizer, llama2cTextTokenizer } from "./src/io/text_tokenizer.ts";
+export type { TextTokenizer } from "./src/io/text_tokenizer.ts";
 export type { FloatDtype } from "./src/io/dtype.ts";
 
 // model helper (branch `model`): llama2.c checkpoints, tokenizer, Llama forward pass, perplexity

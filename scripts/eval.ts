@@ -32,14 +32,13 @@ import {
   checkTextHolds,
   encodeCorpus,
   loadModel,
-  readInput,
+  loadTokenizer,
 } from "./lib/model_inputs.ts";
-import { DEFAULTS, runShape, workersFlag } from "./lib/prune_settings.ts";
+import { DEFAULTS, runShape, tokenizerFor, workersFlag } from "./lib/prune_settings.ts";
 import { nllStandardError } from "./lib/prune_text.ts";
 import { createProgress } from "./lib/progress.ts";
 import { perplexityParallel, shareWeights } from "../src/parallel/forward_parallel.ts";
 import { createPool, sharedMemoryAvailable } from "../src/parallel/pool.ts";
-import { readTokenizer } from "../src/io/tokenizer.ts";
 import { weightSparsity } from "../src/eval/sparsity.ts";
 
 const FLAGS = {
@@ -79,7 +78,7 @@ async function evaluate(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const model = v.model ?? DEFAULTS.model, evalFile = v.eval ?? DEFAULTS.eval;
-  const tokenizer = v.tokenizer ?? DEFAULTS.tokenizer;
+  const tokenizer = tokenizerFor(model, v.tokenizer);
   const asked = {
     seqlen: v.seqlen === undefined ? undefined : intFlag(v.seqlen, "seqlen", 2),
     evalTokens: v["eval-tokens"] === undefined
@@ -95,7 +94,7 @@ async function evaluate(argv: string[], io: CliIo): Promise<number> {
   let weights = await loadModel(model, workers > 1 && sharedMemoryAvailable());
   const { seqlen, evalTokens } = runShape({ ...asked, nsamples: 1 }, weights);
   checkSeqlen(seqlen, weights.config);
-  const tok = readTokenizer(await readInput(tokenizer, "tokenizer"));
+  const tok = await loadTokenizer(tokenizer);
   say.step(`loaded ${basename(model)}; encoding ${basename(evalFile)}`, 0);
   const all = await encodeCorpus(tok, evalFile, "eval");
   if (asked.evalTokens !== undefined) {

@@ -19,9 +19,8 @@ import { basename, relative, resolve } from "node:path";
 import process from "node:process";
 import { CliError, type CliIo, intFlag, parseFlags, PROCESS_IO, runCli } from "./lib/cli.ts";
 import { UnsafeWriteError, writeFileAtomic } from "./lib/files.ts";
-import { checkSeqlen, encodeCorpus, loadModel, readInput } from "./lib/model_inputs.ts";
-import { DEFAULTS, ROOT } from "./lib/prune_settings.ts";
-import { readTokenizer } from "../src/io/tokenizer.ts";
+import { checkSeqlen, encodeCorpus, loadModel, loadTokenizer } from "./lib/model_inputs.ts";
+import { DEFAULTS, ROOT, tokenizerFor } from "./lib/prune_settings.ts";
 import { sampleWindows } from "../src/pipeline/calibration.ts";
 import {
   RANK_ONE_SCORES,
@@ -146,7 +145,7 @@ async function rankOne(argv: string[], io: CliIo): Promise<number> {
     ? Math.min(256, weights.config.seqLen)
     : intFlag(v.seqlen, "seqlen", 2);
   checkSeqlen(seqlen, weights.config);
-  const tok = readTokenizer(await readInput(v.tokenizer ?? DEFAULTS.tokenizer, "tokenizer"));
+  const tok = await loadTokenizer(tokenizerFor(model, v.tokenizer));
   const ids = await encodeCorpus(tok, v.calib ?? DEFAULTS.calib, "calib");
   const windows = sampleWindows(ids, {
     nsamples: intFlag(v.nsamples, "nsamples", 1),
