@@ -7,7 +7,15 @@
  */
 
 // tensor: the Matrix type, ndarray bridge, seeded RNG
-export { checkMask, checkMatrix, cloneMatrix, fromRows, matrix, rowView, transpose } from "./src/tensor/matrix.ts";
+export {
+  checkMask,
+  checkMatrix,
+  cloneMatrix,
+  fromRows,
+  matrix,
+  rowView,
+  transpose,
+} from "./src/tensor/matrix.ts";
 export type { Matrix } from "./src/tensor/matrix.ts";
 export { fromNdarray, toNdarray } from "./src/tensor/ndarray.ts";
 export { createRng, randn } from "./src/tensor/rng.ts";
@@ -29,9 +37,9 @@ export {
 } from "./src/parallel/pool.ts";
 export type { MapOptions, Pool, PoolOptions } from "./src/parallel/pool.ts";
 export {
-  MIN_PARALLEL_FLOPS,
   matmulParallel,
   matmulTransBParallel,
+  MIN_PARALLEL_FLOPS,
   ROW_ALIGN,
 } from "./src/parallel/matmul_parallel.ts";
 export type { ParallelMatmulOptions } from "./src/parallel/matmul_parallel.ts";
@@ -44,6 +52,7 @@ export {
   SAFETENSORS_DTYPE_BYTES,
   SAFETENSORS_MAX_HEADER_BYTES,
   safetensorsChunks,
+  safetensorsLayout,
   writeSafetensors,
 } from "./src/io/safetensors.ts";
 export type {
@@ -55,6 +64,7 @@ export type {
   SafetensorsIndex,
   SafetensorsReader,
   SafetensorsReadOptions,
+  SafetensorsSpec,
   SafetensorsTensorInfo,
 } from "./src/io/safetensors.ts";
 export {
@@ -70,6 +80,8 @@ export {
 export { findDuplicateKey } from "./src/io/json_duplicates.ts";
 export type { DuplicateKey } from "./src/io/json_duplicates.ts";
 export {
+  HF_LINEAR,
+  hfLinears,
   hfLlamaConfigJson,
   hfLlamaTensorSpecs,
   llamaFromHf,
@@ -77,9 +89,10 @@ export {
   llamaToHf,
   parseHfLlamaConfig,
   permuteForHfRope,
+  permuteMaskForHfRope,
   unpermuteFromHfRope,
 } from "./src/io/hf_llama.ts";
-export type { HfTensorFile, HfTensorSpec, LlamaToHfOptions } from "./src/io/hf_llama.ts";
+export type { HfLinear, HfTensorFile, HfTensorSpec, LlamaToHfOptions } from "./src/io/hf_llama.ts";
 // Hugging Face folders (#15): config helpers, the lazy folder reader, dtype conversion
 export {
   checkNoSlidingWindow,
@@ -113,6 +126,8 @@ export type {
 } from "./src/io/hf_folder.ts";
 export { fromFloat32, toFloat32 } from "./src/io/dtype.ts";
 export { hfTokenizer, llama2cTextTokenizer } from "./src/io/text_tokenizer.ts";
+export { createHfWriter, hfOutputFiles, MASKS_FILE, memorySink } from "./src/io/hf_write.ts";
+export type { FileSink, FolderSink, HfWriter, HfWriterOptions } from "./src/io/hf_write.ts";
 export type { TextTokenizer } from "./src/io/text_tokenizer.ts";
 export type { FloatDtype } from "./src/io/dtype.ts";
 
@@ -173,9 +188,15 @@ export type { EwmaOptions, EwmaSelection, EwmaTrace, ThresholdBracket } from "./
 export { selectEwmaExact, selectSmallest } from "./src/select/ewma_exact.ts";
 export { buildMask, checkSparsity } from "./src/select/mask.ts";
 export type { MaskOptions, MaskResult } from "./src/select/mask.ts";
-export { applyMask, METHODS, methodNames } from "./src/prune/methods.ts";
+export { applyMask, methodNames, METHODS } from "./src/prune/methods.ts";
 export type { MethodOptions, PruneMethod } from "./src/prune/methods.ts";
-export type { Group, LayerCalibration, PruneResult, SelectMode, Target } from "./src/prune/types.ts";
+export type {
+  Group,
+  LayerCalibration,
+  PruneResult,
+  SelectMode,
+  Target,
+} from "./src/prune/types.ts";
 // linalg + SparseGPT (branch sgpt): fast matmul/Gram kernels, Cholesky family, SparseGPT
 export {
   gemmAccumulate,
@@ -203,7 +224,12 @@ export {
   upperCholeskyOfInverseReference,
 } from "./src/linalg/cholesky.ts";
 export type { CholeskyOptions } from "./src/linalg/cholesky.ts";
-export { HessianAccumulator, sparsegpt, sparsegptHessian, sparsegptReference } from "./src/prune/sparsegpt.ts";
+export {
+  HessianAccumulator,
+  sparsegpt,
+  sparsegptHessian,
+  sparsegptReference,
+} from "./src/prune/sparsegpt.ts";
 export type { SparseGptOptions, SparseGptResult } from "./src/prune/sparsegpt.ts";
 
 // --- fista helper: power iteration, the FISTA LASSO solver, FISTAPruner (issue 7) ---
@@ -227,7 +253,12 @@ export {
   ewmaCountTolerance,
   SCORE_TOLERANCE,
 } from "./src/conformance/cases.ts";
-export type { ConformanceMethod, ExpectedOutputs, Suite, SuiteOptions } from "./src/conformance/cases.ts";
+export type {
+  ConformanceMethod,
+  ExpectedOutputs,
+  Suite,
+  SuiteOptions,
+} from "./src/conformance/cases.ts";
 export {
   handDataset,
   realLayerDataset,
@@ -260,7 +291,13 @@ export {
 export type { CorpusFormat, WindowOptions } from "./src/pipeline/calibration.ts";
 export { pruneModel } from "./src/pipeline/prune_model.ts";
 export type { PruneModelOptions, PruneModelResult } from "./src/pipeline/prune_model.ts";
-export { evaluateLayer, gramOf, maskAgreement, relativeLayerError, relativeLayerErrorFromGram } from "./src/pipeline/layer_report.ts";
+export {
+  evaluateLayer,
+  gramOf,
+  maskAgreement,
+  relativeLayerError,
+  relativeLayerErrorFromGram,
+} from "./src/pipeline/layer_report.ts";
 export type { LayerReport } from "./src/pipeline/layer_report.ts";
 
 // speed (branch speed, issue 6): forward passes split by windows, row-parallel pruning of a layer,

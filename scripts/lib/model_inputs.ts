@@ -7,17 +7,17 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
 import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { CliError } from "./cli.ts";
-import { fileByteSource, readBytes } from "./files.ts";
+import { readBytes } from "./files.ts";
 import { collectGarbage } from "./memory.ts";
 import { DEFAULTS, ROOT } from "./prune_settings.ts";
 import { llamaFromHfReader } from "../../src/io/hf_llama.ts";
+import { openHfFolder } from "../../src/io/hf_folder.ts";
+import { folderSource } from "./hf_files.ts";
 import { readLlama2c } from "../../src/io/llama2c.ts";
 import { assertFiniteWeights } from "../../src/check/finite.ts";
-import { openSafetensors } from "../../src/io/safetensors.ts";
 import { readTokenizer } from "../../src/io/tokenizer.ts";
 import {
   hfTokenizer,
@@ -28,7 +28,8 @@ import type { LlamaConfig, LlamaWeights } from "../../src/model/weights.ts";
 import { corpusPieces } from "../../src/pipeline/calibration.ts";
 
 /**
- * Reads a llama2.c `.bin` or an HF folder (`config.json` + `model.safetensors`).
+ * Reads a llama2.c `.bin` or an HF folder (`config.json` + `model.safetensors`, or shards through
+ * `model.safetensors.index.json`).
  *
  * @param path The `--model` path.
  * @param shared Read into shared memory (when worker threads will use the weights).
@@ -49,23 +50,18 @@ export async function loadModel(path: string, shared: boolean): Promise<LlamaWei
   if (!statSync(path).isDirectory()) {
     return readLlama2c(await readBytes(path, { shared }), { view: true });
   }
-  const configPath = join(path, "config.json"), tensorsPath = join(path, "model.safetensors");
-  for (const p of [configPath, tensorsPath]) {
-    if (!existsSync(p)) {
-      throw new CliError(`Cannot load the HF model folder ${path}: ${basename(p)} is missing`);
-    }
-  }
-  let config: unknown;
+  const src = folderSource(path); // tensors are read one at a time, by offsets
   try {
-    config = JSON.parse(await readFile(configPath, "utf8"));
+    const folder = await openHfFolder(src);
+    return await llamaFromHfReader(folder.config, folder.tensors);
   } catch (e) {
-    throw new CliError(`Cannot load ${configPath}: ${(e as Error).message}`);
-  }
-  const source = await fileByteSource(tensorsPath); // tensors are read one at a time
-  try {
-    return await llamaFromHfReader(config, await openSafetensors(source, { source: tensorsPath }));
+    // a missing file or a malformed index names the folder
+    if (e instanceof RangeError && /^Cannot open the model folder/.test(e.message)) {
+      throw new CliError(`${e.message.replace("the model folder", `the HF model folder ${path}`)}`);
+    }
+    throw e;
   } finally {
-    await source.close();
+    await src.close();
   }
 }
 

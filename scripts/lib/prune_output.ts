@@ -1,33 +1,54 @@
 /**
- * The files `deno task prune` (`scripts/prune.ts`) writes: the pruned model as an HF Llama folder
- * (`--out`: `config.json`, `model.safetensors`, `masks.safetensors`), the run as JSON (`--report`)
- * and as an HTML page (`--html`, `scripts/lib/report_html.ts`).
+ * The files `deno task prune` (`scripts/prune.ts`) writes: the pruned model (`--out`), the run as
+ * JSON (`--report`) and as an HTML page (`--html`, `scripts/lib/report_html.ts`).
+ *
+ * `--out` from a Hugging Face folder writes a pruned copy of that folder (`src/io/hf_write.ts`:
+ * same config plus a `"secateur"` entry, same dtype and shards, every tensor not pruned
+ * byte-identical, tokenizer files copied, `masks.safetensors`); from a llama2.c `.bin` it writes an
+ * HF Llama folder (`config.json`, `model.safetensors` in float32, `masks.safetensors`).
  *
  * Every file is written atomically and never replaces an input or, without `--force`, an existing
  * file (`scripts/lib/files.ts`); a refused write is a `CliError` (exit status 2).
  *
  * @module
  */
-import { existsSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 import { CliError, type CliIo } from "./cli.ts";
 import { checkTarget, UnsafeWriteError, writeDirAtomic, writeFileAtomic } from "./files.ts";
 import type { PeakTracker } from "./memory.ts";
 import { pairwiseAgreement, renderReportHtml, type SweepPoint } from "./report_html.ts";
 import type { RunShape, Settings } from "./prune_settings.ts";
 import { type Evaluation, type MethodRun, nllStandardError } from "./prune_text.ts";
-import { llamaToHf, permuteForHfRope } from "../../src/io/hf_llama.ts";
+import { folderSink, folderSource } from "./hf_files.ts";
+import { hfLinears, llamaToHf } from "../../src/io/hf_llama.ts";
+import { COMPANION_FILES, INDEX_FILE, openHfFolder } from "../../src/io/hf_folder.ts";
+import { createHfWriter, MASKS_FILE } from "../../src/io/hf_write.ts";
 import { safetensorsChunks } from "../../src/io/safetensors.ts";
-import type { LinearName, LlamaConfig, LlamaWeights } from "../../src/model/weights.ts";
+import type { LlamaConfig } from "../../src/model/weights.ts";
 
-/** The files `--out` writes into its folder. */
-const OUT_FILES = ["config.json", "model.safetensors", "masks.safetensors"];
+/** True when `--model` is a folder (a Hugging Face checkpoint), not a llama2.c file. */
+function isFolder(model: string): boolean {
+  return model !== "" && existsSync(model) && statSync(model).isDirectory();
+}
+
+/**
+ * The files `--out` writes into its folder: from an HF folder, its config, weights, index and
+ * companion files plus the masks; from a llama2.c file, the three files of the export.
+ */
+function outFiles(model: string): string[] {
+  if (!isFolder(model)) return ["config.json", "model.safetensors", MASKS_FILE];
+  const kept = (f: string) =>
+    f.endsWith(".safetensors") || f === INDEX_FILE || COMPANION_FILES.includes(f);
+  return ["config.json", MASKS_FILE, ...readdirSync(model).filter(kept)];
+}
 
 /**
  * Refuses two outputs that name the same file, before any work (fuzz-found, #8: `--report F
  * --html F` lost the report).
  *
- * @param s The settings (`out`, `report`, `html`).
+ * @param s The settings (`out`, `report`, `html`, and `model`, whose kind decides what `--out`
+ *   writes).
  * @throws {CliError} Naming the file given twice.
  * @example
  * ```ts
@@ -40,8 +61,11 @@ const OUT_FILES = ["config.json", "model.safetensors", "masks.safetensors"];
  * );
  * ```
  */
-export function checkDistinctOutputs(s: Pick<Settings, "out" | "report" | "html">): void {
-  const outputs = [...(s.out ? OUT_FILES.map((n) => join(s.out!, n)) : []), s.report, s.html]
+export function checkDistinctOutputs(
+  s: Pick<Settings, "out" | "report" | "html"> & { model?: string },
+): void {
+  const out = s.out ? outFiles(s.model ?? "").map((n) => join(s.out!, n)) : [];
+  const outputs = [...out, s.report, s.html]
     .filter((f) => f !== undefined).map((f) => resolve(f));
   const twice = outputs.find((f, i) => outputs.indexOf(f) !== i);
   if (twice) {
@@ -165,41 +189,25 @@ export function buildReport(s: Settings, f: RunFacts) {
 // ---------------------------------------------------------------------------------------------
 // the pruned model
 
-/** HF names of the linears inside `model.layers.N.` (transformers' LlamaForCausalLM). */
-const HF_LINEAR: Record<LinearName, string> = {
-  wq: "self_attn.q_proj",
-  wk: "self_attn.k_proj",
-  wv: "self_attn.v_proj",
-  wo: "self_attn.o_proj",
-  w1: "mlp.gate_proj",
-  w3: "mlp.up_proj",
-  w2: "mlp.down_proj",
-};
-
-/** Masks under the HF weight names, U8 (1 = keep), q/k rows permuted like the weights. */
-function hfMaskEntries(weights: LlamaWeights, masks: Record<string, Uint8Array>) {
-  const c = weights.config;
-  return weights.blocks.flatMap((b, l) =>
-    (Object.keys(HF_LINEAR) as LinearName[]).map((name) => {
-      const { rows, cols } = b[name];
-      let keep = masks[`layers.${l}.${name}`];
-      if (name === "wq" || name === "wk") {
-        const asFloat = { data: Float32Array.from(keep), rows, cols };
-        keep = Uint8Array.from(
-          permuteForHfRope(asFloat, name === "wq" ? c.nHeads : c.nKvHeads).data,
-        );
-      }
-      return {
-        name: `model.layers.${l}.${HF_LINEAR[name]}.weight`,
-        dtype: "U8" as const,
-        shape: [rows, cols],
-        data: keep,
-      };
-    })
-  );
+/** What `masks.safetensors` and the config's `"secateur"` entry record of the run. */
+function runRecord(run: MethodRun, s: Settings) {
+  return {
+    method: run.method,
+    options: run.options,
+    sparsity: run.result.sparsity,
+    masks: MASKS_FILE,
+    // the evaluation prune reported, so the folder can be checked against it
+    eval: {
+      file: basename(s.eval),
+      seqlen: run.ppl.predicted / run.ppl.windows + 1,
+      windows: run.ppl.windows,
+      ppl: run.ppl.ppl,
+    },
+  };
 }
 
-async function writeOut(
+/** `--out` from a llama2.c file: the HF Llama export of the pruned model, in float32. */
+async function writeExport(
   dir: string,
   run: MethodRun,
   s: Settings,
@@ -212,15 +220,56 @@ async function writeOut(
     method: run.method,
     target: JSON.stringify(s.target),
   };
+  const masks = hfLinears(run.result.weights, run.result.masks).map((l) => ({
+    name: l.name,
+    dtype: "U8" as const,
+    shape: l.shape,
+    data: l.mask!,
+  }));
   const files = {
     "config.json": new TextEncoder().encode(JSON.stringify(hf.config, null, 2) + "\n"),
     "model.safetensors": safetensorsChunks(hf.entries, hf.metadata),
-    "masks.safetensors": safetensorsChunks(
-      hfMaskEntries(run.result.weights, run.result.masks),
-      meta,
-    ),
+    "masks.safetensors": safetensorsChunks(masks, meta),
   };
   return await safeWrite(() => writeDirAtomic(dir, files, { force: s.force, inputs }));
+}
+
+/**
+ * `--out` from an HF folder: a pruned copy of it (src/io/hf_write.ts), the pruned linears stored
+ * in their input dtype, everything else copied byte for byte.
+ */
+async function writePrunedFolder(
+  dir: string,
+  run: MethodRun,
+  s: Settings,
+  inputs: string[],
+): Promise<string[]> {
+  const src = folderSource(s.model);
+  try {
+    const input = await openHfFolder(src);
+    const linears = hfLinears(run.result.weights, run.result.masks);
+    const writer = await safeWrite(() =>
+      createHfWriter(input, src, folderSink(dir, { force: s.force, inputs }), {
+        pruned: linears.map((l) => l.name),
+        record: runRecord(run, s),
+        maskMetadata: { method: run.method, target: JSON.stringify(s.target) },
+      })
+    );
+    for (const l of linears) await writer.put(l.name, l.values, l.mask!);
+    return await safeWrite(() => writer.finish());
+  } finally {
+    await src.close();
+  }
+}
+
+async function writeOut(
+  dir: string,
+  run: MethodRun,
+  s: Settings,
+  inputs: string[],
+): Promise<string[]> {
+  if (isFolder(s.model)) return await writePrunedFolder(dir, run, s, inputs);
+  return await writeExport(dir, run, s, inputs);
 }
 
 async function safeWrite<T>(write: () => Promise<T>): Promise<T> {
@@ -238,9 +287,7 @@ async function safeWrite<T>(write: () => Promise<T>): Promise<T> {
 /** The files a run reads, which no output may replace (even with `--force`). */
 function runInputs(s: Settings): string[] {
   // the files of an HF model folder are inputs too (--out on it replaced them)
-  const hfFiles = existsSync(s.model) && statSync(s.model).isDirectory()
-    ? ["config.json", "model.safetensors"]
-    : [];
+  const hfFiles = isFolder(s.model) ? readdirSync(s.model) : [];
   return [s.model, ...hfFiles.map((n) => join(s.model, n)), s.tokenizer, s.calib, s.eval];
 }
 
@@ -267,7 +314,7 @@ function runInputs(s: Settings): string[] {
 export async function checkOutputs(s: Settings): Promise<void> {
   checkDistinctOutputs(s);
   const options = { force: s.force, inputs: runInputs(s) };
-  const files = [...(s.out ? OUT_FILES.map((n) => join(s.out!, n)) : []), s.report, s.html];
+  const files = [...(s.out ? outFiles(s.model).map((n) => join(s.out!, n)) : []), s.report, s.html];
   for (const file of files) {
     if (file !== undefined) await safeWrite(() => checkTarget(file, options));
   }

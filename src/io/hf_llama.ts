@@ -28,14 +28,15 @@
  * which llama2.c's `export.py` also applies as `permute_original` in `hf_export`; its inverse
  * (`permute_reverse` in llama2.c's `load_hf_model`) takes HF weights back. `wk` uses n_kv_heads.
  *
- * Not supported (rejected with a clear error): sharded checkpoints with an index file (pass the
- * merged tensors), `rope_scaling`, biases, activations other than SiLU.
+ * Not supported (rejected with a clear error): `rope_scaling`, biases, activations other than
+ * SiLU. Sharded checkpoints are read through `hf_folder.ts` (its `TensorStore` is an
+ * {@link HfTensorFile}).
  *
  * @module
  */
-import type { LlamaBlock, LlamaConfig, LlamaWeights } from "../model/weights.ts";
+import type { LinearName, LlamaBlock, LlamaConfig, LlamaWeights } from "../model/weights.ts";
 import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
-import type { SafetensorsDtypeOut, SafetensorsEntry, SafetensorsIndex } from "./safetensors.ts";
+import type { SafetensorsDtypeOut, SafetensorsEntry } from "./safetensors.ts";
 
 import { hfLlamaConfigJson, parseHfLlamaConfig } from "./hf_llama_config.ts";
 
@@ -44,31 +45,64 @@ export { hfLlamaConfigJson, parseHfLlamaConfig };
 /**
  * Moves whole rows between llama2.c's and HF's RoPE orders. Within head `h`, llama2.c row
  * `2j + t` (member `t` of pair `j`) is HF row `t * headSize/2 + j` (index `j` of half `t`).
+ * Works on any row-major data (weights, or their U8 masks).
  */
-function reorderRopeRows(w: Matrix, nHeads: number, toHf: boolean): Matrix {
-  checkMatrix(w, "weight");
-  const headSize = w.rows / nHeads;
+function reorderRopeRows<T extends Float32Array | Uint8Array>(
+  data: T,
+  rows: number,
+  cols: number,
+  nHeads: number,
+  toHf: boolean,
+): T {
+  const headSize = rows / nHeads;
   if (
     !Number.isInteger(nHeads) || nHeads <= 0 || !Number.isInteger(headSize) || headSize % 2 !== 0
   ) {
     throw new RangeError(
-      `Cannot ${toHf ? "permute" : "unpermute"} weight [${w.rows}, ${w.cols}] for RoPE: ` +
+      `Cannot ${toHf ? "permute" : "unpermute"} weight [${rows}, ${cols}] for RoPE: ` +
         `rows must split into ${nHeads} heads of even size`,
     );
   }
-  const half = headSize / 2, cols = w.cols;
-  const out = new Float32Array(w.data.length);
+  const half = headSize / 2;
+  const out = new (data.constructor as new (n: number) => T)(data.length);
   for (let h = 0; h < nHeads; h++) {
     for (let t = 0; t < 2; t++) {
       for (let j = 0; j < half; j++) {
         const llamaRow = (h * headSize + 2 * j + t) * cols;
         const hfRow = (h * headSize + t * half + j) * cols;
         const [from, to] = toHf ? [llamaRow, hfRow] : [hfRow, llamaRow];
-        out.set(w.data.subarray(from, from + cols), to);
+        out.set(data.subarray(from, from + cols), to);
       }
     }
   }
-  return { data: out, rows: w.rows, cols };
+  return out;
+}
+
+/**
+ * {@link permuteForHfRope} for a mask (or any row-major U8 data of a `wq`/`wk`): the same row
+ * order as the weights it belongs to.
+ *
+ * @param keep `[rows, cols]` row-major, llama2.c order (not modified).
+ * @param rows Rows (`nHeads * headSize`).
+ * @param cols Columns.
+ * @param nHeads Heads of this projection.
+ * @returns A new array in HF order.
+ * @throws {RangeError} If the rows do not split into `nHeads` heads of even size.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { permuteMaskForHfRope } from "./hf_llama.ts";
+ * assert.deepEqual(Array.from(permuteMaskForHfRope(new Uint8Array([1, 0, 0, 1]), 4, 1, 1)), [1, 0, 0, 1]);
+ * assert.deepEqual(Array.from(permuteMaskForHfRope(new Uint8Array([1, 1, 0, 0]), 4, 1, 1)), [1, 0, 1, 0]);
+ * ```
+ */
+export function permuteMaskForHfRope(
+  keep: Uint8Array,
+  rows: number,
+  cols: number,
+  nHeads: number,
+): Uint8Array {
+  return reorderRopeRows(keep, rows, cols, nHeads, true);
 }
 
 /**
@@ -89,7 +123,12 @@ function reorderRopeRows(w: Matrix, nHeads: number, toHf: boolean): Matrix {
  * ```
  */
 export function permuteForHfRope(w: Matrix, nHeads: number): Matrix {
-  return reorderRopeRows(w, nHeads, true);
+  checkMatrix(w, "weight");
+  return {
+    data: reorderRopeRows(w.data, w.rows, w.cols, nHeads, true),
+    rows: w.rows,
+    cols: w.cols,
+  };
 }
 
 /**
@@ -109,7 +148,12 @@ export function permuteForHfRope(w: Matrix, nHeads: number): Matrix {
  * ```
  */
 export function unpermuteFromHfRope(w: Matrix, nHeads: number): Matrix {
-  return reorderRopeRows(w, nHeads, false);
+  checkMatrix(w, "weight");
+  return {
+    data: reorderRopeRows(w.data, w.rows, w.cols, nHeads, false),
+    rows: w.rows,
+    cols: w.cols,
+  };
 }
 
 /** One tensor of the HF layout: its name and shape. */
@@ -155,6 +199,70 @@ export function hfLlamaTensorSpecs(config: LlamaConfig): HfTensorSpec[] {
   specs.push({ name: "model.norm.weight", shape: [dim] });
   if (!config.sharedClassifier) specs.push({ name: "lm_head.weight", shape: [vocabSize, dim] });
   return specs;
+}
+
+/** HF names of a block's linears inside `model.layers.N.` (transformers' `LlamaForCausalLM`). */
+export const HF_LINEAR: Readonly<Record<LinearName, string>> = {
+  wq: "self_attn.q_proj",
+  wk: "self_attn.k_proj",
+  wv: "self_attn.v_proj",
+  wo: "self_attn.o_proj",
+  w1: "mlp.gate_proj",
+  w3: "mlp.up_proj",
+  w2: "mlp.down_proj",
+};
+
+/** One pruned linear in the HF layout. */
+export interface HfLinear {
+  /** The HF tensor name, e.g. `model.layers.0.self_attn.q_proj.weight`. */
+  name: string;
+  shape: [number, number];
+  /** The weights, rows in HF order. */
+  values: Float32Array;
+  /** Its mask (1 = keep), in the same order, when the run kept masks. */
+  mask?: Uint8Array;
+}
+
+/**
+ * Every prunable linear of a model as it is stored in an HF Llama checkpoint: the HF name, the
+ * weights and the mask (`masks["layers.N.wq"]`), both with `wq`/`wk` rows permuted to HF's RoPE
+ * order by the same function.
+ *
+ * @param weights The (pruned) model.
+ * @param masks Masks by layer name (may be empty).
+ * @returns The linears, block by block in {@link HF_LINEAR} order.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hfLinears } from "./hf_llama.ts";
+ * import { tinyLlama } from "../model/llama.ts";
+ * const model = tinyLlama({ seed: 1 });
+ * const linears = hfLinears(model, {});
+ * assert.equal(linears.length, 7 * model.blocks.length);
+ * assert.equal(linears[0].name, "model.layers.0.self_attn.q_proj.weight");
+ * assert.equal(linears[0].mask, undefined);
+ * ```
+ */
+export function hfLinears(weights: LlamaWeights, masks: Record<string, Uint8Array>): HfLinear[] {
+  const c = weights.config;
+  return weights.blocks.flatMap((b, l) =>
+    (Object.keys(HF_LINEAR) as LinearName[]).map((name) => {
+      const w = b[name];
+      let keep = masks[`layers.${l}.${name}`];
+      let values = w.data;
+      if (name === "wq" || name === "wk") {
+        const heads = name === "wq" ? c.nHeads : c.nKvHeads;
+        values = permuteForHfRope(w, heads).data;
+        if (keep !== undefined) keep = permuteMaskForHfRope(keep, w.rows, w.cols, heads);
+      }
+      return {
+        name: `model.layers.${l}.${HF_LINEAR[name]}.weight`,
+        shape: [w.rows, w.cols] as [number, number],
+        values,
+        ...(keep === undefined ? {} : { mask: keep }),
+      };
+    })
+  );
 }
 
 /** The HF tensors of one block, from llama2.c order (q/k permuted). */
@@ -240,7 +348,7 @@ export function llamaToHf(
 }
 
 /** Checks a tensor's header entry against the shape the config implies. */
-function checkSpec(file: SafetensorsIndex, spec: HfTensorSpec): void {
+function checkSpec(file: HfTensorFile, spec: HfTensorSpec): void {
   if (!file.has(spec.name)) {
     throw new RangeError(`Cannot read HF Llama checkpoint: tensor "${spec.name}" is missing`);
   }
@@ -288,8 +396,16 @@ function assemble(config: LlamaConfig, tensors: Float32Array[]): LlamaWeights {
   return { config, tokenEmbedding, blocks, rmsFinal: tensors[last], classifier };
 }
 
-/** A safetensors file in memory or a streaming reader (both from `safetensors.ts`). */
-export interface HfTensorFile extends SafetensorsIndex {
+/**
+ * The tensors of a checkpoint: a safetensors file in memory or a streaming reader (both from
+ * `safetensors.ts`), or a whole folder's `TensorStore` (`hf_folder.ts`: sharded checkpoints).
+ */
+export interface HfTensorFile {
+  /** True when the checkpoint has this tensor. */
+  has(name: string): boolean;
+  /** Its header entry. */
+  info(name: string): { dtype: string; shape: number[] };
+  /** Its values as float32. */
   float32(name: string): Float32Array | Promise<Float32Array>;
 }
 

@@ -103,8 +103,55 @@ function entryBytes(entry: SafetensorsEntry): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/** A tensor's name, dtype and shape: what its header entry says. */
+export type SafetensorsSpec = Pick<SafetensorsEntry, "name" | "dtype" | "shape">;
+
+/**
+ * The header of a safetensors file holding these tensors, back to back in this order, and where
+ * each tensor's bytes go: for writing the tensors later, each at its offset (e.g. as they are
+ * computed). The header is the one {@link safetensorsChunks} writes for the same tensors.
+ *
+ * @param specs Names, dtypes and shapes, in file order.
+ * @param metadata Optional `__metadata__` (string values).
+ * @returns `header` (length field included, padded to 8 bytes) and each tensor's
+ *   `[begin, end)` in the file (absolute: the data section starts at `header.length`).
+ * @throws {TypeError} If a spec or the metadata is malformed.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { safetensorsLayout, writeSafetensors } from "./safetensors_write.ts";
+ * const { header, offsets } = safetensorsLayout([{ name: "m", dtype: "U8", shape: [3] }]);
+ * const file = writeSafetensors([{ name: "m", dtype: "U8", shape: [3], data: new Uint8Array([1, 0, 1]) }]);
+ * assert.deepEqual(file.subarray(0, header.length), header);
+ * assert.deepEqual(offsets.get("m"), [header.length, header.length + 3]);
+ * ```
+ */
+export function safetensorsLayout(
+  specs: SafetensorsSpec[],
+  metadata?: Record<string, string>,
+): { header: Uint8Array; offsets: Map<string, [number, number]> } {
+  if (!Array.isArray(specs)) {
+    throw new TypeError(`Cannot write safetensors: specs must be an array, got ${typeof specs}`);
+  }
+  const seen = new Set<string>();
+  // checked as entries of the right size (no data is read)
+  specs.forEach((e, i) => {
+    const count = Array.isArray(e?.shape) ? e.shape.reduce((p, d) => p * d, 1) : 0;
+    checkEntry({ ...e, data: new Uint8Array(count * (DTYPE_BYTES[e?.dtype] ?? 1)) }, i, seen);
+  });
+  const header = headerBytes(specs, metadata);
+  const offsets = new Map<string, [number, number]>();
+  let at = header.length;
+  for (const e of specs) {
+    const end = at + e.shape.reduce((p, d) => p * d, 1) * DTYPE_BYTES[e.dtype];
+    offsets.set(e.name, [at, end]);
+    at = end;
+  }
+  return { header, offsets };
+}
+
 /** Builds the header bytes (length field included) for checked entries. */
-function headerBytes(entries: SafetensorsEntry[], metadata?: Record<string, string>): Uint8Array {
+function headerBytes(entries: SafetensorsSpec[], metadata?: Record<string, string>): Uint8Array {
   const parts: string[] = [];
   if (metadata !== undefined) {
     if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
