@@ -80,8 +80,6 @@ export {
 export { findDuplicateKey } from "./src/io/json_duplicates.ts";
 export type { DuplicateKey } from "./src/io/json_duplicates.ts";
 export {
-  HF_LINEAR,
-  hfLinears,
   hfLlamaConfigJson,
   hfLlamaTensorSpecs,
   llamaFromHf,
@@ -89,10 +87,9 @@ export {
   llamaToHf,
   parseHfLlamaConfig,
   permuteForHfRope,
-  permuteMaskForHfRope,
   unpermuteFromHfRope,
 } from "./src/io/hf_llama.ts";
-export type { HfLinear, HfTensorFile, HfTensorSpec, LlamaToHfOptions } from "./src/io/hf_llama.ts";
+export type { HfTensorFile, HfTensorSpec, LlamaToHfOptions } from "./src/io/hf_llama.ts";
 // Hugging Face folders (#15): config helpers, the lazy folder reader, dtype conversion
 export {
   checkNoSlidingWindow,
@@ -126,9 +123,9 @@ export type {
 } from "./src/io/hf_folder.ts";
 export { fromFloat32, toFloat32 } from "./src/io/dtype.ts";
 export { hfTokenizer, llama2cTextTokenizer } from "./src/io/text_tokenizer.ts";
+export type { TextTokenizer } from "./src/io/text_tokenizer.ts";
 export { createHfWriter, hfOutputFiles, MASKS_FILE, memorySink } from "./src/io/hf_write.ts";
 export type { FileSink, FolderSink, HfWriter, HfWriterOptions } from "./src/io/hf_write.ts";
-export type { TextTokenizer } from "./src/io/text_tokenizer.ts";
 export type { FloatDtype } from "./src/io/dtype.ts";
 
 // model helper (branch `model`): llama2.c checkpoints, tokenizer, Llama forward pass, perplexity
@@ -155,7 +152,28 @@ export {
   referenceDecoder,
   tinyLlama,
 } from "./src/model/llama.ts";
-export type { ForwardHooks, ForwardWorkspace, ReferenceDecoder } from "./src/model/llama.ts";
+export type { ReferenceDecoder } from "./src/model/llama.ts";
+// model families: one file each behind the Family interface, the registry, any family's forward
+export { llamaFamily } from "./src/model/llama.ts";
+export { qwen2Family } from "./src/model/qwen2.ts";
+export { gptNeoXFamily, tinyGptNeoX } from "./src/model/gpt_neox.ts";
+export type { GptNeoXBlock, GptNeoXConfig, GptNeoXWeights } from "./src/model/gpt_neox.ts";
+export { optFamily, tinyOpt } from "./src/model/opt.ts";
+export type { OptBlock, OptConfig, OptWeights } from "./src/model/opt.ts";
+export { distinctInputs, intraLayerGroups, linearOf } from "./src/model/family.ts";
+export type {
+  Block,
+  Family,
+  ForwardHooks,
+  HfFamily,
+  LinearSpec,
+  Model,
+  ModelConfig,
+} from "./src/model/family.ts";
+export { FAMILIES, familyForHfConfig, familyOf } from "./src/model/families.ts";
+export { forward as forwardModel, linearsOf, widestLinearInput } from "./src/model/model.ts";
+export { readHfModel } from "./src/io/hf_model.ts";
+export { runBlockWindows } from "./src/pipeline/block_run.ts";
 export { perplexity, tokenNll } from "./src/eval/perplexity.ts";
 export type { PerplexityOptions, PerplexityResult } from "./src/eval/perplexity.ts";
 // core (branch core, issue 2): scores, selectors, masks and the method registry
@@ -186,17 +204,40 @@ export {
 } from "./src/select/ewma.ts";
 export type { EwmaOptions, EwmaSelection, EwmaTrace, ThresholdBracket } from "./src/select/ewma.ts";
 export { selectEwmaExact, selectSmallest } from "./src/select/ewma_exact.ts";
-export { buildMask, checkSparsity } from "./src/select/mask.ts";
+export { applyMask, buildMask } from "./src/select/mask.ts";
+export {
+  checkSelectMode,
+  checkSparsity,
+  checkTarget,
+  DEFAULT_GROUP,
+  DEFAULT_SPARSITY,
+  GROUPS,
+  parseTarget,
+  SELECT_MODES,
+  targetText,
+} from "./src/select/target.ts";
+export type { Group, SelectMode, Target } from "./src/select/target.ts";
 export type { MaskOptions, MaskResult } from "./src/select/mask.ts";
-export { applyMask, methodNames, METHODS } from "./src/prune/methods.ts";
-export type { MethodOptions, PruneMethod } from "./src/prune/methods.ts";
+export { isRegistered, methodByName, methodNames, METHODS } from "./src/prune/methods.ts";
+export {
+  appliedOptions,
+  finiteAtLeastZero,
+  intAtLeast,
+  oneOf,
+  optionsFromFlags,
+  scoreThenSelect,
+  SELECT_OPTION,
+} from "./src/prune/method.ts";
 export type {
-  Group,
-  LayerCalibration,
-  PruneResult,
-  SelectMode,
-  Target,
-} from "./src/prune/types.ts";
+  MethodDescriptor,
+  MethodInfo,
+  MethodOption,
+  MethodOptions,
+  RowSplit,
+  ScoreMethodSpec,
+  ScoreSelectInfo,
+} from "./src/prune/method.ts";
+export type { LayerCalibration, PruneResult } from "./src/prune/types.ts";
 // linalg + SparseGPT (branch sgpt): fast matmul/Gram kernels, Cholesky family, SparseGPT
 export {
   gemmAccumulate,
@@ -304,7 +345,6 @@ export type { LayerReport } from "./src/pipeline/layer_report.ts";
 // the pipeline on workers
 export {
   blockForwardWindows,
-  blockWindowsTask,
   DISTINCT_INPUTS,
   INPUT_OF,
   perplexityParallel,
@@ -322,7 +362,6 @@ export {
   MIN_PARALLEL_WEIGHTS,
   pruneLayerParallel,
   pruneRowsTask,
-  ROW_SEPARABLE_METHODS,
   TASKS_PER_WORKER,
 } from "./src/parallel/prune_parallel.ts";
 export type { RowParallelOptions } from "./src/parallel/prune_parallel.ts";
@@ -360,10 +399,21 @@ export {
 export type { BlockTaskOptions, BlockTaskResult } from "./src/parallel/prune_blocks_parallel.ts";
 
 // memory (issue #8): reusable forward buffers, freeing dead arrays at once, the activation count
-export {
-  blockActivationCount,
-  fittingWorkspace,
-  forwardWorkspace,
-  threadWorkspace,
-} from "./src/model/llama.ts";
+export { blockActivationCount } from "./src/model/llama.ts";
+export { fittingWorkspace, forwardWorkspace, threadWorkspace } from "./src/model/workspace.ts";
+export type { ForwardWorkspace } from "./src/model/workspace.ts";
 export { release, releaseTiled, reuseShared } from "./src/tensor/release.ts";
+
+// simd (issue #18): WebAssembly SIMD kernels emitted from TypeScript, the kernel switch
+export { availableKernels, KERNEL_SETS, kernels, setKernels } from "./src/linalg/kernels.ts";
+export type { KernelSet } from "./src/linalg/kernels.ts";
+export {
+  GEMM_MODULE_BYTES,
+  gemmAccumulateSimd,
+  linearF32Reference,
+  linearF32Simd,
+  simdAvailable,
+} from "./src/linalg/gemm_simd.ts";
+export { linearInto } from "./src/linalg/matmul.ts";
+export { causalAttentionSimd } from "./src/model/attention_simd.ts";
+export { packPanels } from "./src/linalg/pack.ts";

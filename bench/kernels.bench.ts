@@ -16,10 +16,9 @@ import {
 import { readLlama2c } from "../src/io/llama2c.ts";
 import { forwardReference } from "../src/model/llama.ts";
 import { perplexity } from "../src/eval/perplexity.ts";
-import { METHODS } from "../src/prune/methods.ts";
-import type { Target } from "../src/prune/types.ts";
-import { swiftPruneScoresReference } from "../src/score/swiftprune.ts";
-import { wandaScoresReference } from "../src/score/wanda.ts";
+import { swiftpruneMethod } from "../src/score/swiftprune.ts";
+import { wandaMethod } from "../src/score/wanda.ts";
+import type { Target } from "../src/select/target.ts";
 import { selectBySort } from "../src/select/sort.ts";
 import { createRng, randn } from "../src/tensor/rng.ts";
 import { type Matrix, matrix } from "../src/tensor/matrix.ts";
@@ -82,16 +81,14 @@ const w = random(4096, 4096, 3);
 const colNorms = randn(4096, createRng(4)).map((v, j) =>
   Math.exp(0.5 * v) * (j % 100 === 7 ? 20 : 1)
 );
-for (const method of ["swiftprune", "wanda"] as const) {
-  const scoreRef = method === "wanda"
-    ? () => wandaScoresReference(w, colNorms)
-    : () => swiftPruneScoresReference(w, { colNorms });
-  group(`${method} score+select 4096x4096`, [
+for (const method of [swiftpruneMethod, wandaMethod]) {
+  const scoreRef = () => method.scoreReference!(w, { colNorms });
+  group(`${method.name} score+select 4096x4096`, [
     ["reference (score + sort)", () => {
       const s = scoreRef();
       for (let i = 0; i < 4096; i++) selectBySort(s.data.subarray(i * 4096, (i + 1) * 4096), 2048);
     }, slow],
-    ["fast", () => METHODS[method](w, { colNorms }, target), fastRuns],
+    ["fast", () => method.prune(w, { colNorms }, target), fastRuns],
     [
       `fast + ${workers} workers`,
       () => pruneLayerParallel(pool, method, w, { colNorms }, target),

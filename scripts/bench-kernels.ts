@@ -4,8 +4,12 @@
  * next to each line (the machine may be shared: a load above the core count means noisy numbers).
  * Then the issue's targets with PASS/MISS.
  *
- * Kernels:
- * - `matmul` 1024 (`C = A B`) and `matmulTransB` 1024 (`Y = X W^T`, a linear layer on 1024 tokens);
+ * Kernels, each under both kernel sets (`[ts]`: pure TypeScript, `[simd]`: WebAssembly SIMD; see
+ * `src/linalg/kernels.ts`) unless `--kernels` names one:
+ * - `matmul` 1024 (`C = A B`) and `matmulTransB` 1024 (`Y = X W^T`): float64 sums, bit-identical
+ *   under both sets;
+ * - `linear` 1024 (`Y = X W^T` as the forward pass computes it, `linearInto`: float64 sums under
+ *   ts, float32 sums under simd), one thread only;
  * - the llama4m forward pass on 4 windows x 256 tokens of WikiText-2 (the evaluation forward:
  *   logits and the per-token NLL); the reference is llama2.c's token-at-a-time decoder, timed on ONE
  *   window and scaled x4 (it is slow);
@@ -24,8 +28,9 @@
  * time while the fast + workers variant ran: on an idle 2-core machine with 2 workers it is near 2;
  * when other processes share the cores it is lower, and so is the speed-up.
  *
- * Usage: `deno task bench-kernels [--workers N] [--quick]` (`--quick`: fewer repeats, smaller
- * layer). Timings are the best of several runs after a warm-up. Runs under Bun too.
+ * Usage: `deno task bench-kernels [--workers N] [--kernels ts|simd] [--quick]` (`--quick`: fewer
+ * repeats, smaller layer). Timings are the best of several runs after a warm-up. Runs under Bun too.
+ * The targets compare `[simd]` with `[ts]` lines of the same run (ratios, same process, same load).
  *
  * @module
  */
@@ -34,20 +39,22 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import process from "node:process";
 import {
+  linearInto,
   matmul,
   matmulReference,
   matmulTransB,
   matmulTransBReference,
 } from "../src/linalg/matmul.ts";
+import { availableKernels, type KernelSet, setKernels } from "../src/linalg/kernels.ts";
 import { readLlama2c } from "../src/io/llama2c.ts";
 import { encode, readTokenizer } from "../src/io/tokenizer.ts";
 import { embed, referenceDecoder } from "../src/model/llama.ts";
 import { LINEAR_NAMES, type LlamaWeights } from "../src/model/weights.ts";
 import { perplexity } from "../src/eval/perplexity.ts";
-import { METHODS } from "../src/prune/methods.ts";
-import type { Target } from "../src/prune/types.ts";
-import { swiftPruneScoresReference } from "../src/score/swiftprune.ts";
-import { columnNorms, wandaScoresReference } from "../src/score/wanda.ts";
+import type { MethodDescriptor } from "../src/prune/method.ts";
+import type { Target } from "../src/select/target.ts";
+import { swiftpruneMethod } from "../src/score/swiftprune.ts";
+import { columnNorms, wandaMethod } from "../src/score/wanda.ts";
 import { selectBySort } from "../src/select/sort.ts";
 import { createRng, randn } from "../src/tensor/rng.ts";
 import { type Matrix, matrix } from "../src/tensor/matrix.ts";
@@ -61,14 +68,19 @@ import {
 } from "../src/parallel/forward_parallel.ts";
 import { pruneLayerParallel } from "../src/parallel/prune_parallel.ts";
 import { measureMs } from "./lib/measure.ts";
+import { useKernelsFlag } from "./lib/cli.ts";
 
 const SHARED = new URL("../../shared/", import.meta.url);
 /** A file's bytes as a plain Uint8Array (a Node Buffer's `slice` is a view, which readLlama2c does not expect). */
 const readBytes = (path: string) => new Uint8Array(readFileSync(new URL(path, SHARED)));
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { workers: { type: "string" }, quick: { type: "boolean" } },
+  options: { workers: { type: "string" }, quick: { type: "boolean" }, kernels: { type: "string" } },
 });
+/** The kernel sets to compare: the one `--kernels` names, else every available one, ts first. */
+const kernelSets: KernelSet[] = values.kernels === undefined
+  ? availableKernels().reverse()
+  : [useKernelsFlag(values.kernels)];
 const workers = Number(values.workers ?? defaultPoolSize());
 const quick = values.quick === true;
 const runs = { minRuns: quick ? 1 : 3, minMs: quick ? 0 : 1500 };
@@ -82,9 +94,9 @@ interface Line {
   kernel: string;
   reference?: number;
   fast: number;
-  parallel: number;
+  parallel?: number;
   /** CPU time of the process (all threads) / wall time while the workers ran: cores really busy. */
-  busy: number;
+  busy?: number;
   flops?: number;
   note?: string;
 }
@@ -95,12 +107,12 @@ function printLine(l: Line): void {
     l.kernel,
     l.reference ? ms(l.reference) : "-",
     ms(l.fast),
-    ms(l.parallel),
+    l.parallel ? ms(l.parallel) : "-",
     l.reference ? `${(l.reference / l.fast).toFixed(1)}x` : "-",
-    `${(l.fast / l.parallel).toFixed(2)}x`,
+    l.parallel ? `${(l.fast / l.parallel).toFixed(2)}x` : "-",
     `${gf(l.reference)} / ${gf(l.fast)} / ${gf(l.parallel)}`,
     String(workers),
-    l.busy.toFixed(2),
+    l.busy?.toFixed(2) ?? "-",
     load(),
     l.note ?? "",
   ];
@@ -122,18 +134,38 @@ function randomMatrix(rows: number, cols: number, seed: number): Matrix {
   return matrix(rows, cols, randn(rows * cols, createRng(seed)));
 }
 
-async function benchMatmul(pool: Pool, transB: boolean): Promise<Line> {
+/** Reference timings, measured once per run and shown on the line of every kernel set. */
+const referenceMs = new Map<string, number>();
+async function referenceOnce(name: string, fn: () => unknown): Promise<number> {
+  if (!referenceMs.has(name)) referenceMs.set(name, await measureMs(fn, { minRuns: 1, minMs: 0 }));
+  return referenceMs.get(name)!;
+}
+
+async function benchMatmul(pool: Pool, transB: boolean, ks: KernelSet): Promise<Line> {
   const n = 1024, a = randomMatrix(n, n, 1), b = toShared(randomMatrix(n, n, 2));
   const [reference, fast, parallel] = transB
     ? [matmulTransBReference, matmulTransB, matmulTransBParallel]
     : [matmulReference, matmul, matmulParallel];
   const as = toShared(a);
+  const kernel = transB ? "matmulTransB 1024 (X W^T)" : "matmul 1024";
   return {
-    kernel: transB ? "matmulTransB 1024 (X W^T)" : "matmul 1024",
-    reference: await measureMs(() => reference(a, b), { minRuns: 1, minMs: 0 }),
+    kernel: `${kernel} [${ks}]`,
+    reference: await referenceOnce(kernel, () => reference(a, b)),
     fast: await measureMs(() => fast(a, b), runs),
     ...await measureParallel(() => parallel(pool, as, b)),
     flops: 2 * n ** 3,
+  };
+}
+
+/** `linearInto` on 1024 tokens of a 1024 x 1024 layer, one thread (the forward pass's product). */
+async function benchLinear(ks: KernelSet): Promise<Line> {
+  const n = 1024, x = randomMatrix(n, n, 1), w = randomMatrix(n, n, 2), out = matrix(n, n);
+  return {
+    kernel: `linear 1024 (X W^T, forward) [${ks}]`,
+    reference: await referenceOnce("matmulTransB 1024 (X W^T)", () => matmulTransBReference(x, w)),
+    fast: await measureMs(() => linearInto(out, x, w), runs),
+    flops: 2 * n ** 3,
+    note: ks === "simd" ? "float32 sums" : "float64 sums (= matmulTransB)",
   };
 }
 
@@ -156,20 +188,25 @@ function forwardFlops(
   return { total, text };
 }
 
-async function benchForward(pool: Pool, w: LlamaWeights, ids: Int32Array): Promise<Line> {
+async function benchForward(
+  pool: Pool,
+  w: LlamaWeights,
+  ids: Int32Array,
+  ks: KernelSet,
+): Promise<Line> {
   const T = 256, windows = 4, text = ids.slice(0, windows * T), shared = shareWeights(w);
   const flops = forwardFlops(w, windows, T);
-  const reference = await measureMs(() => {
+  const reference = await referenceOnce("forward", () => {
     const d = referenceDecoder(w);
     for (let t = 0; t < T; t++) d.next(text[t]);
-  }, { minRuns: 1, minMs: 0 }) * windows;
+  }) * windows;
   const fast = await measureMs(() => perplexity(w, text, { seqlen: T }), runs);
   const { parallel, busy } = await measureParallel(() =>
     perplexityParallel(pool, shared, text, { seqlen: T })
   );
   const tps = (t: number) => Math.round((windows * T) / (t / 1000)).toLocaleString("en");
   return {
-    kernel: "llama4m forward 4x256",
+    kernel: `llama4m forward 4x256 [${ks}]`,
     reference,
     fast,
     parallel,
@@ -185,23 +222,21 @@ function realisticColNorms(cols: number, seed: number): Float32Array {
   return z.map((v, j) => Math.exp(0.5 * v) * (j % 100 === 7 ? 20 : 1));
 }
 
-async function benchScoreSelect(pool: Pool, method: "swiftprune" | "wanda"): Promise<Line> {
+async function benchScoreSelect(pool: Pool, method: MethodDescriptor): Promise<Line> {
   const n = quick ? 1024 : 4096,
     w = toShared(randomMatrix(n, n, 3)),
     colNorms = realisticColNorms(n, 4);
-  const scoreRef = method === "wanda"
-    ? () => wandaScoresReference(w, colNorms)
-    : () => swiftPruneScoresReference(w, { colNorms });
+  const scoreRef = () => method.scoreReference!(w, { colNorms });
   const reference = await measureMs(() => {
     const s = scoreRef(), k = Math.floor(0.5 * n);
     for (let i = 0; i < n; i++) selectBySort(s.data.subarray(i * n, (i + 1) * n), k);
   }, { minRuns: 1, minMs: 0 });
-  const fast = await measureMs(() => METHODS[method](w, { colNorms }, ROW_TARGET), runs);
+  const fast = await measureMs(() => method.prune(w, { colNorms }, ROW_TARGET), runs);
   const { parallel, busy } = await measureParallel(() =>
     pruneLayerParallel(pool, method, w, { colNorms }, ROW_TARGET)
   );
   return {
-    kernel: `${method} score+select ${n}x${n}`,
+    kernel: `${method.name} score+select ${n}x${n}`,
     reference,
     fast,
     parallel,
@@ -227,7 +262,7 @@ async function benchSwiftPruneModel(pool: Pool, w: LlamaWeights, ids: Int32Array
   }
   const all = (p: Pool | undefined) => async () => {
     for (const { weight, colNorms } of layers) {
-      await pruneLayerParallel(p, "swiftprune", weight, { colNorms }, ROW_TARGET);
+      await pruneLayerParallel(p, swiftpruneMethod, weight, { colNorms }, ROW_TARGET);
     }
   };
   return {
@@ -241,11 +276,13 @@ async function benchSwiftPruneModel(pool: Pool, w: LlamaWeights, ids: Int32Array
 function targetLine(name: string, value: number, goal: number, unit: string, line: Line): void {
   const higher = unit !== " s", pass = higher ? value >= goal : value < goal;
   const rel = higher ? ">=" : "<";
+  const busy = line.busy === undefined
+    ? ""
+    : `cores busy while the workers ran ${line.busy.toFixed(2)}, `;
   console.log(
     `${pass ? "PASS" : "MISS"}  ${name}: ${
       value.toFixed(2)
-    }${unit} (target ${rel} ${goal}${unit}; ` +
-      `cores busy while the workers ran ${line.busy.toFixed(2)}, load ${load()})`,
+    }${unit} (target ${rel} ${goal}${unit}; ${busy}load ${load()})`,
   );
 }
 
@@ -263,26 +300,75 @@ try {
     "| kernel | reference | fast | fast + workers | fast / ref | workers / fast | GFLOPS ref / fast / workers | workers | cores busy | load | notes |",
   );
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |");
-  const lines: Line[] = [];
+  const byKernels: Partial<Record<KernelSet, Line[]>> = {};
+  for (const ks of kernelSets) {
+    setKernels(ks);
+    byKernels[ks] = [];
+    for (
+      const bench of [
+        () => benchMatmul(pool, false, ks),
+        () => benchMatmul(pool, true, ks),
+        () => benchLinear(ks),
+        () => benchForward(pool, model, ids, ks),
+      ]
+    ) {
+      const line = await bench();
+      printLine(line);
+      byKernels[ks].push(line);
+    }
+  }
+  const fastest = kernelSets[kernelSets.length - 1];
+  setKernels(fastest);
+  const others: Line[] = [];
   for (
     const bench of [
-      () => benchMatmul(pool, false),
-      () => benchMatmul(pool, true),
-      () => benchForward(pool, model, ids),
-      () => benchScoreSelect(pool, "swiftprune"),
-      () => benchScoreSelect(pool, "wanda"),
+      () => benchScoreSelect(pool, swiftpruneMethod),
+      () => benchScoreSelect(pool, wandaMethod),
       () => benchSwiftPruneModel(pool, model, ids),
     ]
   ) {
     const line = await bench();
+    line.kernel += ` [${fastest}]`;
     printLine(line);
-    lines.push(line);
+    others.push(line);
   }
   console.log("\ntargets (2-core machine):");
-  const [mm, , fwd, , , swift] = lines;
-  targetLine("matmul 1024, workers vs 1 thread", mm.fast / mm.parallel, 1.7, "x", mm);
-  targetLine("forward pass GFLOPS (with workers)", fwd.flops! / (fwd.parallel * 1e6), 4, "", fwd);
-  targetLine("SwiftPrune all llama4m layers (with workers)", swift.parallel / 1000, 2, " s", swift);
+  const [mm, , , fwd] = byKernels[fastest]!, [, , swift] = others;
+  targetLine("matmul 1024, workers vs 1 thread", mm.fast / mm.parallel!, 1.7, "x", mm);
+  targetLine("forward pass GFLOPS (with workers)", fwd.flops! / (fwd.parallel! * 1e6), 4, "", fwd);
+  targetLine(
+    "SwiftPrune all llama4m layers (with workers)",
+    swift.parallel! / 1000,
+    2,
+    " s",
+    swift,
+  );
+  const ts = byKernels.ts, simd = byKernels.simd;
+  if (ts && simd) {
+    targetLine(
+      "matmul 1024 simd vs ts GFLOPS, 1 thread (float64, bit-identical)",
+      ts[0].fast / simd[0].fast,
+      3,
+      "x",
+      simd[0],
+    );
+    targetLine(
+      "linear 1024 simd vs ts GFLOPS, 1 thread (forward pass product)",
+      ts[2].fast / simd[2].fast,
+      3,
+      "x",
+      simd[2],
+    );
+    targetLine(
+      `llama4m forward simd vs ts tokens/s, ${workers} workers`,
+      ts[3].parallel! / simd[3].parallel!,
+      3,
+      "x",
+      simd[3],
+    );
+  } else {
+    console.log("(simd vs ts targets: run without --kernels to compare both)");
+  }
 } finally {
   pool.close();
 }

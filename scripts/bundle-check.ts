@@ -105,7 +105,7 @@ export const EXAMPLE = `(() => {
   const s = secateur;
   const w = s.fromRows([[1, -4, 2, 3], [0.5, -0.25, 8, -2]]);
   const target = { kind: "unstructured", sparsity: 0.5, group: "row" };
-  const r = s.METHODS.wanda(w, { colNorms: new Float32Array([1, 1, 4, 2]) }, target);
+  const r = s.methodByName("wanda").prune(w, { colNorms: new Float32Array([1, 1, 4, 2]) }, target);
   const bytes = s.writeSafetensors([{ name: "mask", dtype: "U8", shape: [2, 4], data: r.keep }]);
   const back = s.readSafetensors(bytes).raw("mask");
   const suite = s.buildSuite([s.handDataset()], { selectors: ["sort", "ewma-exact"] });

@@ -34,8 +34,9 @@ import {
   loadModel,
   loadTokenizer,
 } from "./lib/model_inputs.ts";
-import { DEFAULTS, runShape, tokenizerFor, workersFlag } from "./lib/prune_settings.ts";
-import { nllStandardError } from "./lib/prune_text.ts";
+import { DEFAULTS, tokenizerFor, workersFlag } from "./lib/prune_settings.ts";
+import { runShape } from "../src/pipeline/run_shape.ts";
+import { nllStandardError } from "../src/eval/perplexity.ts";
 import { createProgress } from "./lib/progress.ts";
 import { perplexityParallel, shareWeights } from "../src/parallel/forward_parallel.ts";
 import { createPool, sharedMemoryAvailable } from "../src/parallel/pool.ts";
@@ -58,7 +59,8 @@ const FLAGS = {
 export const HELP = `deno task eval: perplexity and weight sparsity of a model, without pruning it
 
   --model PATH        llama2.c .bin or HF folder (e.g. prune's --out) [stories260K]
-  --tokenizer PATH    llama2.c tokenizer .bin [tok512.bin]
+  --tokenizer PATH    HF tokenizer.json or llama2.c tokenizer .bin [the model folder's
+                      tokenizer.json, else tok512.bin]
   --eval FILE         text or jsonl to evaluate on [TinyStories validation head]
   --eval-tokens N     evaluate the first N tokens [prune's budget: 2e9 / (prunable weights x seqlen) windows]
   --seqlen N          tokens per window [min(256, model seq_len)]

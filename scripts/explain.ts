@@ -25,16 +25,23 @@ import { existsSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { CliError, type CliIo, intFlag, parseFlags, PROCESS_IO, runCli } from "./lib/cli.ts";
+import {
+  CliError,
+  type CliIo,
+  intFlag,
+  parseFlags,
+  PROCESS_IO,
+  runCli,
+  useKernelsFlag,
+} from "./lib/cli.ts";
 import { checkTarget, readBytes, UnsafeWriteError, writeFileAtomic } from "./lib/files.ts";
 import { formatTrace, traceSvg, traceViewOf } from "./lib/trace_view.ts";
 import { readLlama2c } from "../src/io/llama2c.ts";
 import { encode, readTokenizer } from "../src/io/tokenizer.ts";
 import { forward } from "../src/model/llama.ts";
 import { LINEAR_NAMES, type LinearName } from "../src/model/weights.ts";
-import { magnitudeScores } from "../src/score/magnitude.ts";
-import { swiftPruneScores } from "../src/score/swiftprune.ts";
-import { columnNorms, wandaScores } from "../src/score/wanda.ts";
+import type { MethodDescriptor } from "../src/prune/method.ts";
+import { METHODS } from "../src/prune/methods.ts";
 import { createRng } from "../src/tensor/rng.ts";
 import type { Matrix } from "../src/tensor/matrix.ts";
 
@@ -45,21 +52,22 @@ export const EXPLAIN_DEFAULTS = {
   tokenizer: resolve(SHARED, "models/stories260K/tok512.bin"),
   text: resolve(SHARED, "text/tinystories/TinyStories-validation-head.txt"),
 };
-const METHOD_NAMES = ["magnitude", "wanda", "swiftprune"] as const;
-type ScoreMethod = typeof METHOD_NAMES[number];
+/** The methods `explain` can trace: those that score every weight, then select. */
+const SCORE_METHODS = METHODS.filter((m) => m.score !== undefined);
 
 const HELP = `deno task explain [flags]   trace SwiftPrune's EWMA selector on one row
 
   --row R            "3,1,4,1,5,9,2,6" (weights) or a row index of --layer/--linear [0]
   --random N         a seeded random row of N Gaussian weights (--seed S, default 1)
-  --x "a,b,..."      per-channel input norms for a given/random row (wanda, swiftprune) [all 1]
+  --x "a,b,..."      per-channel input norms for a given/random row (calibrated methods) [all 1]
   --model FILE       llama2.c checkpoint [../shared/models/stories260K/stories260K.bin]
   --layer L          decoder block [0]        --linear NAME  ${LINEAR_NAMES.join(" | ")} [wq]
   --tokenizer FILE   [stories260K/tok512.bin] --text FILE    calibration text [TinyStories head]
   --tokens N         calibration tokens for a real row [256]
-  --method NAME      magnitude | wanda | swiftprune [swiftprune]
+  --method NAME      ${SCORE_METHODS.map((m) => m.name).join(" | ")} [swiftprune]
   --sparsity S       fraction of the row to prune, 0 <= S < 1 [0.5]
   --steps N          print at most N steps of the trace [all]
+  --kernels ts|simd  kernels of the forward pass that captures a real row's inputs [simd where available]
   --svg FILE         also draw the trace as SVG     --force   overwrite --svg
   --debug            stack traces on errors`;
 
@@ -78,6 +86,7 @@ const FLAGS = {
   sparsity: { type: "string", default: "0.5" },
   steps: { type: "string" },
   svg: { type: "string" },
+  kernels: { type: "string" },
   force: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
 } as const;
@@ -108,33 +117,34 @@ export function parseNumberList(text: string, flag: string): Float32Array {
 }
 
 /**
- * The scores of one row under a method: `|w|`, `|w| x`, or SwiftPrune's `w^2 / (1 - x^2 / S)`.
+ * The scores of row `index` of a layer under a score-then-select method (its descriptor's
+ * `score`, on the whole layer: a method may compare a weight with its column, as RIA does).
  *
- * @param method `magnitude`, `wanda` or `swiftprune`.
- * @param row The weights, length `cols`.
+ * @param method A method with a `score`.
+ * @param weight The layer (a literal row is a one-row layer).
+ * @param index The row.
  * @param calib Calibration inputs `[tokens, cols]` or column norms `x`.
  * @returns `Float32Array(cols)` (higher = more important).
- * @throws {TypeError} If the calibration does not match the row.
+ * @throws {TypeError} If the calibration does not match the layer.
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { methodByName } from "../src/prune/methods.ts";
  * import { rowScores } from "./explain.ts";
  * const x = new Float32Array([3, 1, 1, 1]);
- * const s = rowScores("wanda", new Float32Array([1.2, 2, -2, 1.5]), { colNorms: x });
+ * const row = { data: new Float32Array([1.2, 2, -2, 1.5]), rows: 1, cols: 4 };
+ * const s = rowScores(methodByName("wanda")!, row, 0, { colNorms: x });
  * assert.deepEqual(Array.from(s, (v) => Number(v.toFixed(4))), [3.6, 2, 2, 1.5]);
  * ```
  */
 export function rowScores(
-  method: ScoreMethod,
-  row: Float32Array,
+  method: MethodDescriptor,
+  weight: Matrix,
+  index: number,
   calib: { inputs?: Matrix; colNorms?: Float32Array },
 ): Float32Array {
-  const weight = { data: row, rows: 1, cols: row.length };
-  if (method === "magnitude") return magnitudeScores(weight).data;
-  if (method === "wanda") {
-    return wandaScores(weight, calib.colNorms ?? columnNorms(calib.inputs!)).data;
-  }
-  return swiftPruneScores(weight, calib).data;
+  const scores = method.score!(weight, calib);
+  return scores.data.slice(index * weight.cols, (index + 1) * weight.cols);
 }
 
 /** The inputs `X` `[tokens, cols]` of one linear layer, captured from a forward pass. */
@@ -172,17 +182,21 @@ async function explain(argv: string[], io: CliIo): Promise<number> {
     io.stdout(`${HELP}\n`);
     return 0;
   }
-  if (!(METHOD_NAMES as readonly string[]).includes(v.method)) {
-    throw new CliError(`--method must be ${METHOD_NAMES.join(", ")}, got "${v.method}"`);
+  const method = SCORE_METHODS.find((m) => m.name === v.method);
+  if (method === undefined) {
+    throw new CliError(
+      `--method must be ${SCORE_METHODS.map((m) => m.name).join(", ")}, got "${v.method}"`,
+    );
   }
   if (v.svg) await checkTarget(v.svg, { force: v.force }); // before the work, not after it
-  const method = v.method as ScoreMethod;
+  const calibrated = method.calibration !== "none";
+  useKernelsFlag(v.kernels);
   const sparsity = Number(v.sparsity);
   if (v.sparsity.trim() === "" || !(sparsity >= 0 && sparsity < 1)) {
     throw new CliError(`--sparsity must be a number in [0, 1), got "${v.sparsity}"`);
   }
   const literal = v.random !== undefined || (v.row !== undefined && v.row.includes(","));
-  let row: Float32Array, calib: { inputs?: Matrix; colNorms?: Float32Array }, title: string;
+  let layer: Matrix, index = 0, calib: { inputs?: Matrix; colNorms?: Float32Array }, title: string;
   if (literal) {
     if (v.random !== undefined && v.row !== undefined) {
       throw new CliError("--row and --random exclude each other");
@@ -191,18 +205,21 @@ async function explain(argv: string[], io: CliIo): Promise<number> {
       const n = intFlag(v.random, "random", 1),
         seed = intFlag(v.seed, "seed", 0),
         rng = createRng(seed);
-      row = Float32Array.from({ length: n }, () => rng.normal());
+      const row = Float32Array.from({ length: n }, () => rng.normal());
+      layer = { data: row, rows: 1, cols: n };
       title = `random row of ${n} Gaussian weights (seed ${seed})`;
     } else {
-      row = parseNumberList(v.row!, "row");
+      const row = parseNumberList(v.row!, "row");
+      layer = { data: row, rows: 1, cols: row.length };
       title = `row [${v.row}]`;
     }
+    const row = layer.data;
     const x = v.x === undefined ? new Float32Array(row.length).fill(1) : parseNumberList(v.x, "x");
     if (x.length !== row.length) {
       throw new CliError(`--x has ${x.length} entries, the row has ${row.length}`);
     }
     calib = { colNorms: x };
-    if (method !== "magnitude") title += v.x === undefined ? ", x = all 1" : `, x = [${v.x}]`;
+    if (calibrated) title += v.x === undefined ? ", x = all 1" : `, x = [${v.x}]`;
   } else {
     if (v.x !== undefined) {
       throw new CliError("--x is for a given or random row; a real row is calibrated on --text");
@@ -221,23 +238,24 @@ async function explain(argv: string[], io: CliIo): Promise<number> {
     ) {
       if (!existsSync(path)) throw missing(path, flag);
     }
-    const layer = intFlag(v.layer, "layer", 0), index = intFlag(v.row ?? "0", "row", 0);
-    const captured = await captureInputs(s, layer, v.linear as LinearName);
+    const block = intFlag(v.layer, "layer", 0);
+    index = intFlag(v.row ?? "0", "row", 0);
+    const captured = await captureInputs(s, block, v.linear as LinearName);
     const { weight } = captured;
     if (index >= weight.rows) {
       throw new CliError(`--row must be below ${weight.rows} for ${v.linear}, got ${index}`);
     }
-    row = weight.data.slice(index * weight.cols, (index + 1) * weight.cols);
+    layer = weight;
     calib = { inputs: captured.inputs };
-    title = `row ${index} of layers.${layer}.${v.linear} [${weight.rows} x ${weight.cols}] of ${
+    title = `row ${index} of layers.${block}.${v.linear} [${weight.rows} x ${weight.cols}] of ${
       basename(s.model)
     }`;
-    if (method !== "magnitude") {
+    if (calibrated) {
       title += `, x from ${captured.tokens} tokens of ${basename(s.text)}`;
     }
   }
-  title = `${method} scores of ${title}, sparsity ${sparsity}`;
-  const scores = rowScores(method, row, calib);
+  title = `${method.name} scores of ${title}, sparsity ${sparsity}`;
+  const scores = rowScores(method, layer, index, calib);
   const k = Math.floor(sparsity * scores.length); // floor(s * cols), as buildMask
   const view = traceViewOf(title, scores, k);
   io.stdout(formatTrace(view, v.steps === undefined ? Infinity : intFlag(v.steps, "steps", 0)));

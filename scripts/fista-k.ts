@@ -14,7 +14,7 @@
  * @module
  */
 import { fistaGramAccumulator, fistaPruner } from "../src/prune/fistapruner.ts";
-import type { Target } from "../src/prune/types.ts";
+import type { Target } from "../src/select/target.ts";
 import { type Matrix, matrix } from "../src/tensor/matrix.ts";
 
 const root = new URL("../../shared/", import.meta.url).pathname;
@@ -167,10 +167,7 @@ for (const [name, weight, grams] of layers0) {
   for (const [label, target] of targets) {
     for (const k of ks) {
       const t0 = performance.now();
-      const info = fistaPruner(weight, grams, target, { iterations: k }).info as Record<
-        string,
-        number & number[]
-      >;
+      const info = fistaPruner(weight, grams, target, { iterations: k }).info!;
       const seconds = (performance.now() - t0) / 1000, energy = info.outputEnergy;
       console.log(
         `| ${name} [${weight.rows}x${weight.cols}] | ${label} | ${k} | ${

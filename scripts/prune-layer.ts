@@ -5,8 +5,10 @@
  * Input: `weight` `[rows, cols]` (F32, F16 or BF16) and, for calibrated methods, `inputs`
  * `[tokens, cols]` or `col_norms` `[cols]`; for `fista`, optionally `inputs_pruned` `[tokens, cols]`
  * (X*, the inputs when earlier operators are pruned). Output: `weight` (pruned, F32), `mask` (U8, 1 = keep),
- * `scores` (F32), and `__metadata__` with JSON strings `method`, `options`, `sparsity` (achieved)
- * and `time_ms` (the pruning method alone: scoring, selection and masking; no I/O).
+ * `scores` (F32), and `__metadata__`: `method` (its name), `options` (a JSON object: the target,
+ * what competes, and every option the method has, given or default; none of other methods),
+ * `sparsity` (achieved) and `time_ms` (the pruning method alone: scoring, selection and masking;
+ * no I/O), the numbers as plain decimal text.
  *
  * The output is written to a temporary file in the destination folder, then renamed; an existing
  * `--out` is kept unless `--force`; the input is never written.
@@ -18,30 +20,44 @@ import { resolve } from "node:path";
 import process from "node:process";
 import { readSafetensors, writeSafetensors } from "../src/io/safetensors.ts";
 import type { Matrix } from "../src/tensor/matrix.ts";
-import type { Group, LayerCalibration, SelectMode, Target } from "../src/prune/types.ts";
-import { methodNames, type MethodOptions, METHODS } from "../src/prune/methods.ts";
-import { checkSparsity } from "../src/select/mask.ts";
-import { CliError, type CliIo, parseFlags, runCli } from "./lib/cli.ts";
+import type { LayerCalibration } from "../src/prune/types.ts";
+import { appliedOptions } from "../src/prune/method.ts";
+import { methodNames, METHODS } from "../src/prune/methods.ts";
+import { parseTarget, targetText } from "../src/select/target.ts";
+import {
+  checkWorkerPermission,
+  CliError,
+  type CliIo,
+  parseFlags,
+  runCli,
+  useKernelsFlag,
+  workersCanStart,
+} from "./lib/cli.ts";
+import { workersFlag } from "./lib/prune_settings.ts";
+import { createPool, type Pool } from "../src/parallel/pool.ts";
+import { pruneLayerParallel } from "../src/parallel/prune_parallel.ts";
 import { checkTarget, writeFileAtomic } from "./lib/files.ts";
 import { assertFinite } from "../src/check/finite.ts";
 import { METHOD_FLAGS, methodFlagsHelp, methodOptionsFromFlags } from "./lib/method_flags.ts";
+import { methodOf } from "./lib/prune_settings.ts";
 
 const USAGE = `Prune one linear layer stored in a safetensors file.
 
 usage: deno task prune-layer --in FILE --out FILE --method NAME (--sparsity S | --pattern N:M) [options]
 
-  --in FILE         safetensors with weight [rows, cols] (F32/F16/BF16), inputs [tokens, cols]
-                    (and for fista optionally inputs_pruned [tokens, cols])
-                    or col_norms [cols] (wanda, swiftprune)
+  --in FILE         safetensors with weight [rows, cols] (F32/F16/BF16) and what the method
+                    reads of the layer's inputs: inputs [tokens, cols], inputs_pruned
+                    [tokens, cols] (X*), or col_norms [cols]:
+${METHODS.map((m) => `                      ${m.name.padEnd(11)} ${m.calibration}`).join("\n")}
   --out FILE        where to write weight (pruned, F32), mask (U8, 1 = keep), scores (F32)
   --method NAME     ${methodNames().join(" | ")}
   --sparsity S      fraction of weights to prune, 0 <= S < 1
   --pattern N:M     keep at most N of every M consecutive weights of a row (e.g. 2:4)
-  --select MODE     sort | ewma | ewma-exact (default ewma-exact)
-  --group GROUP     row | layer (default row; magnitude: layer)
-  --x-stat STAT     swiftprune's x: norm | token | mean (default norm)
-  --eps E           swiftprune's relative ridge (default 1e-8)
+  --group GROUP     row | layer: which weights compete (unstructured) [row]
+method options (the methods that do not have one ignore it):
 ${methodFlagsHelp(18)}
+  --workers N       worker threads for row-separable methods (magnitude, wanda, swiftprune) [all cores]
+  --kernels ts|simd matrix kernels: pure TypeScript or WebAssembly SIMD (default: simd where available)
   --force           overwrite --out if it exists
   --allow-nonfinite prune even if a tensor holds NaN or an infinity (default: refuse, naming it)
   --quiet           no progress output
@@ -54,45 +70,15 @@ const FLAGS = {
   method: { type: "string" },
   sparsity: { type: "string" },
   pattern: { type: "string" },
-  select: { type: "string", default: "ewma-exact" },
   group: { type: "string" },
-  "x-stat": { type: "string", default: "norm" },
-  eps: { type: "string" },
   ...METHOD_FLAGS,
+  kernels: { type: "string" },
+  workers: { type: "string" },
   force: { type: "boolean", default: false },
   "allow-nonfinite": { type: "boolean", default: false },
   quiet: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
 } as const;
-
-function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
-  if (!allowed.includes(value as T)) {
-    throw new CliError(`--${flag} must be ${allowed.join(", ")}; got ${value}`);
-  }
-  return value as T;
-}
-
-/** The target from `--sparsity` or `--pattern` (exactly one). */
-function parseTarget(
-  sparsity: string | undefined,
-  pattern: string | undefined,
-  group: Group,
-): Target {
-  if ((sparsity === undefined) === (pattern === undefined)) {
-    throw new CliError("give exactly one of --sparsity S or --pattern N:M");
-  }
-  if (pattern !== undefined) {
-    const nm = /^(\d+):(\d+)$/.exec(pattern);
-    if (!nm) throw new CliError(`--pattern must look like N:M (e.g. 2:4), got ${pattern}`);
-    return { kind: "nm", n: Number(nm[1]), m: Number(nm[2]) };
-  }
-  const s = Number(sparsity);
-  if (sparsity!.trim() === "" || Number.isNaN(s)) {
-    throw new CliError(`--sparsity must be a number, got ${sparsity}`);
-  }
-  checkSparsity(s);
-  return { kind: "unstructured", sparsity: s, group };
-}
 
 /** The layer: weight, and calibration statistics when present. */
 function readLayer(bytes: Uint8Array, source: string): { weight: Matrix; calib: LayerCalibration } {
@@ -145,6 +131,13 @@ function checkFiniteLayer(weight: Matrix, calib: LayerCalibration, source: strin
   }
 }
 
+/** Starts every worker of `pool` (each imports its modules) so that timing excludes start-up. */
+async function startWorkers(pool: Pool | undefined): Promise<void> {
+  if (pool === undefined) return;
+  const url = new URL("../src/linalg/kernels.ts", import.meta.url);
+  await pool.map(url, "kernels", Array.from({ length: pool.size }, () => []));
+}
+
 async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
   const flags = parseFlags(argv, FLAGS);
   if (argv.length === 0 || flags.help) {
@@ -155,15 +148,18 @@ async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
     throw new CliError("--in FILE and --out FILE are required (see --help)");
   }
   if (!flags.method) throw new CliError(`--method is required: ${methodNames().join(", ")}`);
-  const method = oneOf("method", flags.method, methodNames());
-  const select = oneOf<SelectMode>("select", flags.select, ["sort", "ewma", "ewma-exact"]);
-  const group = oneOf<Group>("group", flags.group ?? (method === "magnitude" ? "layer" : "row"), [
-    "row",
-    "layer",
-  ]);
-  const xStat = oneOf("x-stat", flags["x-stat"], ["norm", "token", "mean"] as const);
-  const eps = flags.eps === undefined ? undefined : Number(flags.eps);
-  const target = parseTarget(flags.sparsity, flags.pattern, group);
+  const method = methodOf(flags.method);
+  if ((flags.sparsity === undefined) === (flags.pattern === undefined)) {
+    throw new CliError("give exactly one of --sparsity S or --pattern N:M");
+  }
+  const target = parseTarget(flags);
+  const given = methodOptionsFromFlags(flags);
+  useKernelsFlag(flags.kernels);
+  // all cores by default, none when Deno may not read the workers' code (explicit --workers: checked)
+  const workers = flags.workers === undefined && !workersCanStart()
+    ? 1
+    : workersFlag(flags.workers);
+  checkWorkerPermission(workers);
   const input = resolve(flags.in), output = resolve(flags.out);
   const writeOptions = { force: flags.force, inputs: [input] };
   await checkTarget(output, writeOptions); // fail before the work, not after
@@ -176,14 +172,11 @@ async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
   );
   if (!flags["allow-nonfinite"]) checkFiniteLayer(weight, calib, flags.in);
 
-  const options: MethodOptions = {
-    select,
-    xStat,
-    ...(eps === undefined ? {} : { eps }),
-    ...methodOptionsFromFlags(flags),
-  };
+  const options = appliedOptions(method, given); // this method's options, defaults filled in
+  using pool = workers > 1 ? createPool({ size: workers }) : undefined;
+  await startWorkers(pool); // not part of the timed work, as loading the file is not
   const started = performance.now();
-  const result = METHODS[method](weight, calib, target, options);
+  const result = await pruneLayerParallel(pool, method, weight, calib, target, options);
   const timeMs = performance.now() - started;
 
   const total = weight.rows * weight.cols;
@@ -196,20 +189,19 @@ async function pruneLayer(argv: string[], io: CliIo): Promise<number> {
       ? [{ name: "scores", dtype: "F32" as const, shape, data: result.scores.data }]
       : []),
   ];
+  const competes = method.competes(target, options);
   const metadata = {
-    method: JSON.stringify(method),
-    options: JSON.stringify({ ...options, target }),
-    sparsity: JSON.stringify(total ? pruned / total : 0),
-    time_ms: JSON.stringify(Number(timeMs.toFixed(3))),
+    method: method.name,
+    options: JSON.stringify({ target, competes, ...options }),
+    sparsity: String(total ? pruned / total : 0),
+    time_ms: String(Number(timeMs.toFixed(3))),
   };
   await writeFileAtomic(output, writeSafetensors(entries, metadata), writeOptions);
+  const select = options.select === undefined ? "" : `, select ${options.select}`;
   io.stdout(
-    `${method}: pruned ${pruned} of ${total} weights of [${shape}] (sparsity ${
+    `${method.name}: pruned ${pruned} of ${total} weights of [${shape}] (sparsity ${
       (pruned / (total || 1)).toFixed(4)
-    }, ` +
-      `${
-        target.kind === "nm" ? `${target.n}:${target.m}` : `${group} groups`
-      }, select ${select}) in ${timeMs.toFixed(1)} ms -> ${flags.out}\n`,
+    }, ${targetText(target)} ${competes}${select}) in ${timeMs.toFixed(1)} ms -> ${flags.out}\n`,
   );
   return 0;
 }

@@ -14,8 +14,9 @@
  * These are quick defaults: for comparing methods on llama4m use 64 calibration windows and the C4
  * validation head for evaluation (`docs/fista-llama4m.md`: the recipe, its runs and why).
  *
- * The flags, their checks and these defaults (`runShape`) are in `lib/prune_settings.ts`, the
- * printed text in `lib/prune_text.ts`, the files written in `lib/prune_output.ts`. This file reads
+ * The flags and their checks are in `lib/prune_settings.ts`, these defaults in
+ * `src/pipeline/run_shape.ts`, the printed text in `lib/prune_text.ts`, the files written in
+ * `lib/prune_output.ts`. This file reads
  * the inputs, runs the methods and, in `prune`, puts the phases of a run in order.
  *
  * Uses `node:` built-ins only (runs on Deno and Bun).
@@ -24,7 +25,14 @@
  */
 import { basename } from "node:path";
 import process from "node:process";
-import { checkWorkerPermission, CliError, type CliIo, PROCESS_IO, runCli } from "./lib/cli.ts";
+import {
+  checkWorkerPermission,
+  CliError,
+  type CliIo,
+  PROCESS_IO,
+  runCli,
+  useKernelsFlag,
+} from "./lib/cli.ts";
 import {
   checkFiniteModel,
   checkSeqlen,
@@ -36,13 +44,10 @@ import {
 import { collectGarbage, megabytes, peakResidentBytes, PeakTracker } from "./lib/memory.ts";
 import type { SweepPoint } from "./lib/report_html.ts";
 import {
-  checkCalibrationSize,
   HELP,
+  methodOf,
   parseSettings,
   pipelineMode,
-  prunableWeights,
-  type RunShape,
-  runShape,
   type Settings,
 } from "./lib/prune_settings.ts";
 import {
@@ -50,7 +55,7 @@ import {
   compareTable,
   denseText,
   type Evaluation,
-  fistaLines,
+  infoLines,
   type MethodRun,
   prunedText,
   runHeaderText,
@@ -69,10 +74,16 @@ import {
 import { pruneModelParallel } from "../src/parallel/prune_model_parallel.ts";
 import { NonFiniteInputError } from "../src/check/finite.ts";
 import type { TextTokenizer } from "../src/io/text_tokenizer.ts";
-import type { LlamaWeights } from "../src/model/weights.ts";
+import type { Model } from "../src/model/family.ts";
 import { sampleWindows } from "../src/pipeline/calibration.ts";
-import { type MethodOptions, METHODS } from "../src/prune/methods.ts";
-import type { Target } from "../src/prune/types.ts";
+import {
+  checkCalibrationSize,
+  prunableWeights,
+  type RunShape,
+  runShape,
+} from "../src/pipeline/run_shape.ts";
+import { appliedOptions } from "../src/prune/method.ts";
+import type { Target } from "../src/select/target.ts";
 
 export { DEFAULTS } from "./lib/prune_settings.ts";
 
@@ -146,7 +157,7 @@ async function tokenize(
 
 /** The inputs of a run: the model, the run's sizes, the calibration windows, the evaluated ids. */
 interface Inputs {
-  weights: LlamaWeights;
+  weights: Model;
   shape: RunShape;
   windows: Int32Array[];
   /** Tokens of the whole calibration text. */
@@ -192,7 +203,7 @@ async function nonFiniteHint<T>(run: Promise<T>): Promise<T> {
 }
 
 /** Perplexity of a model on the evaluated ids, timed; `label` names its progress bar. */
-type Evaluate = (w: LlamaWeights, label: string) => Promise<Evaluation>;
+type Evaluate = (w: Model, label: string) => Promise<Evaluation>;
 
 /** The run's {@link Evaluate}: on the workers if any, up to `shape.evalTokens` tokens. */
 function evaluator(pool: Pool | undefined, inputs: Inputs, say: RunConsole): Evaluate {
@@ -216,7 +227,7 @@ interface RunContext {
   /** Workers for the calibration forwards, row-parallel pruning and evaluation (none: one thread). */
   pool: Pool | undefined;
   /** The dense model (in shared memory when there are workers). */
-  weights: LlamaWeights;
+  weights: Model;
   windows: Int32Array[];
   evaluate: Evaluate;
 }
@@ -233,14 +244,11 @@ async function runMethod(
 ): Promise<MethodRun> {
   const s = ctx.s;
   const { denseInputs, intraLayer } = pipelineMode(s, method);
-  const methodOptions: MethodOptions = {
-    ...(s.select ? { select: s.select } : {}),
-    ...s.methodOptions,
-  };
+  const descriptor = methodOf(method);
   const result = await nonFiniteHint(pruneModelParallel(ctx.pool, ctx.weights, ctx.windows, {
     allowNonFinite: s.allowNonfinite,
-    method: METHODS[method],
-    methodOptions,
+    method: descriptor,
+    methodOptions: s.methodOptions,
     target,
     denseInputs,
     intraLayer,
@@ -259,7 +267,12 @@ async function runMethod(
     : `${(100 * target.sparsity).toFixed(0)}%`;
   ctx.say.step(`${method} at ${at}: pruned, sparsity ${(100 * result.sparsity).toFixed(2)}%`, 2);
   const { ppl, ms } = await ctx.evaluate(result.weights, `eval ${method}`);
-  const options = { target, ...methodOptions, dense_inputs: denseInputs, intra_layer: intraLayer };
+  const options = {
+    target,
+    ...appliedOptions(descriptor, s.methodOptions), // only the options this method has
+    dense_inputs: denseInputs,
+    intra_layer: intraLayer,
+  };
   const run = { method, options, result, ppl, evalMs: ms };
   ctx.say.step(`${compareProgressText(run)} (at ${at})`);
   return run;
@@ -298,7 +311,7 @@ async function runMethods(
     if (!s.compare) io.stdout(prunedText(run, dense.ms));
     if (s.html && s.methods.length > 1) masks.push(run.result.masks);
     if (s.verbose) {
-      const lines = fistaLines(run);
+      const lines = infoLines(run);
       if (lines.length) io.stdout(`${method} per operator:\n${lines.join("\n")}\n`);
     }
     // --compare: keep the report, drop the pruned model
@@ -346,6 +359,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   checkWorkerPermission(s.workers); // before any work: workers load their code from src/
+  useKernelsFlag(s.kernels);
   await checkOutputs(s); // every output, before any work
   const say = runConsole(s, io);
   const peak = new PeakTracker(); // notes the resident set at start: the runtime and the modules

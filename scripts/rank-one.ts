@@ -14,14 +14,15 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
-import { basename, relative, resolve } from "node:path";
 import process from "node:process";
-import { CliError, type CliIo, intFlag, parseFlags, PROCESS_IO, runCli } from "./lib/cli.ts";
-import { UnsafeWriteError, writeFileAtomic } from "./lib/files.ts";
-import { checkSeqlen, encodeCorpus, loadModel, loadTokenizer } from "./lib/model_inputs.ts";
-import { DEFAULTS, ROOT, tokenizerFor } from "./lib/prune_settings.ts";
-import { sampleWindows } from "../src/pipeline/calibration.ts";
+import { CliError, type CliIo, parseFlags, PROCESS_IO, runCli } from "./lib/cli.ts";
+import {
+  CALIBRATION_FLAGS,
+  CALIBRATION_HELP,
+  calibrationOf,
+  commandText,
+  writeBlock,
+} from "./lib/page_tables.ts";
 import {
   RANK_ONE_SCORES,
   rankOneReport,
@@ -31,23 +32,13 @@ import {
 const HELP =
   `deno task rank-one [flags]   how well a rank-one matrix stands in for X^T X, per layer input
 
-  --model PATH      llama2.c .bin or HF folder [stories260K]
-  --tokenizer PATH  [tok512.bin next to stories260K]
-  --calib FILE      calibration text [C4 train head]
-  --nsamples N      calibration windows [8]     --seqlen N   tokens per window [min(256, context)]
-  --seed N          seed of the windows [0]     --sparsity S per-row masks compared [0.5]
-  --write FILE      replace the table of this model in FILE (between rank-one markers)
+${CALIBRATION_HELP}
+  --sparsity S      per-row masks compared [0.5]
   --debug           stack traces on errors`;
 
 const FLAGS = {
-  model: { type: "string" },
-  tokenizer: { type: "string" },
-  calib: { type: "string" },
-  nsamples: { type: "string", default: "8" },
-  seqlen: { type: "string" },
-  seed: { type: "string", default: "0" },
+  ...CALIBRATION_FLAGS,
   sparsity: { type: "string", default: "0.5" },
-  write: { type: "string" },
   help: { type: "boolean", default: false },
 } as const;
 
@@ -89,40 +80,14 @@ export function formatRankOne(rows: RankOneRow[]): string {
 }
 
 /**
- * Replaces the text between `<!-- rank-one NAME begin -->` and `<!-- rank-one NAME end -->`.
- *
- * @param page The page.
- * @param name The model's name.
- * @param body The new text between the markers (ends with a newline).
- * @returns The new page.
- * @throws {CliError} If the markers are missing.
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { replaceBlock } from "./rank-one.ts";
- * const page = "a\n<!-- rank-one m begin -->\nold\n<!-- rank-one m end -->\nb\n";
- * assert.equal(replaceBlock(page, "m", "new\n"), "a\n<!-- rank-one m begin -->\nnew\n<!-- rank-one m end -->\nb\n");
- * ```
- */
-export function replaceBlock(page: string, name: string, body: string): string {
-  const begin = `<!-- rank-one ${name} begin -->\n`, end = `<!-- rank-one ${name} end -->`;
-  const from = page.indexOf(begin), to = page.indexOf(end);
-  if (from < 0 || to < from) {
-    throw new CliError(`--write: the file has no "${begin.trim()}" ... "${end}" block`);
-  }
-  return page.slice(0, from + begin.length) + body + page.slice(to);
-}
-
-/**
  * The block a page holds for a model: the command that made the table, then the table.
  *
- * @param argv The flags given (they are printed as the command).
+ * @param argv The flags given (printed as the command, without `--write`).
  * @param rows The report.
  * @returns The text.
  */
 export function pageBlock(argv: string[], rows: RankOneRow[]): string {
-  const shown = argv.filter((_, i) => argv[i] !== "--write" && argv[i - 1] !== "--write");
-  return `\`deno task rank-one${shown.map((a) => ` ${a}`).join("")}\` (${
+  return `${commandText("rank-one", argv)} (${
     rows[0]?.tokens ?? 0
   } calibration tokens; agreement: the fraction of mask entries equal to the full-Hessian OBS mask, per row at 50%):\n\n${
     formatRankOne(rows)
@@ -139,33 +104,11 @@ async function rankOne(argv: string[], io: CliIo): Promise<number> {
   if (v.sparsity.trim() === "" || !(sparsity >= 0 && sparsity < 1)) {
     throw new CliError(`--sparsity must be a number in [0, 1), got "${v.sparsity}"`);
   }
-  const model = v.model ?? DEFAULTS.model;
-  const weights = await loadModel(model, false);
-  const seqlen = v.seqlen === undefined
-    ? Math.min(256, weights.config.seqLen)
-    : intFlag(v.seqlen, "seqlen", 2);
-  checkSeqlen(seqlen, weights.config);
-  const tok = await loadTokenizer(tokenizerFor(model, v.tokenizer));
-  const ids = await encodeCorpus(tok, v.calib ?? DEFAULTS.calib, "calib");
-  const windows = sampleWindows(ids, {
-    nsamples: intFlag(v.nsamples, "nsamples", 1),
-    seqlen,
-    seed: intFlag(v.seed, "seed", 0),
-  });
+  const { weights, name, windows } = await calibrationOf(v);
   const rows = rankOneReport(weights, windows, { sparsity });
   const block = pageBlock(argv, rows);
   io.stdout(block);
-  if (v.write) {
-    const name = basename(model).replace(/\.[^.]*$/, "");
-    const page = replaceBlock(await readFile(v.write, "utf8"), name, block);
-    try {
-      await writeFileAtomic(v.write, new TextEncoder().encode(page), { force: true });
-    } catch (e) {
-      if (e instanceof UnsafeWriteError) throw new CliError(e.message);
-      throw e;
-    }
-    io.stdout(`wrote the ${name} table into ${relative(ROOT, resolve(v.write))}\n`);
-  }
+  if (v.write) io.stdout(await writeBlock(v.write, `rank-one ${name}`, block));
   return 0;
 }
 

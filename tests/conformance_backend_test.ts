@@ -49,12 +49,18 @@ Deno.test("independent backend (tests/conformance/backend.ts, from the docs): ev
   });
 });
 
-Deno.test("verify catches a backend without SwiftPrune's ridge, with the wrong damping, or the wrong block size", async () => {
+Deno.test("verify catches a backend without SwiftPrune's ridge, with the wrong damping or block size, or FISTA ignoring K, T, the warm start or per-operator rounding", async () => {
   await withSuite(async (suite, dir) => {
     const planted: Array<[string, Bugs, RegExp]> = [
       ["swiftprune", { noRidge: true }, /FAIL swiftprune-norm-row50-sort-ridge4x8\n/],
       ["sparsegpt", { absoluteDamp: true }, /FAIL sparsegpt-layer50-ridge4x8\n/],
       ["sparsegpt", { ignoreBlocksize: true }, /FAIL sparsegpt-bs4-layer50-odd3x12\n/],
+      [
+        "fista",
+        { fistaDefaults: true },
+        /FAIL fista-k5-.*\n(.*\n)*FAIL fista-t1-.*\n(.*\n)*FAIL fista-warmsgpt-/,
+      ],
+      ["fista", { fistaRoundByGroup: true }, /FAIL fista-row30-odd3x12\n/],
     ];
     for (const [method, bugs, failure] of planted) {
       const r = await runAndVerify(suite, dir, [method], bugs);

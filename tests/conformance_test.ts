@@ -5,7 +5,12 @@ import { join } from "node:path";
 import { readSafetensors, type SafetensorsEntry, writeSafetensors } from "../src/io/safetensors.ts";
 import { buildSuite } from "../src/conformance/cases.ts";
 import { compareCase } from "../src/conformance/compare.ts";
-import { handDataset, syntheticDatasets, tiesDataset } from "../src/conformance/datasets.ts";
+import {
+  handDataset,
+  ridgeDataset,
+  syntheticDatasets,
+  tiesDataset,
+} from "../src/conformance/datasets.ts";
 import { parseManifest } from "../src/conformance/manifest.ts";
 import { main as conformance, writeSuite } from "../scripts/conformance.ts";
 import { main as verify } from "../scripts/verify.ts";
@@ -28,8 +33,12 @@ Deno.test("conformance: expected masks of the hand and ties layers equal the han
     "wanda-2of4-ties2x8": "00110011 11001100",
     "swiftprune-token-4of8-ties2x8": "00001111 11001100",
     "swiftprune-mean-row50-ewma-exact-ties2x8": "00001111 11001100",
+    // ridge4x8: column 0 crosses the boundary at the default eps, 1e-4, 1e-2 in rows 0, 1, 2
+    "swiftprune-norm-row50-sort-ridge4x8": "00001111 10001011 10001011 10001011",
+    "swiftprune-token-eps1e-4-row50-sort-ridge4x8": "00001111 00001111 10001011 10001011",
+    "swiftprune-mean-eps1e-2-row50-sort-ridge4x8": "00001111 00001111 00001111 10001011",
   };
-  const { manifest, files } = buildSuite([handDataset(), tiesDataset()]);
+  const { manifest, files } = buildSuite([handDataset(), tiesDataset(), ridgeDataset()]);
   for (const [name, mask] of Object.entries(hand)) {
     const c = manifest.cases.find((c) => c.name === name);
     assert.ok(c, name);

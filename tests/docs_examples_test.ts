@@ -20,6 +20,7 @@ import { largestEigenvalue } from "../src/linalg/power_iteration.ts";
 import { fista } from "../src/optim/fista.ts";
 import { fistaPruner } from "../src/prune/fistapruner.ts";
 import { matmul } from "../src/linalg/matmul.ts";
+import { nllStandardError } from "../src/eval/perplexity.ts";
 import { type Example, numbers, parseExamples, rowsOf, scalar } from "./doc_examples.ts";
 
 const DOCS = new URL("../docs/", import.meta.url);
@@ -212,7 +213,7 @@ Deno.test("docs/fistapruner.md example-fista: three FISTA steps by hand, then th
     close(r.weight.data, numbers(ex, `x${k}`), `x_${k}`, 1e-5);
   }
   const r = fistaPruner(W, { inputs: X }, rowTarget(scalar(ex, "sparsity")), { lambda0: lambda });
-  const info = r.info as Record<string, number[] & number>;
+  const info = r.info!;
   close([info.warmStartLayerError], [scalar(ex, "warm_error")], "warm start E_total", 1e-5);
   close(info.lambdas, numbers(ex, "lambdas"), "lambdas", 1e-12);
   close(info.eRound, numbers(ex, "e_round"), "E_round", 1e-4);
@@ -279,7 +280,7 @@ Deno.test("docs/fistapruner.md example-fista-wins: the search beats the warm sta
   const warm = buildMask(wandaScores(W, columnNorms(X)), target).keep;
   assert.deepEqual(Array.from(warm), numbers(ex, "warm_keep"));
   const r = fistaPruner(W, { inputs: X }, target);
-  const info = r.info as Record<string, number[] & number>;
+  const info = r.info!;
   // E_total comes from float32 Grams by expanding the square: float32 noise of about 2e-6
   closeAbs([info.warmStartLayerError], [scalar(ex, "warm_error")], "warm start E_total", 3e-6);
   close(info.lambdas, numbers(ex, "lambdas"), "lambdas", 1e-5);
@@ -300,4 +301,15 @@ Deno.test("docs/fistapruner.md example-fista-wins: the search beats the warm sta
   const support = numbers(ex, "lasso_support");
   close([2.25 - 0.3 * lambda, 0.25 - 0.3 * lambda], support, "LASSO on the support", 1e-6);
   close(Array.from(r.weight.data.subarray(0, 2)), support, "FISTA reaches it", 3e-5);
+});
+
+Deno.test("docs/pipeline.md example-perplexity-se: the standard error over windows, carried to ppl", () => {
+  const ex = example("pipeline.md", "perplexity-se");
+  const windowNlls = numbers(ex, "window_nlls"), n = windowNlls.length;
+  const nll = windowNlls.reduce((a, b) => a + b, 0) / n;
+  close([nll], [scalar(ex, "nll")], "nll", 1e-12);
+  close([Math.exp(nll)], [scalar(ex, "ppl")], "ppl", 1e-6);
+  const p = { ppl: Math.exp(nll), nll, predicted: 4 * n, windows: n, windowNlls };
+  close([nllStandardError(p)], [scalar(ex, "se_nll")], "se(NLL)", 1e-5);
+  close([p.ppl * nllStandardError(p)], [scalar(ex, "se_ppl")], "se(ppl)", 1e-6);
 });

@@ -1,28 +1,10 @@
 import assert from "node:assert/strict";
+import { runMain as runCaptured } from "./fuzz/cli_harness.ts";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main as pruneMain } from "../scripts/prune.ts";
 import { main as evalMain } from "../scripts/eval.ts";
-
-type Main = (
-  argv: string[],
-  io: { stdout: (t: string) => void; stderr: (t: string) => void; isTTY: boolean },
-) => Promise<number>;
-
-/** Runs a CLI in-process and captures its output. */
-async function run(
-  main: Main,
-  argv: string[],
-): Promise<{ code: number; out: string; err: string }> {
-  let out = "", err = "";
-  const io = {
-    stdout: (t: string) => void (out += t),
-    stderr: (t: string) => void (err += t),
-    isTTY: false,
-  };
-  return { code: await main(argv, io), out, err };
-}
 
 const SMALL = ["--seqlen", "64", "--eval-tokens", "256", "--workers", "1", "--quiet"];
 
@@ -30,7 +12,7 @@ Deno.test("eval: the dense and the pruned --out folder give prune's own two perp
   const dir = mkdtempSync(join(tmpdir(), "secateur-eval-"));
   try {
     const out = join(dir, "pruned");
-    const p = await run(pruneMain, [
+    const p = await runCaptured(pruneMain, [
       ...SMALL,
       "--nsamples",
       "2",
@@ -43,7 +25,7 @@ Deno.test("eval: the dense and the pruned --out folder give prune's own two perp
     const densePpl = p.out.match(/^dense {2}ppl (\S+) ± (\S+)/m)!;
     const prunedPpl = p.out.match(/^pruned ppl (\S+) ± (\S+)/m)!;
 
-    const dense = await run(evalMain, SMALL);
+    const dense = await runCaptured(evalMain, SMALL);
     assert.equal(dense.code, 0, dense.err);
     assert.match(dense.out, /226,560 prunable weights, 0\.00% of them zero/);
     assert.match(
@@ -55,7 +37,7 @@ Deno.test("eval: the dense and the pruned --out folder give prune's own two perp
     );
 
     const report = join(dir, "sub", "eval.json"); // a missing folder is created
-    const pruned = await run(evalMain, [...SMALL, "--model", out, "--report", report]);
+    const pruned = await runCaptured(evalMain, [...SMALL, "--model", out, "--report", report]);
     assert.equal(pruned.code, 0, pruned.err);
     assert.match(pruned.out, /226,560 prunable weights, 50\.00% of them zero/);
     assert.match(pruned.out, new RegExp(`^ppl ${prunedPpl[1]} ± ${prunedPpl[2]} `, "m"));
@@ -68,7 +50,7 @@ Deno.test("eval: the dense and the pruned --out folder give prune's own two perp
     assert.equal(r.window_nlls.length, 4);
     assert.ok(Math.abs(Math.exp(r.nll) - r.ppl) < 1e-9 * r.ppl);
     // an existing report is refused before the work, without --force
-    const again = await run(evalMain, [...SMALL, "--model", out, "--report", report]);
+    const again = await runCaptured(evalMain, [...SMALL, "--model", out, "--report", report]);
     assert.equal(again.code, 2);
     assert.match(
       again.err,
@@ -99,7 +81,7 @@ Deno.test("eval: values beyond the model or the text, unknown flags and missing 
     [["--report", "README.md/x.json"], /README\.md" is a file, not a folder\n$/],
   ];
   for (const [argv, message] of cases) {
-    const r = await run(evalMain, [...argv, "--quiet"]);
+    const r = await runCaptured(evalMain, [...argv, "--quiet"]);
     assert.equal(r.code, 2, `${argv.join(" ")}: ${r.err}`);
     assert.match(r.err, message);
     assert.equal(r.err.split("\n").length, 2, r.err);

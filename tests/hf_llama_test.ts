@@ -231,10 +231,14 @@ Deno.test("config.json: round trip, defaults, and every rejection", () => {
     [{ hidden_size: undefined }, "TypeError", /"hidden_size" is missing/],
     [{ hidden_size: "8" }, "TypeError", /"hidden_size" must be an integer, got "8"/],
     [{ num_hidden_layers: 0 }, "RangeError", /"num_hidden_layers" must be positive, got 0/],
-    [{ model_type: "gpt2" }, "RangeError", /model_type "gpt2" is not "llama"/],
+    [{ model_type: "gpt2" }, "RangeError", /model_type "gpt2" is not "llama" or "qwen2"/],
     [{ model_type: undefined }, "TypeError", /"model_type" is missing/],
     [{ architectures: ["MistralForCausalLM"] }, "RangeError", /lacks "LlamaForCausalLM"/],
-    [{ hidden_size: 10 }, "RangeError", /hidden_size 10 must split into 2 heads of even size/],
+    [
+      { hidden_size: 10, head_dim: undefined },
+      "RangeError",
+      /hidden_size 10 must split into 2 heads of even size/,
+    ],
     [
       { num_key_value_heads: 3, num_attention_heads: 4, hidden_size: 8 },
       "RangeError",
@@ -243,10 +247,12 @@ Deno.test("config.json: round trip, defaults, and every rejection", () => {
     [{ rms_norm_eps: -1 }, "RangeError", /"rms_norm_eps" must be positive and finite, got -1/],
     [{ rope_theta: "big" }, "TypeError", /"rope_theta" must be a number/],
     [{ tie_word_embeddings: 1 }, "TypeError", /"tie_word_embeddings" must be a boolean, got 1/],
-    [{ rope_scaling: { type: "linear" } }, "RangeError", /rope_scaling .* is not supported/],
-    [{ attention_bias: true }, "RangeError", /"attention_bias" true is not supported/],
+    [{ rope_scaling: { type: "linear" } }, "RangeError", /rope_scaling type "linear" is not/],
+    [{ rope_parameters: { rope_type: "yarn" } }, "RangeError", /rope_parameters type "yarn"/],
+    [{ attention_bias: "yes" }, "TypeError", /"attention_bias" must be a boolean, got "yes"/],
+    [{ use_sliding_window: true }, "RangeError", /use_sliding_window true is not supported/],
     [{ hidden_act: "gelu" }, "RangeError", /hidden_act "gelu"/],
-    [{ head_dim: 8 }, "RangeError", /head_dim 8 is not hidden_size \/ num_attention_heads = 4/],
+    [{ head_dim: 3 }, "RangeError", /head_dim 3 must be even/],
   ];
   for (const [change, name, message] of bad) {
     assert.throws(

@@ -270,6 +270,16 @@ Deno.test("prune refuses a model that overflows on the calibration text, naming 
       { code, err: io.err },
       /Calibration input of layers\.2\.w2 has a non-finite value -?Infinity at window [01], token \d+, column \d+ \(row \d+\): the model overflows on the calibration text \(--allow-nonfinite prunes anyway\)/,
     );
+    // the same on two workers, where FISTAPruner prunes each block on a worker: the error keeps
+    // its class across the pool, so the CLI still adds its hint
+    for (const method of ["fista", "swiftprune"]) {
+      const two = capture();
+      const argv = ["--model", model, "--method", method, "--workers", "2", ...small];
+      assertOneLineError(
+        { code: await pruneModelMain(argv, two), err: two.err },
+        /Calibration input of layers\.2\.w2 has a non-finite value .*\(--allow-nonfinite prunes anyway\)$/m,
+      );
+    }
     // --allow-nonfinite skips the check: magnitude (scores |W|, finite) prunes anyway; SwiftPrune's
     // scores of an infinite column are NaN, which its selection cannot rank: its own typed error
     const allowed = capture(), flags = [...small, "--allow-nonfinite", "--workers", "1"];

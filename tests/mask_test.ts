@@ -5,7 +5,8 @@ import type { SelectMode, Target } from "../src/prune/types.ts";
 import { buildMask } from "../src/select/mask.ts";
 import { nmMask, nmMaskReference } from "../src/select/nm.ts";
 import { selectBySort } from "../src/select/sort.ts";
-import { applyMask, methodNames, METHODS } from "../src/prune/methods.ts";
+import { methodByName, methodNames } from "../src/prune/methods.ts";
+import { applyMask } from "../src/select/mask.ts";
 
 function scoresOf(rows: number, cols: number, seed: number, ties = false): Matrix {
   const rng = createRng(seed);
@@ -166,7 +167,7 @@ Deno.test("methods: registry, applyMask, and no method mutates its inputs", () =
         m: 4,
       }] as Target[]
     ) {
-      const r = METHODS[name](weight, { inputs }, target);
+      const r = methodByName(name)!.prune(weight, { inputs }, target);
       assert.equal(r.keep.reduce((a, b) => a + b, 0), 32, name);
       r.weight.data.forEach((v, t) =>
         assert.ok(r.keep[t] || v === 0, `${name}: pruned ${t} not 0`)
@@ -175,7 +176,7 @@ Deno.test("methods: registry, applyMask, and no method mutates its inputs", () =
     }
   }
   assert.deepEqual([weight.data, inputs.data], before);
-  assert.throws(() => METHODS.wanda(weight, {}, { kind: "nm", n: 2, m: 4 }), {
+  assert.throws(() => methodByName("wanda")!.prune(weight, {}, { kind: "nm", n: 2, m: 4 }), {
     name: "TypeError",
     message: /missing/,
   });
@@ -189,7 +190,22 @@ Deno.test("methods: wanda and swiftprune differ from magnitude when one input ch
   const weight = fromRows([[1, 2, 3, 4]]);
   const inputs = fromRows([[100, 0, 0, 0], [0, 1, 1, 1]]);
   const target: Target = { kind: "unstructured", sparsity: 0.5, group: "row" };
-  assert.deepEqual(Array.from(METHODS.magnitude(weight, {}, target).keep), [0, 0, 1, 1]);
-  assert.deepEqual(Array.from(METHODS.wanda(weight, { inputs }, target).keep), [1, 0, 0, 1]);
-  assert.deepEqual(Array.from(METHODS.swiftprune(weight, { inputs }, target).keep), [1, 0, 0, 1]);
+  assert.deepEqual(Array.from(methodByName("magnitude")!.prune(weight, {}, target).keep), [
+    0,
+    0,
+    1,
+    1,
+  ]);
+  assert.deepEqual(Array.from(methodByName("wanda")!.prune(weight, { inputs }, target).keep), [
+    1,
+    0,
+    0,
+    1,
+  ]);
+  assert.deepEqual(Array.from(methodByName("swiftprune")!.prune(weight, { inputs }, target).keep), [
+    1,
+    0,
+    0,
+    1,
+  ]);
 });

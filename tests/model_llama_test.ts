@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { forwardWorkspace } from "../src/model/workspace.ts";
 import { readLlama2c } from "../src/io/llama2c.ts";
 import { decode, encode, readTokenizer } from "../src/io/tokenizer.ts";
 import {
@@ -6,7 +7,6 @@ import {
   embed,
   forward,
   forwardReference,
-  forwardWorkspace,
   logits,
   referenceDecoder,
   tinyLlama,
@@ -117,7 +117,7 @@ Deno.test("llama: causal (a prefix's logits do not depend on later tokens) and c
 Deno.test("llama: hooks see every linear input in order; inputs are not mutated; swapped blocks are used", () => {
   const w = tinyLlama({ seed: 5 });
   const h = embed(w, [1, 2, 3]), before = h.data.slice();
-  const seen: [number, LinearName, Matrix][] = [];
+  const seen: [number, string, Matrix][] = [];
   const out = blockForward(w, 1, h, {
     onLinearInput: (layer, name, x) => void seen.push([layer, name, x]),
   });
@@ -197,7 +197,7 @@ Deno.test("llama: bad inputs throw typed errors naming the value", () => {
 });
 
 Deno.test("llama: a forward workspace gives bitwise the same logits and hook inputs, reused across lengths", () => {
-  const ws = forwardWorkspace(stories.config, 64);
+  const ws = forwardWorkspace(64);
   const windows = [storyIds.subarray(0, 64), storyIds.subarray(64, 101), storyIds.subarray(3, 67)];
   for (const window of windows) {
     const seen = (into: string[]) => ({
@@ -222,5 +222,5 @@ Deno.test("llama: a forward workspace gives bitwise the same logits and hook inp
     name: "RangeError",
     message: /65 tokens do not fit a workspace of 64/,
   });
-  assert.throws(() => forwardWorkspace(stories.config, 0), RangeError);
+  assert.throws(() => forwardWorkspace(0), RangeError);
 });

@@ -6,7 +6,7 @@ import { tinyLlama } from "../src/model/llama.ts";
 import type { LlamaWeights } from "../src/model/weights.ts";
 import { sampleWindows } from "../src/pipeline/calibration.ts";
 import { pruneModel, type PruneModelOptions } from "../src/pipeline/prune_model.ts";
-import { METHODS } from "../src/prune/methods.ts";
+import { methodByName } from "../src/prune/methods.ts";
 import { createPool } from "../src/parallel/pool.ts";
 import { pruneModelParallel } from "../src/parallel/prune_model_parallel.ts";
 
@@ -37,16 +37,16 @@ Deno.test("fista with dense inputs: blocks on workers give the serial run's weig
   );
   const cases: [string, PruneModelOptions][] = [
     ["fista 50% wanda warm start", {
-      method: METHODS.fista,
+      method: methodByName("fista")!,
       target: { kind: "unstructured", sparsity: 0.5, group: "row" },
       methodOptions: { iterations: 5 },
     }],
     ["fista 2:4 sparsegpt warm start", {
-      method: METHODS.fista,
+      method: methodByName("fista")!,
       target: { kind: "nm", n: 2, m: 4 },
       methodOptions: { iterations: 5, warmStart: "sparsegpt" },
     }],
-    ["wanda 2:4", { method: METHODS.wanda, target: { kind: "nm", n: 2, m: 4 } }],
+    ["wanda 2:4", { method: methodByName("wanda")!, target: { kind: "nm", n: 2, m: 4 } }],
   ];
   for (const [label, options] of cases) {
     const mode = { denseInputs: true, intraLayer: true };
@@ -66,7 +66,7 @@ Deno.test("fista with dense inputs: blocks on workers equal the serial run on st
     seed: 1,
   });
   await assertSerialEqualsParallel(model, windows, {
-    method: METHODS.fista,
+    method: methodByName("fista")!,
     target: { kind: "unstructured", sparsity: 0.5, group: "row" },
     methodOptions: { iterations: 3, updates: 2 },
     denseInputs: true,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { perplexity } from "../src/eval/perplexity.ts";
 import { blockForward, embed, tinyLlama } from "../src/model/llama.ts";
-import { LINEAR_NAMES, type LinearName } from "../src/model/weights.ts";
+import { LINEAR_NAMES } from "../src/model/weights.ts";
 import type { Matrix } from "../src/tensor/matrix.ts";
 import { createPool, isShared } from "../src/parallel/pool.ts";
 import {
@@ -62,7 +62,7 @@ Deno.test("perplexityParallel: same errors as perplexity, progress per window", 
 
 /** The pipeline's way: blockForward per window, inputs concatenated by hooks. */
 function blockOneThread(w: ReturnType<typeof tinyLlama>, layer: number, h: Matrix[]) {
-  const inputs: Partial<Record<LinearName, number[]>> = {};
+  const inputs: Record<string, number[]> = {};
   const outputs = h.map((hw) =>
     blockForward(w, layer, hw, {
       onLinearInput: (_l, name, x) => void (inputs[name] ??= []).push(...x.data),

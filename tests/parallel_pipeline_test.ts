@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { comparable } from "./lib/comparable.ts";
 import { tinyLlama } from "../src/model/llama.ts";
-import { pruneModel } from "../src/pipeline/prune_model.ts";
-import { METHODS } from "../src/prune/methods.ts";
+import { pruneModel, type PruneModelOptions } from "../src/pipeline/prune_model.ts";
+import { methodByName } from "../src/prune/methods.ts";
 import type { Target } from "../src/prune/types.ts";
 import { createPool, isShared } from "../src/parallel/pool.ts";
 import { pruneModelParallel } from "../src/parallel/prune_model_parallel.ts";
@@ -22,7 +22,12 @@ Deno.test("pruneModelParallel equals pruneModel bitwise (row-split and in-proces
     ["sparsegpt", rowTarget, {}],
   ];
   for (const [method, target, mode] of cases) {
-    const options = { method: METHODS[method], target, methodOptions: { minWeights: 0 }, ...mode };
+    const options = {
+      method: methodByName(method)!,
+      target,
+      methodOptions: { minWeights: 0 },
+      ...mode,
+    };
     const expected = comparable(pruneModel(model, windows, options));
     const got = await pruneModelParallel(pool, model, windows, options);
     assert.deepEqual(comparable(got), expected, method);
@@ -37,14 +42,14 @@ Deno.test("pruneModelParallel equals pruneModel bitwise (row-split and in-proces
 Deno.test("pruneModelParallel: errors of pruneModel, times reported", async () => {
   using pool = createPool({ size: 2 });
   await assert.rejects(
-    pruneModelParallel(pool, model, [], { method: METHODS.wanda, target: rowTarget }),
+    pruneModelParallel(pool, model, [], { method: methodByName("wanda")!, target: rowTarget }),
     {
       name: "RangeError",
       message: "Cannot prune model: need at least one calibration window, got 0",
     },
   );
   const r = await pruneModelParallel(pool, model, windows, {
-    method: METHODS.wanda,
+    method: methodByName("wanda")!,
     target: rowTarget,
   });
   assert.ok(r.timesMs.calibration > 0 && r.timesMs.pruning > 0);
@@ -84,7 +89,11 @@ Deno.test("inPlace, releaseArrays and keepMasks: same result bitwise; the input 
     ["fista", { denseInputs: true, intraLayer: true, methodOptions: { iterations: 3 } }], // blocks as tasks
   ];
   for (const [method, mode] of cases) {
-    const options = { method: METHODS[method], target: rowTarget, ...mode };
+    const options: PruneModelOptions = {
+      method: methodByName(method)!,
+      target: rowTarget,
+      ...mode,
+    };
     const expected = comparable(pruneModel(model, windows, options));
     for (const p of [undefined, pool]) {
       const input = cloneModel(model);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { METHODS } from "../src/prune/methods.ts";
+import type { MethodInfo } from "../src/prune/method.ts";
+import { methodByName } from "../src/prune/methods.ts";
 import type { PruneResult, Target } from "../src/prune/types.ts";
 import { buildMask } from "../src/select/mask.ts";
 import { createRng, randn } from "../src/tensor/rng.ts";
@@ -16,7 +17,7 @@ const TARGETS: Target[] = [
 ];
 
 /** The result without `info.timesMs` (wall times differ from run to run). */
-function withoutTimes(r: PruneResult): PruneResult {
+function withoutTimes(r: PruneResult<MethodInfo>): PruneResult<MethodInfo> {
   const { timesMs: _, ...info } = r.info ?? {};
   return { ...r, info };
 }
@@ -92,8 +93,8 @@ Deno.test("pruneLayerParallel equals METHODS bitwise: magnitude, wanda, swiftpru
         for (
           const calib of [{ inputs: x }, { inputs: x, colNorms: new Float32Array(32).fill(1) }]
         ) {
-          const expected = METHODS[method](w, calib, target, options);
-          const got = await pruneLayerParallel(pool, method, w, calib, target, {
+          const expected = methodByName(method)!.prune(w, calib, target, options);
+          const got = await pruneLayerParallel(pool, methodByName(method)!, w, calib, target, {
             ...options,
             minWeights: 0,
           });
@@ -105,32 +106,43 @@ Deno.test("pruneLayerParallel equals METHODS bitwise: magnitude, wanda, swiftpru
         }
       }
     }
-    const parallel = await pruneLayerParallel(pool, "wanda", w, { inputs: x }, TARGETS[0], {
-      minWeights: 0,
-    });
+    const parallel = await pruneLayerParallel(
+      pool,
+      methodByName("wanda")!,
+      w,
+      { inputs: x },
+      TARGETS[0],
+      {
+        minWeights: 0,
+      },
+    );
     assert.ok(isShared(parallel.keep) && isShared(parallel.weight.data));
   }
   assert.deepEqual(w.data, before);
 });
 
-Deno.test("pruneLayerParallel: unknown method, shape errors as in METHODS", async () => {
+Deno.test("pruneLayerParallel: an unregistered descriptor runs in-process; shape errors as the method's", async () => {
   const rng = createRng(3);
   const w = matrix(16, 8, randn(128, rng)), x = matrix(4, 6, randn(24, rng));
   {
     using pool = createPool({ size: 2 });
-    await assert.rejects(pruneLayerParallel(pool, "nope", w, {}, TARGETS[0]), {
-      name: "RangeError",
-      message: "Cannot prune: unknown method nope",
-    });
+    const wanda = methodByName("wanda")!, copy = { ...wanda }; // not registered: no worker finds it
+    const xw = matrix(4, 8, randn(32, rng));
+    assert.deepEqual(
+      (await pruneLayerParallel(pool, copy, w, { inputs: xw }, TARGETS[0], { minWeights: 0 })).keep,
+      wanda.prune(w, { inputs: xw }, TARGETS[0]).keep,
+    );
     let expected: unknown;
     try {
-      METHODS.wanda(w, { inputs: x }, TARGETS[0]);
+      methodByName("wanda")!.prune(w, { inputs: x }, TARGETS[0]);
     } catch (e) {
       expected = e;
     }
     assert.ok(expected instanceof TypeError);
     await assert.rejects(
-      pruneLayerParallel(pool, "wanda", w, { inputs: x }, TARGETS[0], { minWeights: 0 }),
+      pruneLayerParallel(pool, methodByName("wanda")!, w, { inputs: x }, TARGETS[0], {
+        minWeights: 0,
+      }),
       { name: "TypeError", message: (expected as Error).message },
     );
   }

@@ -218,3 +218,38 @@ Deno.test("parallel matmul rejects bad shapes with a TypeError naming them", asy
     name: "TypeError",
   });
 });
+
+Deno.test("pool: the library's errors keep their class and fields across workers", async () => {
+  const { NonFiniteInputError } = await import("../src/check/finite.ts");
+  const { NotPositiveDefiniteError, cholesky } = await import("../src/linalg/cholesky.ts");
+  await withPool(1, async (pool) => {
+    const url = new URL("../src/linalg/cholesky.ts", import.meta.url);
+    const e = await pool.run(url, "cholesky", [new Float64Array([1, 2, 2, 1]), 2]).catch((e) => e);
+    let local: unknown;
+    try {
+      cholesky(new Float64Array([1, 2, 2, 1]), 2);
+    } catch (err) {
+      local = err;
+    }
+    assert.ok(e instanceof NotPositiveDefiniteError && e instanceof RangeError, String(e));
+    const { pivot, value, damp, message, name } = local as InstanceType<
+      typeof NotPositiveDefiniteError
+    >;
+    assert.deepEqual([e.pivot, e.value, e.damp, e.message, e.name], [
+      pivot,
+      value,
+      damp,
+      message,
+      name,
+    ]);
+    const finite = new URL("../src/check/finite.ts", import.meta.url);
+    const inputs = { wq: { data: new Float32Array([1, NaN]), rows: 1, cols: 2 } };
+    const f = await pool.run(finite, "assertFiniteInputs", [0, inputs, [1]]).catch((e) => e);
+    assert.ok(f instanceof NonFiniteInputError && f instanceof RangeError, String(f));
+    assert.equal(f.name, "NonFiniteInputError");
+    assert.match(
+      f.message,
+      /^Calibration input of layers\.0\.wq, wk, wv has a non-finite value NaN/,
+    );
+  });
+});

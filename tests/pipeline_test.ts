@@ -15,8 +15,8 @@ import {
 } from "../src/pipeline/layer_report.ts";
 import { readFileSync } from "node:fs";
 import { pruneModel } from "../src/pipeline/prune_model.ts";
-import { METHODS } from "../src/prune/methods.ts";
-import type { PruneMethod } from "../src/prune/methods.ts";
+import { methodByName } from "../src/prune/methods.ts";
+import type { MethodDescriptor } from "../src/prune/method.ts";
 import type { LayerCalibration, Target } from "../src/prune/types.ts";
 import type { LinearName, LlamaWeights } from "../src/model/weights.ts";
 import { forward, tinyLlama } from "../src/model/llama.ts";
@@ -172,11 +172,21 @@ const tok512 = () => readTokenizer(bytesOf(new URL("models/stories260K/tok512.bi
 const HALF: Target = { kind: "unstructured", sparsity: 0.5, group: "row" };
 
 /** A method wrapper that records what the pipeline gave each call, in call order. */
-function recording(method: PruneMethod): { method: PruneMethod; calls: LayerCalibration[] } {
+function recording(
+  method: MethodDescriptor,
+): { method: MethodDescriptor; calls: LayerCalibration[] } {
   const calls: LayerCalibration[] = [];
   return {
     calls,
-    method: (w, calib, target, options) => (calls.push(calib), method(w, calib, target, options)),
+    method: {
+      ...method,
+      prune: (
+        w,
+        calib,
+        target,
+        options,
+      ) => (calls.push(calib), method.prune(w, calib, target, options)),
+    },
   };
 }
 
@@ -209,7 +219,7 @@ Deno.test("pruneModel: stories260K at 50% per row gives exact row counts and san
   const windows = calibrationWindows(4, 32);
   const progress: number[] = [];
   const out = pruneModel(weights, windows, {
-    method: METHODS.swiftprune,
+    method: methodByName("swiftprune")!,
     target: HALF,
     onProgress: (done, total) => progress.push(done / total),
   });
@@ -242,7 +252,7 @@ Deno.test("pruneModel: stories260K at 50% per row gives exact row counts and san
 
 Deno.test("pruneModel: the magnitude method agrees with the magnitude mask everywhere", () => {
   const out = pruneModel(stories(), calibrationWindows(2, 16), {
-    method: METHODS.magnitude,
+    method: methodByName("magnitude")!,
     target: HALF,
   });
   for (const r of out.layers) assert.equal(r.agreeMagnitude, 1, r.name);
@@ -250,7 +260,7 @@ Deno.test("pruneModel: the magnitude method agrees with the magnitude mask every
 
 Deno.test("pruneModel: denseInputs changes the inputs of blocks >= 1 only", () => {
   const weights = stories(), windows = calibrationWindows(2, 16);
-  const seq = recording(METHODS.wanda), dense = recording(METHODS.wanda);
+  const seq = recording(methodByName("wanda")!), dense = recording(methodByName("wanda")!);
   pruneModel(weights, windows, { method: seq.method, target: HALF });
   pruneModel(weights, windows, { method: dense.method, target: HALF, denseInputs: true });
   const expected = denseInputsOf(weights, windows, "wq"); // independent: the dense forward's own hooks
@@ -268,7 +278,7 @@ Deno.test("pruneModel: denseInputs changes the inputs of blocks >= 1 only", () =
 
 Deno.test("pruneModel: intraLayer passes X* from the operators already pruned", () => {
   const weights = stories(), windows = calibrationWindows(2, 16);
-  const rec = recording(METHODS.magnitude);
+  const rec = recording(methodByName("magnitude")!);
   const out = pruneModel(weights, windows, {
     method: rec.method,
     target: HALF,
@@ -293,7 +303,7 @@ Deno.test("pruneModel: intraLayer passes X* from the operators already pruned", 
   assert.notDeepEqual(rec.calls[3].inputsPruned!.data, rec.calls[3].inputs!.data);
   // the magnitude method ignores inputs, so the masks equal the ones without intraLayer
   const plain = pruneModel(weights, windows, {
-    method: METHODS.magnitude,
+    method: methodByName("magnitude")!,
     target: HALF,
     denseInputs: true,
   });
@@ -310,7 +320,7 @@ Deno.test("pruneModel: intraLayer passes X* from the operators already pruned", 
 Deno.test("HF export then import gives identical logits (pruned stories260K)", () => {
   const weights = stories();
   const out = pruneModel(weights, calibrationWindows(2, 16), {
-    method: METHODS.wanda,
+    method: methodByName("wanda")!,
     target: HALF,
   });
   const { config, entries } = llamaToHf(out.weights);
@@ -342,7 +352,7 @@ Deno.test("perplexity smoke test: the first TinyStories story gives the referenc
   assert.equal(cut.windows, 3);
   assert.equal(cut.predicted, 3 * 49);
   const pruned = pruneModel(weights, calibrationWindows(4, 32), {
-    method: METHODS.magnitude,
+    method: methodByName("magnitude")!,
     target: HALF,
   });
   assert.ok(
@@ -401,7 +411,7 @@ Deno.test("maskAgreement and evaluateLayer: exact fractions and the missing-inpu
 
 Deno.test("pruneModel runs FISTAPruner the paper's way: dense inputs, intra-layer X*", () => {
   const weights = stories(), windows = calibrationWindows(2, 16);
-  const rec = recording(METHODS.fista);
+  const rec = recording(methodByName("fista")!);
   const out = pruneModel(weights, windows, {
     method: rec.method,
     target: HALF,
@@ -424,7 +434,7 @@ Deno.test("pruneModel: a non-finite calibration input is a NonFiniteInputError n
   blocks[1] = { ...blocks[1], rmsFfn: blocks[1].rmsFfn.map((g) => g * 1e30) }; // overflows in w1, w3
   const overflowing = { ...model, blocks };
   const windows = [Int32Array.from([1, 5, 7]), Int32Array.from([3, 4, 9, 8])];
-  const options = { method: METHODS.wanda, target: { kind: "nm", n: 2, m: 4 } } as const;
+  const options = { method: methodByName("wanda")!, target: { kind: "nm", n: 2, m: 4 } } as const;
   assert.throws(() => pruneModel(overflowing, windows, options), (e: Error) => {
     assert.ok(e instanceof NonFiniteInputError && e instanceof RangeError);
     assert.match(

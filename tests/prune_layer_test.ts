@@ -10,7 +10,7 @@ import { magnitudeScores } from "../src/score/magnitude.ts";
 import { main } from "../scripts/prune-layer.ts";
 import { capture } from "./lib/capture.ts";
 import { sparsegpt } from "../src/prune/sparsegpt.ts";
-import { METHODS } from "../src/prune/methods.ts";
+import { methodByName } from "../src/prune/methods.ts";
 
 async function layerFile(
   dir: string,
@@ -48,27 +48,27 @@ Deno.test("prune-layer: wanda at 50% per row writes weight, mask, scores and met
     assert.deepEqual(res.float32("scores"), scores.data);
     assert.deepEqual(res.float32("weight"), weight.data.map((v, t) => (expected.keep[t] ? v : 0)));
     assert.equal(res.info("mask").dtype, "U8");
-    assert.equal(JSON.parse(res.metadata.method), "wanda");
-    assert.equal(JSON.parse(res.metadata.sparsity), 0.5);
-    assert.equal(JSON.parse(res.metadata.options).select, "ewma-exact");
-    assert.ok(JSON.parse(res.metadata.time_ms) >= 0);
+    assert.equal(res.metadata.method, "wanda"); // plain values, not JSON-encoded strings
+    assert.equal(res.metadata.sparsity, "0.5");
+    const options = JSON.parse(res.metadata.options);
+    assert.deepEqual(options, {
+      target: { kind: "unstructured", sparsity: 0.5, group: "row" },
+      competes: "per row",
+      select: "ewma-exact",
+    });
+    assert.ok(Number(res.metadata.time_ms) >= 0);
     assert.match(io.out, /wanda: pruned 64 of 128/);
   } finally {
     await rm(dir, { recursive: true });
   }
 });
 
-Deno.test("prune-layer: magnitude defaults to layer groups; 2:4 on a BF16 weight; --force", async () => {
+Deno.test("prune-layer: magnitude with layer groups; 2:4 on a BF16 weight; --force", async () => {
   const dir = await mkdtemp(join(tmpdir(), "secateur-"));
   try {
     const input = await layerFile(dir, "BF16", false), out = join(dir, "out.safetensors");
-    assert.equal(
-      await main(
-        ["--in", input, "--out", out, "--method", "magnitude", "--sparsity", "0.3"],
-        capture(),
-      ),
-      0,
-    );
+    const flags = ["--method", "magnitude", "--sparsity", "0.3", "--group", "layer"];
+    assert.equal(await main(["--in", input, "--out", out, ...flags], capture()), 0);
     const src = readSafetensors(new Uint8Array(await readFile(input)));
     const scores = magnitudeScores({ data: src.float32("weight"), rows: 8, cols: 16 });
     const layer = buildMask(scores, { kind: "unstructured", sparsity: 0.3, group: "layer" }, {
@@ -114,19 +114,23 @@ Deno.test("prune-layer: bad input exits 2 with one error line and writes nothing
       [[...base, "--method", "wanda", "--sparsity", "0.5"], /wanda.*missing/],
       [
         [...base, "--method", "magnitude", "--sparsity", "1"],
-        /sparsity must be a number in \[0, 1\), got 1/,
+        /--sparsity must be in \[0, 1\), got "1"/,
       ],
-      [[...base, "--method", "magnitude", "--sparsity", "abc"], /got abc/],
+      [[...base, "--method", "magnitude", "--sparsity", "abc"], /got "abc"/],
       [
         [...base, "--method", "magnitude", "--pattern", "2:3"],
         /\[8, 16\]: cols must be divisible by 3/,
       ],
-      [[...base, "--method", "magnitude", "--pattern", "5:4"], /got 5/],
-      [[...base, "--method", "magnitude", "--pattern", "two"], /got two/],
-      [[...base, "--method", "sparsefast", "--sparsity", "0.5"], /got sparsefast/],
+      [[...base, "--method", "magnitude", "--pattern", "5:4"], /got "5:4"/],
+      [[...base, "--method", "magnitude", "--pattern", "two"], /got "two"/],
+      [[...base, "--method", "sparsefast", "--sparsity", "0.5"], /got "sparsefast"/],
       [[...base, "--method", "magnitude", "--sparsity", "0.5", "--pattern", "2:4"], /exactly one/],
-      [[...base, "--method", "swiftprune", "--sparsity", "0.5", "--x-stat", "max"], /got max/],
+      [[...base, "--method", "swiftprune", "--sparsity", "0.5", "--x-stat", "max"], /got "max"/],
       [[...base, "--method", "magnitude", "--sparsity", "0.5", "--bogus"], /bogus/],
+      [
+        [...base, "--method", "magnitude", "--sparsity", "0.5", "--sparsty", "0.5"],
+        /did you mean --sparsity\?/,
+      ],
       [
         ["--in", input, "--out", input, "--method", "magnitude", "--sparsity", "0.5"],
         /is an input of this run/,
@@ -270,7 +274,7 @@ Deno.test("prune-layer: fista reads inputs_pruned and is never worse than its wa
         }
         return e;
       };
-      const warmResult = METHODS[warm](weight, {
+      const warmResult = methodByName(warm)!.prune(weight, {
         inputs: { data: xStar, rows: tokens, cols },
       }, { kind: "unstructured", sparsity: 0.5, group: "row" }); // the CLI default group
       assert.ok(err(res.float32("weight")) <= err(warmResult.weight.data) * (1 + 1e-6), warm);

@@ -5,33 +5,24 @@
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { main, replaceBlock } from "../scripts/rank-one.ts";
+import { main } from "../scripts/rank-one.ts";
+import { replaceBlock } from "../scripts/lib/page_tables.ts";
 import { capture } from "./lib/capture.ts";
+import { pageBlockOf, tableOf } from "./lib/page_tables.ts";
 
 const PAGE = new URL("../docs/swiftprune.md", import.meta.url);
 
 /** The text between a model's rank-one markers. */
 function block(page: string, name: string): string {
-  const m = new RegExp(
-    `<!-- rank-one ${name} begin -->\\n([\\s\\S]*?)<!-- rank-one ${name} end -->`,
-  )
-    .exec(page);
-  assert.ok(m, `docs/swiftprune.md has no rank-one ${name} block`);
-  return m[1];
-}
-
-/** The command in backticks and the table's cells, whitespace and alignment ignored. */
-function parse(text: string): { command: string; cells: string[][] } {
-  const command = /`(deno task rank-one[^`]*)`/.exec(text)?.[1] ?? "";
-  const cells = text.split("\n").filter((l) => l.startsWith("|") && !/^\|[\s|:-]+\|$/.test(l))
-    .map((l) => l.slice(1, -1).split("|").map((c) => c.trim()));
-  return { command, cells };
+  const text = pageBlockOf(page, `rank-one ${name}`);
+  assert.ok(text !== undefined, `docs/swiftprune.md has no rank-one ${name} block`);
+  return text;
 }
 
 Deno.test("docs/swiftprune.md: the stories260K rank-one table is what deno task rank-one prints", async () => {
   const io = capture();
   assert.equal(await main([], io), 0, io.err);
-  const printed = parse(io.out), page = parse(block(readFileSync(PAGE, "utf8"), "stories260K"));
+  const printed = tableOf(io.out), page = tableOf(block(readFileSync(PAGE, "utf8"), "stories260K"));
   assert.equal(page.command, "deno task rank-one");
   assert.equal(printed.command, page.command);
   assert.equal(printed.cells.length, 1 + 5 * 4); // header + 5 blocks x 4 distinct inputs
@@ -39,7 +30,7 @@ Deno.test("docs/swiftprune.md: the stories260K rank-one table is what deno task 
 });
 
 Deno.test("docs/swiftprune.md: the llama4m rank-one table names its command and has every input", () => {
-  const page = parse(block(readFileSync(PAGE, "utf8"), "llama4m"));
+  const page = tableOf(block(readFileSync(PAGE, "utf8"), "llama4m"));
   assert.equal(page.command, "deno task rank-one --model ../shared/models/llama4m/llama4m.bin");
   assert.equal(page.cells.length, 1 + 6 * 4);
   assert.deepEqual(
@@ -49,7 +40,10 @@ Deno.test("docs/swiftprune.md: the llama4m rank-one table names its command and 
 });
 
 Deno.test("rank-one: --write refuses a file without the model's markers; bad flags exit 2", async () => {
-  assert.throws(() => replaceBlock("no markers\n", "m", "x\n"), /no "<!-- rank-one m begin -->"/);
+  assert.throws(
+    () => replaceBlock("no markers\n", "rank-one m", "x\n"),
+    /no "<!-- rank-one m begin -->"/,
+  );
   const io = capture();
   assert.equal(await main(["--sparsity", "1"], io), 2);
   assert.match(io.err, /^error: --sparsity must be a number in \[0, 1\), got "1"\n$/);

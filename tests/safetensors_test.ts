@@ -258,21 +258,36 @@ const valid = '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}';
 Deno.test("bad header length: too short, over 100 MB, past the end of the file", () => {
   assert.throws(() => readSafetensors(new Uint8Array(5)), {
     name: "RangeError",
-    message: "Cannot read safetensors: file has 5 bytes, fewer than the 8-byte header length",
+    message:
+      "Cannot read safetensors: not a safetensors file: file has 5 bytes, fewer than the 8-byte header length",
   });
   const huge = new Uint8Array(16);
   new DataView(huge.buffer).setBigUint64(0, 100_000_001n, true);
   assert.throws(() => readSafetensors(huge), {
     name: "RangeError",
     message:
-      "Cannot read safetensors: header length 100000001 bytes exceeds the limit of 100000000 bytes",
+      'Cannot read safetensors: not a safetensors file: header length 100000001 bytes exceeds the limit of 100000000 bytes, and byte 8 is 0x00, not the "{" of a JSON header',
   });
   const past = new Uint8Array(100);
   new DataView(past.buffer).setBigUint64(0, 1000n, true);
   assert.throws(() => readSafetensors(past, { source: "x.safetensors" }), {
     name: "RangeError",
     message:
-      'Cannot read safetensors file "x.safetensors": header length 1000 bytes runs past the end of the file (100 bytes)',
+      'Cannot read safetensors file "x.safetensors": not a safetensors file: header length 1000 bytes runs past the end of the file (100 bytes), and byte 8 is 0x00, not the "{" of a JSON header',
+  });
+  // a text file: its first 8 bytes read as a length; a cut safetensors file keeps the plain reason
+  const text = new TextEncoder().encode("# a README, not tensors\n");
+  assert.throws(() => readSafetensors(text), {
+    name: "RangeError",
+    message: /^Cannot read safetensors: not a safetensors file: header length \d+ bytes exceeds/,
+  });
+  const cut = new Uint8Array(20);
+  new DataView(cut.buffer).setBigUint64(0, 30n, true);
+  cut[8] = 0x7b;
+  assert.throws(() => readSafetensors(cut), {
+    name: "RangeError",
+    message:
+      "Cannot read safetensors: header length 30 bytes runs past the end of the file (20 bytes)",
   });
   new DataView(past.buffer).setBigUint64(0, 2n ** 64n - 1n, true);
   assert.throws(() => readSafetensors(past), {

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UnsafeWriteError } from "./files.ts";
+import { kernels, type KernelSet, setKernels } from "../../src/linalg/kernels.ts";
 
 /** Bad command-line input (an unknown flag, a missing file, ...): exit status 2, no stack trace. */
 export class CliError extends Error {
@@ -48,8 +49,48 @@ export const PROCESS_IO: CliIo = {
   isTTY: Boolean(process.stderr.isTTY),
 };
 
+/** Edit distance (insertions, deletions, substitutions) between two short strings. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/**
+ * The known name closest to `name`, if it is close: at most 2 edits, and fewer than a third of
+ * its letters; or a name that starts with it.
+ *
+ * @param name What was typed, e.g. `"x-sta"`.
+ * @param known The names it may have meant.
+ * @returns The suggestion, or `undefined`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { closest } from "./cli.ts";
+ * assert.equal(closest("sparsty", ["sparsity", "seed"]), "sparsity");
+ * assert.equal(closest("x-sta", ["x-stat", "eps"]), "x-stat");
+ * assert.equal(closest("zzz", ["sparsity", "seed"]), undefined);
+ * ```
+ */
+export function closest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined, bestDistance = Infinity;
+  for (const k of known) {
+    const d = editDistance(name, k);
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  if (best !== undefined && bestDistance <= Math.min(2, Math.ceil(name.length / 3))) return best;
+  return name.length >= 3 ? known.find((k) => k.startsWith(name)) : undefined;
+}
+
 /**
  * Parses flags with `node:util` `parseArgs` (strict: unknown flags and stray arguments are errors).
+ * An unknown flag close to a known one gets a "did you mean".
  *
  * @param argv The arguments after the script name.
  * @param options The flags, as `parseArgs` takes them.
@@ -62,6 +103,7 @@ export const PROCESS_IO: CliIo = {
  * const v = parseFlags(["--in", "a.safetensors"], { in: { type: "string" } });
  * assert.equal(v.in, "a.safetensors");
  * assert.throws(() => parseFlags(["--nope"], {}), { name: "CliError" });
+ * assert.throws(() => parseFlags(["--inn", "a"], { in: { type: "string" } }), /did you mean --in\?/);
  * ```
  */
 export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
@@ -71,7 +113,10 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
   } catch (e) {
-    throw new CliError((e as Error).message.split("\n")[0]);
+    const message = (e as Error).message.split("\n")[0];
+    const unknown = /^Unknown option '--?([^']+)'/.exec(message)?.[1];
+    const guess = unknown === undefined ? undefined : closest(unknown, Object.keys(options));
+    throw new CliError(guess === undefined ? message : `${message}; did you mean --${guess}?`);
   }
 }
 
@@ -188,15 +233,76 @@ export function progressBar(
  * ```
  */
 export function checkWorkerPermission(workers: number): void {
-  if (workers <= 1) return;
+  if (workers <= 1 || workersCanStart()) return;
+  throw new CliError(
+    `--workers ${workers} needs read access to ${PARALLEL_DIR} (worker threads load their code from it); allow it with --allow-read or use --workers 1`,
+  );
+}
+
+const PARALLEL_DIR = fileURLToPath(new URL("../../src/parallel/", import.meta.url));
+
+/**
+ * Whether worker threads could load their code: false only under Deno without read permission
+ * for `src/parallel/` (a CLI whose `--workers` defaults to all cores then uses none).
+ *
+ * @returns True when workers can start.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { workersCanStart } from "./cli.ts";
+ * assert.equal(typeof workersCanStart(), "boolean");
+ * ```
+ */
+export function workersCanStart(): boolean {
   const deno = (globalThis as {
     Deno?: { permissions?: { querySync?(d: { name: "read"; path: string }): { state: string } } };
   }).Deno;
-  const dir = fileURLToPath(new URL("../../src/parallel/", import.meta.url));
-  const state = deno?.permissions?.querySync?.({ name: "read", path: dir }).state;
-  if (state !== undefined && state !== "granted") {
-    throw new CliError(
-      `--workers ${workers} needs read access to ${dir} (worker threads load their code from it); allow it with --allow-read or use --workers 1`,
-    );
+  const state = deno?.permissions?.querySync?.({ name: "read", path: PARALLEL_DIR }).state;
+  return state === undefined || state === "granted";
+}
+
+/**
+ * Checks a `--kernels` value.
+ *
+ * @param value The flag's value, if given.
+ * @returns The value, typed.
+ * @throws {CliError} If it is not `ts` or `simd`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { kernelsFlag } from "./cli.ts";
+ * assert.equal(kernelsFlag(undefined), undefined);
+ * ```
+ */
+export function kernelsFlag(value: string | undefined): KernelSet | undefined {
+  if (value !== undefined && value !== "ts" && value !== "simd") {
+    throw new CliError(`--kernels must be ts or simd, got "${value}"`);
   }
+  return value;
+}
+
+/**
+ * Parses `--kernels ts|simd` and selects that kernel set for this thread and the workers it
+ * starts (absent: the fastest available, `src/linalg/kernels.ts`).
+ *
+ * @param value The flag's value, if given.
+ * @returns The kernel set in use.
+ * @throws {CliError} If the value is not `ts` or `simd`, or `simd` where WebAssembly SIMD is missing.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { useKernelsFlag } from "./cli.ts";
+ * assert.equal(useKernelsFlag("ts"), "ts");
+ * assert.throws(() => useKernelsFlag("gpu"), /--kernels must be ts or simd, got "gpu"/);
+ * useKernelsFlag(undefined);
+ * ```
+ */
+export function useKernelsFlag(value: string | undefined): KernelSet {
+  const name = kernelsFlag(value) ?? "auto";
+  try {
+    setKernels(name);
+  } catch (e) {
+    throw new CliError(`--kernels ${value}: ${(e as Error).message}`);
+  }
+  return kernels();
 }

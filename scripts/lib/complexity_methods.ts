@@ -9,15 +9,14 @@
  * @module
  */
 import type { Matrix } from "../../src/tensor/matrix.ts";
-import type { Target } from "../../src/prune/types.ts";
+import type { Target } from "../../src/select/target.ts";
 import { selectBySort } from "../../src/select/sort.ts";
 import { nmMask } from "../../src/select/nm.ts";
 import { selectEwma } from "../../src/select/ewma.ts";
 import { selectEwmaExact } from "../../src/select/ewma_exact.ts";
 import { buildMask } from "../../src/select/mask.ts";
-import { magnitudeScores } from "../../src/score/magnitude.ts";
-import { wandaScores } from "../../src/score/wanda.ts";
-import { swiftPruneScores } from "../../src/score/swiftprune.ts";
+import { swiftpruneMethod, swiftPruneScores } from "../../src/score/swiftprune.ts";
+import { sparsegptMethod } from "../../src/prune/sparsegpt.ts";
 import { METHODS } from "../../src/prune/methods.ts";
 import { streamingThresholdPass } from "../../src/bench/streaming.ts";
 
@@ -102,12 +101,11 @@ export interface Scorer {
   score(weight: Matrix, colNorms: Float32Array): Matrix;
 }
 
-/** The scorers, magnitude first (the baseline of the score bench). */
-export const SCORERS: readonly Scorer[] = [
-  { name: "magnitude", score: (w) => magnitudeScores(w) },
-  { name: "wanda", score: (w, colNorms) => wandaScores(w, colNorms) },
-  { name: "swiftprune", score: (w, colNorms) => swiftPruneScores(w, { colNorms }) },
-];
+/** The scorers: every score-then-select method, in registry order (magnitude, the baseline, first). */
+export const SCORERS: readonly Scorer[] = METHODS.filter((m) => m.score !== undefined).map((m) => ({
+  name: m.name,
+  score: (w, colNorms) => m.score!(w, { colNorms }),
+}));
 
 const rowTarget = (sparsity: number): Target => ({ kind: "unstructured", sparsity, group: "row" });
 const swiftScores = ({ weight, colNorms }: LayerInput) => swiftPruneScores(weight, { colNorms });
@@ -160,17 +158,17 @@ export interface LayerPruner {
 
 /** The pruners compared end to end; the first is the one the others' time ratios are taken to. */
 export const LAYER_PRUNERS: readonly LayerPruner[] = [
-  // METHODS.swiftprune: column norms of X, SwiftPrune scores, exact EWMA per row, masked weight.
+  // SwiftPrune: column norms of X, SwiftPrune scores, exact EWMA per row, masked weight.
   {
-    name: "swiftprune",
+    name: swiftpruneMethod.name,
     costExponent: 2,
-    run: (w, inputs, s) => METHODS.swiftprune(w, { inputs }, rowTarget(s)),
+    run: (w, inputs, s) => swiftpruneMethod.prune(w, { inputs }, rowTarget(s)),
   },
-  // METHODS.sparsegpt: H = (2/tokens) X^T X, dampening, upper Cholesky of H^-1, blocked OBS updates.
+  // SparseGPT: H = (2/tokens) X^T X, dampening, upper Cholesky of H^-1, blocked OBS updates.
   {
-    name: "sparsegpt",
+    name: sparsegptMethod.name,
     costExponent: 3,
-    run: (w, inputs, s) => METHODS.sparsegpt(w, { inputs }, rowTarget(s)),
+    run: (w, inputs, s) => sparsegptMethod.prune(w, { inputs }, rowTarget(s)),
   },
 ];
 

@@ -1,66 +1,57 @@
 /**
- * The method flags shared by `prune-layer` and `prune`: SparseGPT's `--blocksize B` and
- * `--damp D`, FISTAPruner's `--iterations K`, `--updates T` and `--warm-start wanda|sparsegpt`.
- * One definition of the flags, their help lines and their checks, so the two CLIs agree.
+ * The method flags of `prune-layer` and `prune`, read from the methods' descriptors
+ * (`src/prune/method.ts`): every option of every registered method is a flag, with its help line,
+ * its default and its parser. A method that gains an option gains its flag in both CLIs.
  *
  * @module
  */
+import type { MethodOption, MethodOptions } from "../../src/prune/method.ts";
+import { METHODS } from "../../src/prune/methods.ts";
 import { CliError } from "./cli.ts";
-import type { MethodOptions } from "../../src/prune/methods.ts";
 
-/** The flags, in `parseArgs` form (spread them into a script's flag table). */
-export const METHOD_FLAGS = {
-  blocksize: { type: "string" },
-  damp: { type: "string" },
-  iterations: { type: "string" },
-  updates: { type: "string" },
-  "warm-start": { type: "string" },
-} as const;
-
-/** The flags with their help text. */
-const HELP_LINES: [string, string][] = [
-  ["--blocksize B", "sparsegpt's columns per block (default 128)"],
-  ["--damp D", "sparsegpt's dampening, fraction of mean(diag H) (default 0.01)"],
-  ["--iterations K", "fista's FISTA iterations per run (default 20)"],
-  ["--updates T", "fista's lambda-search runs (default 3)"],
-  ["--warm-start M", "fista's warm start: wanda | sparsegpt (default wanda)"],
-];
+/** Every method option, once per flag (methods may share one, e.g. `--select`), in method order. */
+const OPTIONS: readonly MethodOption[] = METHODS.flatMap((m) => m.options).filter(
+  (o, i, all) => all.findIndex((p) => p.flag === o.flag) === i,
+);
 
 /**
- * Help lines of {@link METHOD_FLAGS}, indented by two spaces, the text starting after `column`.
+ * The flags, in `parseArgs` form (spread them into a script's flag table).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { METHOD_FLAGS } from "./method_flags.ts";
+ * assert.deepEqual(METHOD_FLAGS["x-stat"], { type: "string" });
+ * ```
+ */
+export const METHOD_FLAGS: Record<string, { type: "string" }> = Object.fromEntries(
+  OPTIONS.map((o) => [o.flag, { type: "string" as const }]),
+);
+
+/**
+ * Help lines of the method flags, indented by two spaces, the text starting after `column`.
  *
  * @param column Width of the flag column (flags are padded to it).
- * @returns One line per flag, joined by newlines (no trailing newline).
+ * @returns One line per flag, with its default, joined by newlines (no trailing newline).
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { methodFlagsHelp } from "./method_flags.ts";
- * assert.ok(methodFlagsHelp(18).startsWith("  --blocksize B     sparsegpt's"));
+ * assert.match(methodFlagsHelp(18), /^  --blocksize B     sparsegpt's columns per block \[128\]$/m);
  * ```
  */
 export function methodFlagsHelp(column: number): string {
-  return HELP_LINES.map(([flag, text]) => `  ${flag.padEnd(column)}${text}`).join("\n");
-}
-
-/** The values `parseFlags` returns for {@link METHOD_FLAGS}. */
-export type MethodFlagValues = Partial<Record<keyof typeof METHOD_FLAGS, string>>;
-
-function intAtLeast(flag: string, value: string, min: number): number {
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isInteger(n) || n < min) {
-    throw new CliError(`--${flag} must be an integer >= ${min}, got "${value}"`);
-  }
-  return n;
+  return OPTIONS.map((o) => `  ${`--${o.flag} ${o.arg}`.padEnd(column)}${o.help} [${o.default}]`)
+    .join("\n");
 }
 
 /**
- * The method options the given flags set (flags not given are left out, so methods use their
- * defaults).
+ * The method options the given flags set, for every method (flags not given are left out, so
+ * methods use their defaults; each method reads the keys it knows).
  *
  * @param v Parsed flag values (e.g. from `parseFlags(argv, { ...METHOD_FLAGS })`).
- * @returns `blocksize`, `percdamp`, `iterations`, `updates`, `warmStart` for the flags given.
- * @throws {CliError} If a value is not an integer >= 1 (blocksize, iterations, updates), not a
- *   finite number >= 0 (damp), or not wanda/sparsegpt (warm-start).
+ * @returns The options by key, e.g. `{ iterations: 50, warmStart: "sparsegpt" }`.
+ * @throws {CliError} If a value does not parse (the message names the flag and the value).
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -72,24 +63,16 @@ function intAtLeast(flag: string, value: string, min: number): number {
  * assert.throws(() => methodOptionsFromFlags({ damp: "-1" }), { name: "CliError" });
  * ```
  */
-export function methodOptionsFromFlags(v: MethodFlagValues): MethodOptions {
+export function methodOptionsFromFlags(v: Record<string, unknown>): MethodOptions {
   const options: MethodOptions = {};
-  if (v.blocksize !== undefined) options.blocksize = intAtLeast("blocksize", v.blocksize, 1);
-  if (v.damp !== undefined) {
-    const d = Number(v.damp);
-    if (v.damp.trim() === "" || !Number.isFinite(d) || d < 0) {
-      throw new CliError(`--damp must be a finite number >= 0, got "${v.damp}"`);
+  for (const o of OPTIONS) {
+    const text = v[o.flag];
+    if (typeof text !== "string") continue;
+    try {
+      options[o.key] = o.parse(text);
+    } catch (e) {
+      throw new CliError((e as Error).message);
     }
-    options.percdamp = d;
-  }
-  if (v.iterations !== undefined) options.iterations = intAtLeast("iterations", v.iterations, 1);
-  if (v.updates !== undefined) options.updates = intAtLeast("updates", v.updates, 1);
-  const warm = v["warm-start"];
-  if (warm !== undefined) {
-    if (warm !== "wanda" && warm !== "sparsegpt") {
-      throw new CliError(`--warm-start must be wanda or sparsegpt, got "${warm}"`);
-    }
-    options.warmStart = warm;
   }
   return options;
 }

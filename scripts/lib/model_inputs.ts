@@ -11,20 +11,20 @@ import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { CliError } from "./cli.ts";
 import { readBytes } from "./files.ts";
+import { folderSource } from "./hf_files.ts";
 import { collectGarbage } from "./memory.ts";
 import { DEFAULTS, ROOT } from "./prune_settings.ts";
-import { llamaFromHfReader } from "../../src/io/hf_llama.ts";
-import { openHfFolder } from "../../src/io/hf_folder.ts";
-import { folderSource } from "./hf_files.ts";
+import { readHfModel } from "../../src/io/hf_model.ts";
 import { readLlama2c } from "../../src/io/llama2c.ts";
 import { assertFiniteWeights } from "../../src/check/finite.ts";
+import { openHfFolder } from "../../src/io/hf_folder.ts";
 import { readTokenizer } from "../../src/io/tokenizer.ts";
 import {
   hfTokenizer,
   llama2cTextTokenizer,
   type TextTokenizer,
 } from "../../src/io/text_tokenizer.ts";
-import type { LlamaConfig, LlamaWeights } from "../../src/model/weights.ts";
+import type { Model, ModelConfig } from "../../src/model/family.ts";
 import { corpusPieces } from "../../src/pipeline/calibration.ts";
 
 /**
@@ -36,7 +36,7 @@ import { corpusPieces } from "../../src/pipeline/calibration.ts";
  * @returns The weights (views of the file's bytes for llama2.c: one copy in memory, not two).
  * @throws {CliError} If there is no model at `path` or an HF folder lacks a file.
  */
-export async function loadModel(path: string, shared: boolean): Promise<LlamaWeights> {
+export async function loadModel(path: string, shared: boolean): Promise<Model> {
   if (!existsSync(path)) {
     const where = path === DEFAULTS.model
       ? `the default model was looked for at ${path} (../shared/models/stories260K/stories260K.bin from the repository root ${ROOT})`
@@ -53,11 +53,11 @@ export async function loadModel(path: string, shared: boolean): Promise<LlamaWei
   const src = folderSource(path); // tensors are read one at a time, by offsets
   try {
     const folder = await openHfFolder(src);
-    return await llamaFromHfReader(folder.config, folder.tensors);
+    return await readHfModel(folder.config, folder.tensors);
   } catch (e) {
     // a missing file or a malformed index names the folder
     if (e instanceof RangeError && /^Cannot open the model folder/.test(e.message)) {
-      throw new CliError(`${e.message.replace("the model folder", `the HF model folder ${path}`)}`);
+      throw new CliError(e.message.replace("the model folder", `the HF model folder ${path}`));
     }
     throw e;
   } finally {
@@ -72,7 +72,7 @@ export async function loadModel(path: string, shared: boolean): Promise<LlamaWei
  * @param path The model's path (for the message).
  * @throws {RangeError} At the first non-finite weight.
  */
-export function checkFiniteModel(weights: LlamaWeights, path: string): void {
+export function checkFiniteModel(weights: Model, path: string): void {
   try {
     assertFiniteWeights(weights);
   } catch (e) {
@@ -166,7 +166,7 @@ export async function encodeCorpus(
  * assert.throws(() => checkSeqlen(99999, config), /--seqlen 99999 is beyond the model's context of 32 tokens/);
  * ```
  */
-export function checkSeqlen(seqlen: number, config: LlamaConfig): void {
+export function checkSeqlen(seqlen: number, config: ModelConfig): void {
   if (seqlen > config.seqLen) {
     throw new CliError(
       `--seqlen ${seqlen} is beyond the model's context of ${config.seqLen} tokens; use at most ${config.seqLen}`,

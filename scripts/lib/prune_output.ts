@@ -18,14 +18,18 @@ import { CliError, type CliIo } from "./cli.ts";
 import { checkTarget, UnsafeWriteError, writeDirAtomic, writeFileAtomic } from "./files.ts";
 import type { PeakTracker } from "./memory.ts";
 import { pairwiseAgreement, renderReportHtml, type SweepPoint } from "./report_html.ts";
-import type { RunShape, Settings } from "./prune_settings.ts";
-import { type Evaluation, type MethodRun, nllStandardError } from "./prune_text.ts";
+import type { Settings } from "./prune_settings.ts";
+import type { RunShape } from "../../src/pipeline/run_shape.ts";
+import type { Evaluation, MethodRun } from "./prune_text.ts";
+import { nllStandardError } from "../../src/eval/perplexity.ts";
+import { llamaToHf } from "../../src/io/hf_llama.ts";
+import { linearOf, type Model, type ModelConfig } from "../../src/model/family.ts";
+import { familyOf } from "../../src/model/families.ts";
+import { safetensorsChunks } from "../../src/io/safetensors.ts";
+import type { LlamaWeights } from "../../src/model/weights.ts";
 import { folderSink, folderSource } from "./hf_files.ts";
-import { hfLinears, llamaToHf } from "../../src/io/hf_llama.ts";
 import { COMPANION_FILES, INDEX_FILE, openHfFolder } from "../../src/io/hf_folder.ts";
 import { createHfWriter, MASKS_FILE } from "../../src/io/hf_write.ts";
-import { safetensorsChunks } from "../../src/io/safetensors.ts";
-import type { LlamaConfig } from "../../src/model/weights.ts";
 
 /** True when `--model` is a folder (a Hugging Face checkpoint), not a llama2.c file. */
 function isFolder(model: string): boolean {
@@ -80,7 +84,7 @@ export function checkDistinctOutputs(
 
 /** What a run measured, which the report records. */
 export interface RunFacts {
-  config: LlamaConfig;
+  config: ModelConfig;
   shape: RunShape;
   /** Tokens of the whole calibration text. */
   calibTokens: number;
@@ -159,7 +163,7 @@ export function buildReport(s: Settings, f: RunFacts) {
     model_config: f.config,
     method: s.compare ? "compare" : runs[0].method,
     options: s.compare
-      ? { target: s.target, select: s.select ?? null, ...s.methodOptions }
+      ? { target: s.target, select: s.methodOptions.select ?? null, ...s.methodOptions }
       : runs[0].options,
     calibration: { file: s.calib, nsamples, seqlen, seed: s.seed, tokens: f.calibTokens },
     eval: {
@@ -189,7 +193,52 @@ export function buildReport(s: Settings, f: RunFacts) {
 // ---------------------------------------------------------------------------------------------
 // the pruned model
 
-/** What `masks.safetensors` and the config's `"secateur"` entry record of the run. */
+/** Masks under the HF weight names, U8 (1 = keep), in the HF tensors' element order. */
+function hfMaskEntries(weights: Model, masks: Record<string, Uint8Array>) {
+  const family = familyOf(weights), hf = family.hf!, c = weights.config;
+  return weights.blocks.flatMap((b, l) =>
+    family.linears(c).map(({ name }) => {
+      const { rows, cols } = linearOf(b, name);
+      return {
+        name: hf.linearTensor(c, l, name),
+        dtype: "U8" as const,
+        shape: [rows, cols],
+        data: hf.exportLinear(c, name, masks[`layers.${l}.${name}`]),
+      };
+    })
+  );
+}
+
+/** `--out` from a llama2.c file: the HF Llama export of the pruned model, in float32. */
+async function writeExport(
+  dir: string,
+  run: MethodRun,
+  s: Settings,
+  inputs: string[],
+): Promise<string[]> {
+  const weights = run.result.weights;
+  if (!("tokenEmbedding" in weights)) { // until the HF writer of every family lands
+    throw new CliError(`--out writes Llama models only for now`);
+  }
+  const hf = llamaToHf(weights as LlamaWeights);
+  const meta = {
+    format: "pt",
+    secateur_mask: "1 = keep, 0 = pruned",
+    method: run.method,
+    target: JSON.stringify(s.target),
+  };
+  const files = {
+    "config.json": new TextEncoder().encode(JSON.stringify(hf.config, null, 2) + "\n"),
+    "model.safetensors": safetensorsChunks(hf.entries, hf.metadata),
+    "masks.safetensors": safetensorsChunks(
+      hfMaskEntries(run.result.weights, run.result.masks),
+      meta,
+    ),
+  };
+  return await safeWrite(() => writeDirAtomic(dir, files, { force: s.force, inputs }));
+}
+
+/** What `config.json`'s `"secateur"` entry records of the run. */
 function runRecord(run: MethodRun, s: Settings) {
   return {
     method: run.method,
@@ -206,37 +255,10 @@ function runRecord(run: MethodRun, s: Settings) {
   };
 }
 
-/** `--out` from a llama2.c file: the HF Llama export of the pruned model, in float32. */
-async function writeExport(
-  dir: string,
-  run: MethodRun,
-  s: Settings,
-  inputs: string[],
-): Promise<string[]> {
-  const hf = llamaToHf(run.result.weights);
-  const meta = {
-    format: "pt",
-    secateur_mask: "1 = keep, 0 = pruned",
-    method: run.method,
-    target: JSON.stringify(s.target),
-  };
-  const masks = hfLinears(run.result.weights, run.result.masks).map((l) => ({
-    name: l.name,
-    dtype: "U8" as const,
-    shape: l.shape,
-    data: l.mask!,
-  }));
-  const files = {
-    "config.json": new TextEncoder().encode(JSON.stringify(hf.config, null, 2) + "\n"),
-    "model.safetensors": safetensorsChunks(hf.entries, hf.metadata),
-    "masks.safetensors": safetensorsChunks(masks, meta),
-  };
-  return await safeWrite(() => writeDirAtomic(dir, files, { force: s.force, inputs }));
-}
-
 /**
- * `--out` from an HF folder: a pruned copy of it (src/io/hf_write.ts), the pruned linears stored
- * in their input dtype, everything else copied byte for byte.
+ * `--out` from an HF folder: a pruned copy of it (src/io/hf_write.ts). Each pruned linear is given
+ * to the writer as the family stores it (`exportLinear`: HF row order, for the weight and its
+ * mask alike); everything else is copied byte for byte.
  */
 async function writePrunedFolder(
   dir: string,
@@ -244,18 +266,25 @@ async function writePrunedFolder(
   s: Settings,
   inputs: string[],
 ): Promise<string[]> {
+  const model = run.result.weights, masks = run.result.masks;
+  const family = familyOf(model), hf = family.hf!, c = model.config;
+  const linears = model.blocks.flatMap((b, l) =>
+    family.linears(c).map(({ name }) => ({ l, name, tensor: hf.linearTensor(c, l, name) }))
+  );
   const src = folderSource(s.model);
   try {
     const input = await openHfFolder(src);
-    const linears = hfLinears(run.result.weights, run.result.masks);
     const writer = await safeWrite(() =>
       createHfWriter(input, src, folderSink(dir, { force: s.force, inputs }), {
-        pruned: linears.map((l) => l.name),
+        pruned: linears.map((x) => x.tensor),
         record: runRecord(run, s),
         maskMetadata: { method: run.method, target: JSON.stringify(s.target) },
       })
     );
-    for (const l of linears) await writer.put(l.name, l.values, l.mask!);
+    for (const { l, name, tensor } of linears) {
+      const values = hf.exportLinear(c, name, linearOf(model.blocks[l], name).data);
+      await writer.put(tensor, values, hf.exportLinear(c, name, masks[`layers.${l}.${name}`]));
+    }
     return await safeWrite(() => writer.finish());
   } finally {
     await src.close();

@@ -1,7 +1,7 @@
 /**
- * The settings of `deno task prune` (`scripts/prune.ts`): its flags, its `--help` text, the checks
- * on flag values, and the defaults, including those that depend on the model (`runShape`: the
- * window length and the number of calibration and evaluation windows, from a work budget).
+ * The settings of `deno task prune` (`scripts/prune.ts`): its flags (the method flags come from
+ * the methods' descriptors), its `--help` text, the checks on flag values, and the defaults. The
+ * defaults that depend on the model are `runShape` of `src/pipeline/run_shape.ts`.
  *
  * Every refusal is a `CliError`, printed as one line `error: ...` with exit status 2.
  *
@@ -10,13 +10,14 @@
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CliError, parseFlags } from "./cli.ts";
+import { CliError, kernelsFlag, parseFlags } from "./cli.ts";
+import type { KernelSet } from "../../src/linalg/kernels.ts";
 import { METHOD_FLAGS, methodFlagsHelp, methodOptionsFromFlags } from "./method_flags.ts";
 import { parseSweep } from "./report_html.ts";
 import { defaultPoolSize } from "../../src/parallel/pool.ts";
-import { LINEAR_NAMES, type LlamaWeights } from "../../src/model/weights.ts";
-import { methodNames, type MethodOptions } from "../../src/prune/methods.ts";
-import type { SelectMode, Target } from "../../src/prune/types.ts";
+import type { MethodDescriptor, MethodOptions } from "../../src/prune/method.ts";
+import { methodByName, methodNames } from "../../src/prune/methods.ts";
+import { DEFAULT_SPARSITY, parseTarget, type Target } from "../../src/select/target.ts";
 
 /** The repository root (this file is `scripts/lib/prune_settings.ts`). */
 export const ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
@@ -40,7 +41,7 @@ export const DEFAULTS = {
   calib: resolve(SHARED, "text/c4/c4-train.00000-of-01024.head1041.jsonl"),
   eval: resolve(SHARED, "text/tinystories/TinyStories-validation-head.txt"),
   method: "swiftprune",
-  sparsity: 0.5,
+  sparsity: DEFAULT_SPARSITY,
   seed: 0,
 };
 
@@ -74,7 +75,6 @@ const FLAGS = {
   sparsity: { type: "string" },
   pattern: { type: "string" },
   group: { type: "string" },
-  select: { type: "string" },
   calib: { type: "string" },
   eval: { type: "string" },
   "eval-tokens": { type: "string" },
@@ -87,10 +87,12 @@ const FLAGS = {
   force: { type: "boolean" },
   report: { type: "string" },
   compare: { type: "boolean" },
+  methods: { type: "string" },
   html: { type: "string" },
   sweep: { type: "string" },
   quiet: { type: "boolean" },
   workers: { type: "string" },
+  kernels: { type: "string" },
   verbose: { type: "boolean" },
   ...METHOD_FLAGS,
   help: { type: "boolean" },
@@ -114,8 +116,7 @@ export const HELP: string =
                       tokenizer.json, else tok512.bin next to stories260K]
   --method NAME       ${methodNames().join(" | ")} [${DEFAULTS.method}]
   --sparsity S        unstructured sparsity in [0, 1) [0.5]      --pattern N:M   e.g. 2:4
-  --group row|layer   which weights compete (unstructured) [row]
-  --select MODE       sort | ewma | ewma-exact (score-then-select methods) [method default]
+  --group row|layer   which weights compete (unstructured; score-then-select methods) [row]
   --calib FILE        calibration text, C4 jsonl or plain [C4 train head]
   --eval FILE         evaluation text [TinyStories validation head]
   --eval-tokens N     evaluate on the first N tokens [budget: 2e9 / prunable weights]
@@ -128,24 +129,26 @@ export const HELP: string =
   --force             replace existing files in --out / --report / --html
   --report FILE.json  write the run (and per-layer numbers) as JSON
   --compare           every method on the same calibration windows, one table
+  --methods A,B,...   the methods --compare runs [all: ${methodNames().join(",")}]
   --html FILE.html    write the report as a self-contained HTML page (charts in inline SVG)
   --sweep S1,S2,...   also run every method at these sparsities (the page's ppl-vs-sparsity curve)
   --allow-nonfinite   prune even if a weight or calibration input is NaN or infinite [refuse, naming it]
   --workers N         worker threads for calibration, row-parallel pruning and eval; 1 = none [all cores]
-  --verbose           memory after each phase; one line per operator for fista (lambdas, objective, E_round/E_total, errors)
-  --quiet             no progress bars or info lines      --debug   stack traces on errors
-method options (the methods that do not use one ignore it):
+  --kernels ts|simd   matrix kernels: pure TypeScript, or WebAssembly SIMD [simd where available]
+  --verbose           memory after each phase; per operator, the method's diagnostics (fista: lambdas, objective, E_round/E_total, errors)
+  --quiet             no progress lines (stderr: one per phase, method and sweep point, with time left)
+  --debug             stack traces on errors
+method options (the methods that do not have one ignore it):
 ${methodFlagsHelp(20)}`;
 
 /** The run's settings after defaults (those that depend on the model: {@link runShape}). */
 export interface Settings {
   model: string;
   tokenizer: string;
-  /** The methods to run, in order: one, or every registered method with `--compare`. */
+  /** The methods to run, in order: one, or with `--compare` those of `--methods` (default all). */
   methods: string[];
   target: Target;
-  select?: SelectMode;
-  /** Method options from the method flags (`--iterations`, `--warm-start`, ...). */
+  /** Method options from the method flags (`--select`, `--iterations`, `--warm-start`, ...). */
   methodOptions: MethodOptions;
   calib: string;
   eval: string;
@@ -165,6 +168,8 @@ export interface Settings {
   quiet: boolean;
   verbose: boolean;
   workers: number;
+  /** The `--kernels` value, if given (else the fastest available). */
+  kernels?: KernelSet;
 }
 
 function intFlag(value: string | undefined, name: string, min: number): number | undefined {
@@ -176,7 +181,7 @@ function intFlag(value: string | undefined, name: string, min: number): number |
   return n;
 }
 
-/** Fuzz-found (#8): `--workers 1e9` made a pool of 1e9 slots (out of memory); refuse it first. */
+/** `--workers 1e9` would make a pool of 1e9 slots (out of memory): refused first. */
 const MAX_WORKERS = 256;
 /** `--workers`: 1 to 256, default all cores; `CliError` otherwise. */
 export function workersFlag(value: string | undefined): number {
@@ -187,24 +192,27 @@ export function workersFlag(value: string | undefined): number {
   return n;
 }
 
-function parseTarget(v: { sparsity?: string; pattern?: string; group?: string }): Target {
-  if (v.pattern !== undefined) {
-    if (v.sparsity !== undefined) throw new CliError("--sparsity and --pattern exclude each other");
-    const m = /^(\d+):(\d+)$/.exec(v.pattern);
-    if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) {
-      throw new CliError(`--pattern must be N:M with 1 <= N <= M, e.g. 2:4, got "${v.pattern}"`);
+/** The methods of the run: `--method`, or with `--compare` those of `--methods` (default all). */
+function parseMethods(v: { method?: string; methods?: string; compare?: boolean }): string[] {
+  const names = methodNames();
+  const check = (name: string, flag: string) => {
+    if (!names.includes(name)) {
+      throw new CliError(`--${flag} must be one of ${names.join(", ")}, got "${name}"`);
     }
-    return { kind: "nm", n: Number(m[1]), m: Number(m[2]) };
+    return name;
+  };
+  if (!v.compare) {
+    if (v.methods !== undefined) {
+      throw new CliError("--methods chooses the methods of --compare; add --compare");
+    }
+    return [check(v.method ?? DEFAULTS.method, "method")];
   }
-  const sparsity = v.sparsity === undefined ? DEFAULTS.sparsity : Number(v.sparsity);
-  if (!(sparsity >= 0 && sparsity < 1)) {
-    throw new CliError(`--sparsity must be in [0, 1), got "${v.sparsity}"`);
+  if (v.methods === undefined) return names;
+  const list = v.methods.split(",").map((m) => check(m.trim(), "methods"));
+  if (new Set(list).size !== list.length) {
+    throw new CliError(`--methods names a method twice: "${v.methods}"`);
   }
-  const group = v.group ?? "row";
-  if (group !== "row" && group !== "layer") {
-    throw new CliError(`--group must be row or layer, got "${group}"`);
-  }
-  return { kind: "unstructured", sparsity, group };
+  return list;
 }
 
 /** Refuses flags that are each valid but do not go together. */
@@ -237,20 +245,11 @@ function checkFlagCombinations(s: Settings): void {
 export function parseSettings(argv: string[]): Settings | undefined {
   const v = parseFlags(argv, FLAGS);
   if (v.help) return undefined;
-  const names = methodNames();
-  const method = v.method ?? DEFAULTS.method;
-  if (!v.compare && !names.includes(method)) {
-    throw new CliError(`--method must be one of ${names.join(", ")}, got "${method}"`);
-  }
-  if (v.select !== undefined && !["sort", "ewma", "ewma-exact"].includes(v.select)) {
-    throw new CliError(`--select must be sort, ewma or ewma-exact, got "${v.select}"`);
-  }
   const settings: Settings = {
     model: v.model ?? DEFAULTS.model,
     tokenizer: tokenizerFor(v.model ?? DEFAULTS.model, v.tokenizer),
-    methods: v.compare ? names : [method],
+    methods: parseMethods(v),
     target: parseTarget(v),
-    select: v.select as SelectMode | undefined,
     methodOptions: methodOptionsFromFlags(v),
     calib: v.calib ?? DEFAULTS.calib,
     eval: v.eval ?? DEFAULTS.eval,
@@ -270,19 +269,15 @@ export function parseSettings(argv: string[]): Settings | undefined {
     quiet: v.quiet ?? false,
     verbose: v.verbose ?? false,
     workers: workersFlag(v.workers),
+    kernels: kernelsFlag(v.kernels),
   };
   checkFlagCombinations(settings);
   return settings;
 }
 
-/** Methods whose paper prunes with dense inputs across blocks and intra-layer correction. */
-const PIPELINE_DEFAULTS: Record<string, { denseInputs?: boolean; intraLayer?: boolean }> = {
-  fista: { denseInputs: true, intraLayer: true },
-};
-
 /**
  * Whether `method` runs with dense inputs and the intra-layer order: the flags if given, else its
- * paper's way (FISTAPruner: both on; the others: both off).
+ * paper's way (the descriptor's `pipeline`; FISTAPruner: both on, the others: both off).
  *
  * @param s The settings (`denseInputs`, `intraLayer`).
  * @param method A registered method name.
@@ -299,106 +294,27 @@ export function pipelineMode(
   s: Pick<Settings, "denseInputs" | "intraLayer">,
   method: string,
 ): { denseInputs: boolean; intraLayer: boolean } {
-  const d = PIPELINE_DEFAULTS[method] ?? {};
-  return {
-    denseInputs: s.denseInputs ?? d.denseInputs ?? false,
-    intraLayer: s.intraLayer ?? d.intraLayer ?? false,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// defaults that depend on the model
-
-/** Weight-token budgets that set the default `nsamples` and `--eval-tokens` (see {@link runShape}). */
-const CALIB_BUDGET = 1e9, EVAL_BUDGET = 2e9;
-
-/** The sizes of a run: tokens per window, calibration windows, evaluated tokens (at most). */
-export interface RunShape {
-  seqlen: number;
-  nsamples: number;
-  evalTokens: number;
+  const d = methodOf(method).pipeline;
+  return { denseInputs: s.denseInputs ?? d.denseInputs, intraLayer: s.intraLayer ?? d.intraLayer };
 }
 
 /**
- * Number of weights in the linear layers that are pruned (the seven of every block).
+ * The descriptor of a method name the settings hold (checked by {@link parseSettings}).
  *
- * @param weights The model.
- * @returns The count.
+ * @param name A registered method name.
+ * @returns Its descriptor.
+ * @throws {CliError} If no method has that name.
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { tinyLlama } from "../../src/model/llama.ts";
- * import { prunableWeights } from "./prune_settings.ts";
- * // dim 8, kv_dim 4, hidden 12, 2 blocks: (8*8 + 2*4*8 + 8*8 + 3*12*8) * 2
- * assert.equal(prunableWeights(tinyLlama({ seed: 1 })), 960);
+ * import { methodOf } from "./prune_settings.ts";
+ * assert.equal(methodOf("wanda").name, "wanda");
  * ```
  */
-export function prunableWeights(weights: LlamaWeights): number {
-  return weights.blocks.reduce(
-    (s, b) => s + LINEAR_NAMES.reduce((t, n) => t + b[n].data.length, 0),
-    0,
-  );
-}
-
-/**
- * Fills in the model-dependent defaults: `seqlen = min(256, model seq_len)`; `nsamples` and the
- * evaluation cap from the work budgets in weight-token products (prunable weights x tokens),
- * about 1e9 for calibration and 2e9 for evaluation, at least 8 windows each, at most 128
- * calibration windows.
- *
- * @param s The settings (`seqlen`, `nsamples`, `evalTokens` if given).
- * @param weights The model.
- * @returns The run's sizes.
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { tinyLlama } from "../../src/model/llama.ts";
- * import { runShape } from "./prune_settings.ts";
- * const w = tinyLlama({ seed: 1 }); // seq_len 32, 960 prunable weights, 30,720 per window:
- * // nsamples min(128, 1e9 / 30720), eval 32 x floor(2e9 / 30720) tokens
- * assert.deepEqual(runShape({}, w), { seqlen: 32, nsamples: 128, evalTokens: 32 * 65104 });
- * assert.equal(runShape({ nsamples: 3 }, w).nsamples, 3);
- * ```
- */
-export function runShape(
-  s: Pick<Settings, "seqlen" | "nsamples" | "evalTokens">,
-  weights: LlamaWeights,
-): RunShape {
-  const seqlen = s.seqlen ?? Math.min(256, weights.config.seqLen);
-  const perWindow = prunableWeights(weights) * seqlen;
-  const nsamples = s.nsamples ?? Math.min(128, Math.max(8, Math.floor(CALIB_BUDGET / perWindow)));
-  const evalTokens = s.evalTokens ?? seqlen * Math.max(8, Math.floor(EVAL_BUDGET / perWindow));
-  return { seqlen, nsamples, evalTokens };
-}
-
-/**
- * Fuzz-found (#8): `--nsamples 1e9` ran out of memory drawing the windows. Refuse, before any
- * allocation, calibration whose largest array (one block's captured inputs: every calibration
- * token x the widest layer input, float32) would exceed 2^32 floats (16 GiB).
- *
- * @param nsamples Calibration windows.
- * @param seqlen Tokens per window.
- * @param weights The model (its `dim` and `hiddenDim`).
- * @throws {CliError} If the captured inputs would be over 2^32 floats.
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { tinyLlama } from "../../src/model/llama.ts";
- * import { checkCalibrationSize } from "./prune_settings.ts";
- * const w = tinyLlama({ seed: 1 }); // widest input: hidden 12
- * checkCalibrationSize(128, 32, w);
- * assert.throws(() => checkCalibrationSize(2 ** 30, 32, w), /over 2\^32 floats/);
- * ```
- */
-export function checkCalibrationSize(
-  nsamples: number,
-  seqlen: number,
-  weights: LlamaWeights,
-): void {
-  const widest = Math.max(weights.config.dim, weights.config.hiddenDim);
-  if (nsamples * seqlen * widest > 2 ** 32) {
-    throw new CliError(
-      `Cannot calibrate: --nsamples ${nsamples} x --seqlen ${seqlen} tokens x ${widest} (widest layer input) is over 2^32 floats (16 GiB); lower --nsamples or --seqlen`,
-    );
+export function methodOf(name: string): MethodDescriptor {
+  const method = methodByName(name);
+  if (method === undefined) {
+    throw new CliError(`--method must be one of ${methodNames().join(", ")}, got "${name}"`);
   }
+  return method;
 }

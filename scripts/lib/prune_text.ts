@@ -11,11 +11,11 @@
  */
 import { basename } from "node:path";
 import type { SweepPoint } from "./report_html.ts";
-import { pipelineMode, type RunShape, type Settings } from "./prune_settings.ts";
-import type { PerplexityResult } from "../../src/eval/perplexity.ts";
-import type { LlamaConfig } from "../../src/model/weights.ts";
+import { methodOf, pipelineMode, type Settings } from "./prune_settings.ts";
+import { nllStandardError, type PerplexityResult } from "../../src/eval/perplexity.ts";
+import type { ModelConfig } from "../../src/model/family.ts";
 import type { PruneModelResult } from "../../src/pipeline/prune_model.ts";
-import type { SelectMode, Target } from "../../src/prune/types.ts";
+import type { RunShape } from "../../src/pipeline/run_shape.ts";
 
 /** A perplexity evaluation and how long it took. */
 export interface Evaluation {
@@ -37,35 +37,21 @@ const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const fmtPpl = (x: number) => x.toFixed(x < 100 ? 4 : 2);
 
-/**
- * Standard error of the mean NLL over the eval windows (sample sd / sqrt(windows)); 0 for one.
- *
- * @param p A perplexity result (its `windowNlls`).
- * @returns The standard error, in nats.
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { nllStandardError } from "./prune_text.ts";
- * const p = { ppl: 1, nll: 2, predicted: 4, windows: 2, windowNlls: [1, 3] };
- * assert.equal(nllStandardError(p), 1); // sd sqrt(2), over sqrt(2) windows
- * assert.equal(nllStandardError({ ...p, windows: 1, windowNlls: [1] }), 0);
- * ```
- */
-export function nllStandardError(p: PerplexityResult): number {
-  const n = p.windowNlls.length;
-  if (n < 2) return 0;
-  const m = p.windowNlls.reduce((a, b) => a + b, 0) / n;
-  const ss = p.windowNlls.reduce((a, b) => a + (b - m) ** 2, 0);
-  return Math.sqrt(ss / (n - 1) / n);
-}
-
 /** The standard error carried to perplexity (delta method: `ppl * se(nll)`), as text. */
 const fmtPplSe = (p: PerplexityResult) =>
   (p.ppl * nllStandardError(p)).toFixed(p.ppl < 100 ? 4 : 2);
 
-function targetText(t: Target, select?: SelectMode): string {
+/** The target and, for unstructured targets, what competes under each method (its descriptor). */
+function targetText(s: Settings): string {
+  const t = s.target;
   if (t.kind === "nm") return `${t.n}:${t.m}`;
-  return `${pct(t.sparsity)} unstructured per ${t.group}${select ? `, select ${select}` : ""}`;
+  const competes = (m: string) => methodOf(m).competes(t, s.methodOptions);
+  const base = competes(s.methods[0]);
+  const others = s.methods.filter((m) => competes(m) !== base).map((m) => `${m}: ${competes(m)}`);
+  const select = s.methodOptions.select;
+  return `${pct(t.sparsity)} unstructured ${base}${others.length ? ` (${others.join("; ")})` : ""}${
+    select ? `, select ${select}` : ""
+  }`;
 }
 
 function propagationText(s: Settings): string {
@@ -82,7 +68,7 @@ function propagationText(s: Settings): string {
 
 /** What the header says about the model and the data, besides the settings. */
 export interface RunHeader {
-  config: LlamaConfig;
+  config: ModelConfig;
   /** Weights in the pruned linear layers. */
   prunable: number;
   shape: RunShape;
@@ -112,7 +98,7 @@ export interface RunHeader {
  * const shape = { seqlen: 32, nsamples: 8, evalTokens: 256 };
  * const { config } = tinyLlama({ seed: 1 });
  * const text = runHeaderText(s, { config, prunable: 960, shape, calibTokens: 5000, evaluated: 256, evalTotal: 1234, cores: 2 });
- * assert.match(text, /^method fista, target 50\.00% unstructured per row, dense inputs across blocks, intra-layer order$/m);
+ * assert.match(text, /^method fista, target 50\.00% unstructured per operator, dense inputs across blocks, intra-layer order$/m);
  * assert.match(text, /first 256 of 1,234 tokens \(--eval-tokens 256\)\nworkers 1 \(2 logical cores\)\n$/);
  * ```
  */
@@ -121,9 +107,9 @@ export function runHeaderText(s: Settings, h: RunHeader): string {
   return `model ${s.model}\n  ${c.nLayers} blocks, dim ${c.dim}, hidden ${c.hiddenDim}, ${
     h.prunable.toLocaleString("en")
   } prunable weights\n` +
-    `${s.compare ? "methods" : "method"} ${s.methods.join(", ")}, target ${
-      targetText(s.target, s.select)
-    }, ${propagationText(s)}\n` +
+    `${s.compare ? "methods" : "method"} ${s.methods.join(", ")}, target ${targetText(s)}, ${
+      propagationText(s)
+    }\n` +
     `calibration ${basename(s.calib)}: ${nsamples} windows x ${seqlen} tokens (seed ${s.seed}) of ${
       h.calibTokens.toLocaleString("en")
     } tokens\n` +
@@ -248,44 +234,31 @@ export function sweepText(point: SweepPoint): string {
 }
 
 /**
- * One line per FISTAPruner operator (from `layers[].info`): the lambdas of the T runs, the
- * objective at the first and last iteration of each run (iterations used), `E_round / E_total`
- * per run, the achieved sparsity, and the relative layer error against the warm start's.
+ * `--verbose`: the lines the method's descriptor writes about each layer's diagnostics
+ * (`infoLines`; FISTAPruner: lambdas, objective, `E_round / E_total`, errors), after the layer's name.
  *
- * @param run The method's run (layers without FISTAPruner's `info` give no line).
+ * @param run The method's run (layers without `info`, or a method without `infoLines`, give none).
  * @returns The lines, without newlines.
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { fistaLines } from "./prune_text.ts";
+ * import { infoLines } from "./prune_text.ts";
  * const info = { method: "fista", lambdas: [0.01], objectives: [[4, 2]], iterations: [20], ratio: [0.5], outputEnergy: 10, sparsity: 0.5, layerError: 1, warmStartLayerError: 2, bestRun: 0 };
  * const result = { layers: [{ name: "layers.0.wq", info }, { name: "layers.0.wk" }] } as never;
- * assert.deepEqual(fistaLines({ method: "fista", options: {}, result, ppl: {} as never, evalMs: 0 }), [
+ * assert.deepEqual(infoLines({ method: "fista", options: {}, result, ppl: {} as never, evalMs: 0 }), [
  *   "  layers.0.wq    sparsity 50.00%, rel err 0.10000 vs warm start 0.20000 (best run 0); lambda 1.00e-2: obj 4.00e+0->2.00e+0 (20 it), Er/Et 0.500",
  * ]);
+ * assert.deepEqual(infoLines({ method: "wanda", options: {}, result, ppl: {} as never, evalMs: 0 }), []);
  * ```
  */
-export function fistaLines(run: MethodRun): string[] {
-  const e = (x: number) => x.toExponential(2);
-  return run.result.layers.flatMap((l) => {
-    const i = l.info as Record<string, unknown> | undefined;
-    if (i?.method !== "fista") return [];
-    const lambdas = i.lambdas as number[], objectives = i.objectives as number[][];
-    const iterations = i.iterations as number[], ratio = i.ratio as number[];
-    const energy = (i.outputEnergy as number) || 1;
-    const runs = lambdas.map((lam, r) => {
-      const o = objectives[r];
-      return `${e(lam)}: obj ${e(o[0])}->${e(o[o.length - 1])} (${iterations[r]} it), ` +
-        `Er/Et ${ratio[r].toFixed(3)}`;
-    });
-    return [
-      `  ${l.name.padEnd(14)} sparsity ${pct(i.sparsity as number)}, rel err ${
-        ((i.layerError as number) / energy).toFixed(5)
-      } vs warm start ${
-        ((i.warmStartLayerError as number) / energy).toFixed(5)
-      } (best run ${i.bestRun}); lambda ${runs.join("; ")}`,
-    ];
-  });
+export function infoLines(run: MethodRun): string[] {
+  const method = methodOf(run.method);
+  if (method.infoLines === undefined) return [];
+  return run.result.layers.flatMap((l) =>
+    l.info === undefined
+      ? []
+      : method.infoLines!(l.info).map((line) => `  ${l.name.padEnd(14)} ${line}`)
+  );
 }
 
 /** The `--compare` table's columns: method and quality, then the times. */

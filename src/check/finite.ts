@@ -10,7 +10,7 @@
  * @module
  */
 import type { Matrix } from "../tensor/matrix.ts";
-import type { LlamaWeights } from "../model/weights.ts";
+import type { Model } from "../model/family.ts";
 
 /**
  * Index of the first NaN, `Infinity` or `-Infinity` in `data`.
@@ -94,13 +94,26 @@ export function assertFinite(m: Matrix | Float32Array | ArrayLike<number>, name:
  * assert.throws(() => assertFiniteWeights(bad), /"blocks\[0\]\.rmsFfn" has a non-finite value NaN at index 1$/);
  * ```
  */
-export function assertFiniteWeights(weights: LlamaWeights): void {
-  assertFinite(weights.tokenEmbedding, "tokenEmbedding");
-  weights.blocks.forEach((block, l) => {
-    for (const [key, tensor] of Object.entries(block)) assertFinite(tensor, `blocks[${l}].${key}`);
-  });
-  assertFinite(weights.rmsFinal, "rmsFinal");
-  if (weights.classifier !== weights.tokenEmbedding) assertFinite(weights.classifier, "classifier");
+export function assertFiniteWeights(weights: Model): void {
+  const seen = new Set<unknown>(); // a tied head is the embedding: checked once
+  const check = (tensor: unknown, name: string) => {
+    if (seen.has(tensor) || !isTensor(tensor)) return;
+    seen.add(tensor);
+    assertFinite(tensor, name);
+  };
+  for (const [key, value] of Object.entries(weights)) {
+    if (key !== "blocks") check(value, key);
+    else {
+      weights.blocks.forEach((block, l) => {
+        for (const [k, tensor] of Object.entries(block)) check(tensor, `blocks[${l}].${k}`);
+      });
+    }
+  }
+}
+
+function isTensor(v: unknown): v is Matrix | Float32Array {
+  return v instanceof Float32Array ||
+    (typeof v === "object" && v !== null && (v as Matrix).data instanceof Float32Array);
 }
 
 /**
@@ -108,7 +121,7 @@ export function assertFiniteWeights(weights: LlamaWeights): void {
  * weight) on the calibration text. A `RangeError`, so the CLIs report it as bad input.
  */
 export class NonFiniteInputError extends RangeError {
-  override name = "RangeError";
+  override name = "NonFiniteInputError";
 }
 
 /**
@@ -117,8 +130,9 @@ export class NonFiniteInputError extends RangeError {
  * windows' tokens in order (`windowRows[w]` rows for window `w`).
  *
  * @param layer The block index (for the message).
- * @param inputs Captured inputs by the first linear reading each (`wq`: q, k, v; `w1`: w1, w3).
+ * @param inputs Captured inputs by the first linear reading each (Llama's `wq`: q, k, v).
  * @param windowRows Tokens per window, in order.
+ * @param readers The linears reading each input, for the message (default: the input's name).
  * @throws {NonFiniteInputError} At the first non-finite value, e.g. `Calibration input of
  *   layers.0.w2 has a non-finite value Infinity at window 1, token 3, column 2 (row 7)`.
  * @example
@@ -126,20 +140,19 @@ export class NonFiniteInputError extends RangeError {
  * import assert from "node:assert/strict";
  * import { assertFiniteInputs } from "./finite.ts";
  * const x = { data: new Float32Array([1, 2, 3, NaN]), rows: 2, cols: 2 };
- * assert.throws(() => assertFiniteInputs(3, { w1: x }, [1, 1]), {
- *   name: "RangeError",
+ * assert.throws(() => assertFiniteInputs(3, { w1: x }, [1, 1], { w1: ["w1", "w3"] }), {
+ *   name: "NonFiniteInputError",
  *   message: /^Calibration input of layers\.3\.w1, w3 has a non-finite value NaN at window 1, token 0, column 1 \(row 1\)/,
  * });
  * ```
  */
 export function assertFiniteInputs(
   layer: number,
-  inputs: Partial<Record<"wq" | "wo" | "w1" | "w2", Matrix>>,
+  inputs: Partial<Record<string, Matrix>>,
   windowRows: number[],
+  readers: Readonly<Record<string, readonly string[]>> = {},
 ): void {
-  const readers = { wq: "wq, wk, wv", wo: "wo", w1: "w1, w3", w2: "w2" } as const;
-  for (const name of ["wq", "wo", "w1", "w2"] as const) {
-    const x = inputs[name];
+  for (const [name, x] of Object.entries(inputs)) {
     if (x === undefined) continue;
     const index = findNonFinite(x.data);
     if (index < 0) continue;
@@ -150,7 +163,7 @@ export function assertFiniteInputs(
     }
     throw new NonFiniteInputError(
       `Calibration input of ${
-        readers[name].split(", ").map((n, i) => (i === 0 ? `layers.${layer}.${n}` : n)).join(", ")
+        (readers[name] ?? [name]).map((n, i) => (i === 0 ? `layers.${layer}.${n}` : n)).join(", ")
       } has a non-finite value ${x.data[index]} at window ${window}, token ${
         row - first
       }, column ${col} (row ${row}): the model overflows on the calibration text`,

@@ -10,9 +10,10 @@
  * @module
  */
 import { type SafetensorsEntry, writeSafetensors } from "../io/safetensors.ts";
-import type { SelectMode, Target } from "../prune/types.ts";
-import { applyMask, METHODS } from "../prune/methods.ts";
-import { sparsegptReference } from "../prune/sparsegpt.ts";
+import type { SelectMode, Target } from "../select/target.ts";
+import { applyMask } from "../select/mask.ts";
+import { fistaMethod } from "../prune/fistapruner.ts";
+import { sparsegpt, sparsegptReference } from "../prune/sparsegpt.ts";
 import { magnitudeScoresReference } from "../score/magnitude.ts";
 import { columnNormsReference, wandaScoresReference } from "../score/wanda.ts";
 import {
@@ -143,7 +144,7 @@ function sparsegptExpected(data: Dataset, target: Target, o: CaseOptions): Expec
   const calib = { inputs: data.inputs };
   const r = oneBlock
     ? sparsegptReference(data.weight, calib, target, { percdamp })
-    : METHODS.sparsegpt(data.weight, calib, target, { blocksize, percdamp });
+    : sparsegpt(data.weight, calib, target, { blocksize, percdamp });
   return { weight: r.weight, keep: r.keep };
 }
 
@@ -203,7 +204,7 @@ export const CONFORMANCE_METHODS: ConformanceMethod[] = [
       { label: "warmsgpt", options: { warmStart: "sparsegpt" }, datasets: ["odd3x12"] },
     ],
     expected: (d, target, o) =>
-      METHODS.fista(d.weight, { inputs: d.inputs }, target, {
+      fistaMethod.prune(d.weight, { inputs: d.inputs }, target, {
         iterations: o.iterations,
         updates: o.updates,
         warmStart: o.warmStart,

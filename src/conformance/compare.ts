@@ -6,7 +6,7 @@
  * @module
  */
 import { allClose } from "../check/all_close.ts";
-import type { Target } from "../prune/types.ts";
+import type { Target } from "../select/target.ts";
 import type { ConformanceCase, TensorCheck } from "./manifest.ts";
 
 /** A tensor as read from a safetensors file. */

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { Group, SelectMode, Target } from "../prune/types.ts";
+import type { Group, SelectMode, Target } from "../select/target.ts";
 import type { XStat } from "../score/swiftprune.ts";
 
 /** The manifest's `format` field. */

@@ -14,8 +14,9 @@
  *
  * @module
  */
-import { forward, threadWorkspace } from "../model/llama.ts";
-import type { LlamaWeights } from "../model/weights.ts";
+import type { Model } from "../model/family.ts";
+import { forward } from "../model/model.ts";
+import { threadWorkspace } from "../model/workspace.ts";
 
 /** Options of {@link perplexity}. */
 export interface PerplexityOptions {
@@ -107,7 +108,7 @@ export function perplexityWindows(ids: Int32Array, options: PerplexityOptions): 
 /**
  * Perplexity of a model on already-encoded text (see the module doc for the protocol).
  *
- * @param weights The model.
+ * @param weights The model, of any family.
  * @param ids The whole text encoded once, with BOS.
  * @param options `seqlen`, optional `maxTokens` and `onProgress`.
  * @returns `{ ppl, nll, predicted, windows, windowNlls }`.
@@ -126,7 +127,7 @@ export function perplexityWindows(ids: Int32Array, options: PerplexityOptions): 
  * ```
  */
 export function perplexity(
-  weights: LlamaWeights,
+  weights: Model,
   ids: Int32Array,
   options: PerplexityOptions,
 ): PerplexityResult {
@@ -134,7 +135,7 @@ export function perplexity(
   const vocab = weights.config.vocabSize;
   let total = 0;
   const windowNlls: number[] = [];
-  const ws = threadWorkspace(weights.config, seqlen); // one set of buffers for every window
+  const ws = threadWorkspace(seqlen); // one set of buffers for every window
   for (let w = 0; w < windows; w++) {
     const window = ids.subarray(w * seqlen, (w + 1) * seqlen);
     const out = forward(weights, window, undefined, ws); // row t predicts token t+1
@@ -149,4 +150,26 @@ export function perplexity(
   }
   const predicted = windows * (seqlen - 1), nll = total / predicted;
   return { ppl: Math.exp(nll), nll, predicted, windows, windowNlls };
+}
+
+/**
+ * Standard error of the mean NLL over the eval windows (sample sd / sqrt(windows)); 0 for one.
+ *
+ * @param p A perplexity result (its `windowNlls`).
+ * @returns The standard error, in nats.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nllStandardError } from "./perplexity.ts";
+ * const p = { ppl: 1, nll: 2, predicted: 4, windows: 2, windowNlls: [1, 3] };
+ * assert.equal(nllStandardError(p), 1); // sd sqrt(2), over sqrt(2) windows
+ * assert.equal(nllStandardError({ ...p, windows: 1, windowNlls: [1] }), 0);
+ * ```
+ */
+export function nllStandardError(p: PerplexityResult): number {
+  const n = p.windowNlls.length;
+  if (n < 2) return 0;
+  const m = p.windowNlls.reduce((a, b) => a + b, 0) / n;
+  const ss = p.windowNlls.reduce((a, b) => a + (b - m) ** 2, 0);
+  return Math.sqrt(ss / (n - 1) / n);
 }

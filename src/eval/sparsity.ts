@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { LINEAR_NAMES, type LlamaWeights } from "../model/weights.ts";
+import { linearOf, type Model } from "../model/family.ts";
+import { linearsOf } from "../model/model.ts";
 
 /** Zeros of one operator. */
 export interface OperatorSparsity {
@@ -38,13 +39,13 @@ export interface OperatorSparsity {
  * ```
  */
 export function weightSparsity(
-  weights: LlamaWeights,
+  weights: Model,
 ): { operators: OperatorSparsity[]; zeros: number; weights: number; sparsity: number } {
   const operators: OperatorSparsity[] = [];
   let zeros = 0, total = 0;
   weights.blocks.forEach((block, l) => {
-    for (const name of LINEAR_NAMES) {
-      const { rows, cols, data } = block[name];
+    for (const { name } of linearsOf(weights)) {
+      const { rows, cols, data } = linearOf(block, name);
       let z = 0;
       for (let i = 0; i < data.length; i++) if (data[i] === 0) z++;
       operators.push({

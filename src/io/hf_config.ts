@@ -520,3 +520,29 @@ export function ropeInverseFrequencies(r: RopeSettings): Float32Array {
   }
   return out;
 }
+
+/**
+ * Checks `model_type` and, when present, `architectures` against a family's.
+ *
+ * @param c The config.
+ * @param modelType The expected `model_type`.
+ * @param architecture The class `architectures` must list.
+ * @throws {TypeError} If `model_type` is missing.
+ * @throws {RangeError} If either differs.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkArchitecture } from "./hf_config.ts";
+ * assert.throws(() => checkArchitecture({ model_type: "opt", architectures: ["X"] }, "opt", "OPTForCausalLM"), /lacks "OPTForCausalLM"/);
+ * ```
+ */
+export function checkArchitecture(c: Json, modelType: string, architecture: string): void {
+  const type = configString(c, "model_type");
+  if (type !== modelType) throw unsupported("model_type", type, `"${modelType}"`);
+  const arch = lookup(c, "architectures");
+  if (
+    arch !== undefined && arch !== null && (!Array.isArray(arch) || !arch.includes(architecture))
+  ) {
+    throw new RangeError(`${PREFIX} architectures ${show(arch)} lacks "${architecture}"`);
+  }
+}

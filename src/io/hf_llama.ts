@@ -28,15 +28,16 @@
  * which llama2.c's `export.py` also applies as `permute_original` in `hf_export`; its inverse
  * (`permute_reverse` in llama2.c's `load_hf_model`) takes HF weights back. `wk` uses n_kv_heads.
  *
- * Not supported (rejected with a clear error): `rope_scaling`, biases, activations other than
- * SiLU. Sharded checkpoints are read through `hf_folder.ts` (its `TensorStore` is an
- * {@link HfTensorFile}).
+ * Biases (`attention_bias`, `mlp_bias`, Qwen2's q/k/v) are `.bias` tensors next to their weights,
+ * permuted like their rows. Qwen2 (`Qwen2ForCausalLM`) is the same layout with q/k/v biases.
  *
  * @module
  */
+import type { HfFamily, HfTensorSpec } from "../model/family.ts";
+import { LINEAR_NAMES } from "../model/weights.ts";
 import type { LinearName, LlamaBlock, LlamaConfig, LlamaWeights } from "../model/weights.ts";
 import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
-import type { SafetensorsDtypeOut, SafetensorsEntry } from "./safetensors.ts";
+import type { SafetensorsDtypeOut, SafetensorsEntry, SafetensorsIndex } from "./safetensors.ts";
 
 import { hfLlamaConfigJson, parseHfLlamaConfig } from "./hf_llama_config.ts";
 
@@ -45,64 +46,31 @@ export { hfLlamaConfigJson, parseHfLlamaConfig };
 /**
  * Moves whole rows between llama2.c's and HF's RoPE orders. Within head `h`, llama2.c row
  * `2j + t` (member `t` of pair `j`) is HF row `t * headSize/2 + j` (index `j` of half `t`).
- * Works on any row-major data (weights, or their U8 masks).
  */
-function reorderRopeRows<T extends Float32Array | Uint8Array>(
-  data: T,
-  rows: number,
-  cols: number,
-  nHeads: number,
-  toHf: boolean,
-): T {
-  const headSize = rows / nHeads;
+function reorderRopeRows(w: Matrix, nHeads: number, toHf: boolean): Matrix {
+  checkMatrix(w, "weight");
+  const headSize = w.rows / nHeads;
   if (
     !Number.isInteger(nHeads) || nHeads <= 0 || !Number.isInteger(headSize) || headSize % 2 !== 0
   ) {
     throw new RangeError(
-      `Cannot ${toHf ? "permute" : "unpermute"} weight [${rows}, ${cols}] for RoPE: ` +
+      `Cannot ${toHf ? "permute" : "unpermute"} weight [${w.rows}, ${w.cols}] for RoPE: ` +
         `rows must split into ${nHeads} heads of even size`,
     );
   }
-  const half = headSize / 2;
-  const out = new (data.constructor as new (n: number) => T)(data.length);
+  const half = headSize / 2, cols = w.cols;
+  const out = new Float32Array(w.data.length);
   for (let h = 0; h < nHeads; h++) {
     for (let t = 0; t < 2; t++) {
       for (let j = 0; j < half; j++) {
         const llamaRow = (h * headSize + 2 * j + t) * cols;
         const hfRow = (h * headSize + t * half + j) * cols;
         const [from, to] = toHf ? [llamaRow, hfRow] : [hfRow, llamaRow];
-        out.set(data.subarray(from, from + cols), to);
+        out.set(w.data.subarray(from, from + cols), to);
       }
     }
   }
-  return out;
-}
-
-/**
- * {@link permuteForHfRope} for a mask (or any row-major U8 data of a `wq`/`wk`): the same row
- * order as the weights it belongs to.
- *
- * @param keep `[rows, cols]` row-major, llama2.c order (not modified).
- * @param rows Rows (`nHeads * headSize`).
- * @param cols Columns.
- * @param nHeads Heads of this projection.
- * @returns A new array in HF order.
- * @throws {RangeError} If the rows do not split into `nHeads` heads of even size.
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { permuteMaskForHfRope } from "./hf_llama.ts";
- * assert.deepEqual(Array.from(permuteMaskForHfRope(new Uint8Array([1, 0, 0, 1]), 4, 1, 1)), [1, 0, 0, 1]);
- * assert.deepEqual(Array.from(permuteMaskForHfRope(new Uint8Array([1, 1, 0, 0]), 4, 1, 1)), [1, 0, 1, 0]);
- * ```
- */
-export function permuteMaskForHfRope(
-  keep: Uint8Array,
-  rows: number,
-  cols: number,
-  nHeads: number,
-): Uint8Array {
-  return reorderRopeRows(keep, rows, cols, nHeads, true);
+  return { data: out, rows: w.rows, cols };
 }
 
 /**
@@ -123,12 +91,7 @@ export function permuteMaskForHfRope(
  * ```
  */
 export function permuteForHfRope(w: Matrix, nHeads: number): Matrix {
-  checkMatrix(w, "weight");
-  return {
-    data: reorderRopeRows(w.data, w.rows, w.cols, nHeads, true),
-    rows: w.rows,
-    cols: w.cols,
-  };
+  return reorderRopeRows(w, nHeads, true);
 }
 
 /**
@@ -148,19 +111,10 @@ export function permuteForHfRope(w: Matrix, nHeads: number): Matrix {
  * ```
  */
 export function unpermuteFromHfRope(w: Matrix, nHeads: number): Matrix {
-  checkMatrix(w, "weight");
-  return {
-    data: reorderRopeRows(w.data, w.rows, w.cols, nHeads, false),
-    rows: w.rows,
-    cols: w.cols,
-  };
+  return reorderRopeRows(w, nHeads, false);
 }
 
-/** One tensor of the HF layout: its name and shape. */
-export interface HfTensorSpec {
-  name: string;
-  shape: number[];
-}
+export type { HfTensorSpec } from "../model/family.ts";
 
 /**
  * The tensors an HF Llama checkpoint with this config must hold, in the order we write them.
@@ -179,29 +133,27 @@ export interface HfTensorSpec {
  * ```
  */
 export function hfLlamaTensorSpecs(config: LlamaConfig): HfTensorSpec[] {
-  const { dim, hiddenDim, vocabSize } = config;
-  const kvDim = (dim / config.nHeads) * config.nKvHeads;
+  const { dim, vocabSize } = config;
   const specs: HfTensorSpec[] = [{ name: "model.embed_tokens.weight", shape: [vocabSize, dim] }];
+  const shapes = linearShapes(config);
   for (let n = 0; n < config.nLayers; n++) {
     const p = `model.layers.${n}.`;
-    specs.push(
-      { name: `${p}input_layernorm.weight`, shape: [dim] },
-      { name: `${p}self_attn.q_proj.weight`, shape: [dim, dim] },
-      { name: `${p}self_attn.k_proj.weight`, shape: [kvDim, dim] },
-      { name: `${p}self_attn.v_proj.weight`, shape: [kvDim, dim] },
-      { name: `${p}self_attn.o_proj.weight`, shape: [dim, dim] },
-      { name: `${p}post_attention_layernorm.weight`, shape: [dim] },
-      { name: `${p}mlp.gate_proj.weight`, shape: [hiddenDim, dim] },
-      { name: `${p}mlp.up_proj.weight`, shape: [hiddenDim, dim] },
-      { name: `${p}mlp.down_proj.weight`, shape: [dim, hiddenDim] },
-    );
+    specs.push({ name: `${p}input_layernorm.weight`, shape: [dim] });
+    for (const name of LINEAR_NAMES) {
+      if (name === "w1") specs.push({ name: `${p}post_attention_layernorm.weight`, shape: [dim] });
+      const [rows, cols] = shapes[name];
+      specs.push({ name: `${p}${HF_LINEAR[name]}.weight`, shape: [rows, cols] });
+      if (config.biases?.includes(name)) {
+        specs.push({ name: `${p}${HF_LINEAR[name]}.bias`, shape: [rows] });
+      }
+    }
   }
   specs.push({ name: "model.norm.weight", shape: [dim] });
   if (!config.sharedClassifier) specs.push({ name: "lm_head.weight", shape: [vocabSize, dim] });
   return specs;
 }
 
-/** HF names of a block's linears inside `model.layers.N.` (transformers' `LlamaForCausalLM`). */
+/** HF names of the linears inside `model.layers.N.` (transformers' `LlamaForCausalLM`). */
 export const HF_LINEAR: Readonly<Record<LinearName, string>> = {
   wq: "self_attn.q_proj",
   wk: "self_attn.k_proj",
@@ -212,72 +164,63 @@ export const HF_LINEAR: Readonly<Record<LinearName, string>> = {
   w2: "mlp.down_proj",
 };
 
-/** One pruned linear in the HF layout. */
-export interface HfLinear {
-  /** The HF tensor name, e.g. `model.layers.0.self_attn.q_proj.weight`. */
-  name: string;
-  shape: [number, number];
-  /** The weights, rows in HF order. */
-  values: Float32Array;
-  /** Its mask (1 = keep), in the same order, when the run kept masks. */
-  mask?: Uint8Array;
+/** The block field holding the bias of each linear. */
+const BIAS: Readonly<Record<LinearName, BiasName>> = {
+  wq: "bq",
+  wk: "bk",
+  wv: "bv",
+  wo: "bo",
+  w1: "b1",
+  w3: "b3",
+  w2: "b2",
+};
+type BiasName = "bq" | "bk" | "bv" | "bo" | "b1" | "b2" | "b3";
+
+/** `[rows, cols]` of every linear for `config` (explicit `headDim` honoured). */
+function linearShapes(config: LlamaConfig): Record<LinearName, [number, number]> {
+  const headSize = config.headDim ?? config.dim / config.nHeads, d = config.dim;
+  const q = config.nHeads * headSize, kv = config.nKvHeads * headSize, f = config.hiddenDim;
+  return { wq: [q, d], wk: [kv, d], wv: [kv, d], wo: [d, q], w1: [f, d], w3: [f, d], w2: [d, f] };
+}
+
+/** Heads of the linears whose rows RoPE pairs (q: n_heads, k: n_kv_heads); 0 for the others. */
+function ropeHeads(config: LlamaConfig, name: LinearName): number {
+  return name === "wq" ? config.nHeads : name === "wk" ? config.nKvHeads : 0;
 }
 
 /**
- * Every prunable linear of a model as it is stored in an HF Llama checkpoint: the HF name, the
- * weights and the mask (`masks["layers.N.wq"]`), both with `wq`/`wk` rows permuted to HF's RoPE
- * order by the same function.
- *
- * @param weights The (pruned) model.
- * @param masks Masks by layer name (may be empty).
- * @returns The linears, block by block in {@link HF_LINEAR} order.
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { hfLinears } from "./hf_llama.ts";
- * import { tinyLlama } from "../model/llama.ts";
- * const model = tinyLlama({ seed: 1 });
- * const linears = hfLinears(model, {});
- * assert.equal(linears.length, 7 * model.blocks.length);
- * assert.equal(linears[0].name, "model.layers.0.self_attn.q_proj.weight");
- * assert.equal(linears[0].mask, undefined);
- * ```
+ * A linear's weight (or mask, or bias as a `[rows, 1]` column) between the model's row order and
+ * the HF file's: q and k rows are permuted for RoPE, the others are as they are.
  */
-export function hfLinears(weights: LlamaWeights, masks: Record<string, Uint8Array>): HfLinear[] {
-  const c = weights.config;
-  return weights.blocks.flatMap((b, l) =>
-    (Object.keys(HF_LINEAR) as LinearName[]).map((name) => {
-      const w = b[name];
-      let keep = masks[`layers.${l}.${name}`];
-      let values = w.data;
-      if (name === "wq" || name === "wk") {
-        const heads = name === "wq" ? c.nHeads : c.nKvHeads;
-        values = permuteForHfRope(w, heads).data;
-        if (keep !== undefined) keep = permuteMaskForHfRope(keep, w.rows, w.cols, heads);
-      }
-      return {
-        name: `model.layers.${l}.${HF_LINEAR[name]}.weight`,
-        shape: [w.rows, w.cols] as [number, number],
-        values,
-        ...(keep === undefined ? {} : { mask: keep }),
-      };
-    })
-  );
+function hfRows<T extends Float32Array | Uint8Array>(
+  config: LlamaConfig,
+  name: LinearName,
+  data: T,
+  toHf: boolean,
+): T {
+  const heads = ropeHeads(config, name);
+  if (heads === 0) return data;
+  const rows = linearShapes(config)[name][0];
+  const m = { data: Float32Array.from(data), rows, cols: data.length / rows };
+  const out = reorderRopeRows(m, heads, toHf).data;
+  return (data instanceof Uint8Array ? Uint8Array.from(out) : out) as T;
 }
 
-/** The HF tensors of one block, from llama2.c order (q/k permuted). */
-function blockTensors(config: LlamaConfig, b: LlamaBlock): Float32Array[] {
-  return [
-    b.rmsAtt,
-    permuteForHfRope(b.wq, config.nHeads).data,
-    permuteForHfRope(b.wk, config.nKvHeads).data,
-    b.wv.data,
-    b.wo.data,
-    b.rmsFfn,
-    b.w1.data,
-    b.w3.data,
-    b.w2.data,
-  ];
+/** The HF tensors of one block, by HF name, from the model's order (q/k permuted). */
+function blockTensors(config: LlamaConfig, b: LlamaBlock, n: number): Map<string, Float32Array> {
+  const p = `model.layers.${n}.`;
+  const out = new Map<string, Float32Array>([
+    [`${p}input_layernorm.weight`, b.rmsAtt],
+    [`${p}post_attention_layernorm.weight`, b.rmsFfn],
+  ]);
+  for (const name of LINEAR_NAMES) {
+    out.set(`${p}${HF_LINEAR[name]}.weight`, hfRows(config, name, b[name].data, true));
+    const bias = b[BIAS[name]];
+    if (bias !== undefined) {
+      out.set(`${p}${HF_LINEAR[name]}.bias`, hfRows(config, name, bias, true));
+    }
+  }
+  return out;
 }
 
 /** Options for {@link llamaToHf}. */
@@ -326,29 +269,29 @@ export function llamaToHf(
       `Cannot convert to HF Llama: ${weights.blocks?.length} blocks, config says ${config.nLayers}`,
     );
   }
-  const tensors = [
-    weights.tokenEmbedding.data,
-    ...weights.blocks.flatMap((b) => blockTensors(config, b)),
-  ];
-  tensors.push(weights.rmsFinal);
-  if (!config.sharedClassifier) tensors.push(weights.classifier.data);
+  const tensors = new Map<string, Float32Array>([
+    ["model.embed_tokens.weight", weights.tokenEmbedding.data],
+    ["model.norm.weight", weights.rmsFinal],
+    ["lm_head.weight", weights.classifier.data],
+  ]);
+  weights.blocks.forEach((b, n) => blockTensors(config, b, n).forEach((t, k) => tensors.set(k, t)));
   const specs = hfLlamaTensorSpecs(config);
-  const entries = specs.map(({ name, shape }, i): SafetensorsEntry => {
-    const count = shape.reduce((p, d) => p * d, 1);
-    if (!(tensors[i] instanceof Float32Array) || tensors[i].length !== count) {
+  const entries = specs.map(({ name, shape }): SafetensorsEntry => {
+    const count = shape.reduce((p, d) => p * d, 1), data = tensors.get(name);
+    if (!(data instanceof Float32Array) || data.length !== count) {
       throw new TypeError(
         `Cannot convert to HF Llama: ${name} needs ${count} float32 values [${
           shape.join(", ")
-        }], got ${tensors[i]?.length}`,
+        }], got ${data?.length}`,
       );
     }
-    return { name, dtype, shape, data: tensors[i] };
+    return { name, dtype, shape, data };
   });
   return { config: hfLlamaConfigJson(config, dtype), entries, metadata: { format: "pt" } };
 }
 
 /** Checks a tensor's header entry against the shape the config implies. */
-function checkSpec(file: HfTensorFile, spec: HfTensorSpec): void {
+function checkSpec(file: SafetensorsIndex, spec: HfTensorSpec): void {
   if (!file.has(spec.name)) {
     throw new RangeError(`Cannot read HF Llama checkpoint: tensor "${spec.name}" is missing`);
   }
@@ -367,45 +310,98 @@ function checkSpec(file: HfTensorFile, spec: HfTensorSpec): void {
   }
 }
 
-/** Builds LlamaWeights from the HF tensors (in {@link hfLlamaTensorSpecs} order). */
-function assemble(config: LlamaConfig, tensors: Float32Array[]): LlamaWeights {
-  const specs = hfLlamaTensorSpecs(config);
-  const m = (i: number): Matrix => ({
-    data: tensors[i],
-    rows: specs[i].shape[0],
-    cols: specs[i].shape[1],
+/**
+ * Builds the model from its HF tensors (by name, float32 as stored): q/k rows (and biases) back in
+ * llama2.c's adjacent-pair RoPE order, the classifier tied when the config says so.
+ *
+ * @param config The parsed config (`family` is set from it: `"qwen2"` for Qwen2's biases).
+ * @param tensor The tensor of an HF name (every name of {@link hfLlamaTensorSpecs}).
+ * @param family The family name to record in the model.
+ * @returns The weights.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { assembleLlama, hfLlamaTensorSpecs } from "./hf_llama.ts";
+ * const config = { dim: 4, hiddenDim: 8, nLayers: 1, nHeads: 1, nKvHeads: 1, vocabSize: 3,
+ *   seqLen: 16, normEps: 1e-5, ropeTheta: 10000, sharedClassifier: true };
+ * const sizes = new Map(hfLlamaTensorSpecs(config).map((s) => [s.name, s.shape.reduce((a, b) => a * b)]));
+ * const w = assembleLlama(config, (name) => new Float32Array(sizes.get(name)!));
+ * assert.equal(w.classifier, w.tokenEmbedding);
+ * ```
+ */
+export function assembleLlama(
+  config: LlamaConfig,
+  tensor: (name: string) => Float32Array,
+  family: "llama" | "qwen2" = "llama",
+): LlamaWeights {
+  const shapes = linearShapes(config);
+  const m = (name: string, [rows, cols]: [number, number]): Matrix => ({
+    data: tensor(name),
+    rows,
+    cols,
   });
-  const tokenEmbedding = m(0);
+  const { dim, vocabSize } = config;
+  const tokenEmbedding = m("model.embed_tokens.weight", [vocabSize, dim]);
   const blocks: LlamaBlock[] = [];
   for (let n = 0; n < config.nLayers; n++) {
-    const i = 1 + 9 * n;
-    blocks.push({
-      rmsAtt: tensors[i],
-      wq: unpermuteFromHfRope(m(i + 1), config.nHeads),
-      wk: unpermuteFromHfRope(m(i + 2), config.nKvHeads),
-      wv: m(i + 3),
-      wo: m(i + 4),
-      rmsFfn: tensors[i + 5],
-      w1: m(i + 6),
-      w3: m(i + 7),
-      w2: m(i + 8),
-    });
+    const p = `model.layers.${n}.`;
+    const block: Partial<LlamaBlock> = {
+      rmsAtt: tensor(`${p}input_layernorm.weight`),
+      rmsFfn: tensor(`${p}post_attention_layernorm.weight`),
+    };
+    for (const name of LINEAR_NAMES) {
+      const w = m(`${p}${HF_LINEAR[name]}.weight`, shapes[name]);
+      block[name] = { ...w, data: hfRows(config, name, w.data, false) };
+      if (config.biases?.includes(name)) {
+        block[BIAS[name]] = hfRows(config, name, tensor(`${p}${HF_LINEAR[name]}.bias`), false);
+      }
+    }
+    blocks.push(block as LlamaBlock);
   }
-  const last = 1 + 9 * config.nLayers;
-  const classifier = config.sharedClassifier ? tokenEmbedding : m(last + 1);
-  return { config, tokenEmbedding, blocks, rmsFinal: tensors[last], classifier };
+  const classifier = config.sharedClassifier
+    ? tokenEmbedding
+    : m("lm_head.weight", [vocabSize, dim]);
+  const rmsFinal = tensor("model.norm.weight");
+  return {
+    ...(family === "llama" ? {} : { family }),
+    config,
+    tokenEmbedding,
+    blocks,
+    rmsFinal,
+    classifier,
+  };
 }
 
 /**
- * The tensors of a checkpoint: a safetensors file in memory or a streaming reader (both from
- * `safetensors.ts`), or a whole folder's `TensorStore` (`hf_folder.ts`: sharded checkpoints).
+ * The Hugging Face half of the Llama family description (and Qwen2's, which differs only in
+ * its `model_type`, architecture and q/k/v biases): what `src/model/family.ts`'s `HfFamily` asks.
+ *
+ * @param family `"llama"` or `"qwen2"`.
+ * @returns The codec.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { llamaHfFamily } from "./hf_llama.ts";
+ * const hf = llamaHfFamily("qwen2");
+ * assert.equal(hf.architecture, "Qwen2ForCausalLM");
+ * ```
  */
-export interface HfTensorFile {
-  /** True when the checkpoint has this tensor. */
-  has(name: string): boolean;
-  /** Its header entry. */
-  info(name: string): { dtype: string; shape: number[] };
-  /** Its values as float32. */
+export function llamaHfFamily(family: "llama" | "qwen2"): HfFamily<LlamaWeights> {
+  const modelType = family;
+  return {
+    modelTypes: [modelType],
+    architecture: family === "llama" ? "LlamaForCausalLM" : "Qwen2ForCausalLM",
+    parseConfig: (json) => parseHfLlamaConfig({ model_type: modelType, ...json }),
+    tensors: (config) => hfLlamaTensorSpecs(config),
+    assemble: (config, tensor) => assembleLlama(config, tensor, family),
+    linearTensor: (_config, layer, name) =>
+      `model.layers.${layer}.${HF_LINEAR[name as LinearName]}.weight`,
+    exportLinear: (config, name, data) => hfRows(config, name as LinearName, data, true),
+  };
+}
+
+/** A safetensors file in memory or a streaming reader (both from `safetensors.ts`). */
+export interface HfTensorFile extends SafetensorsIndex {
   float32(name: string): Float32Array | Promise<Float32Array>;
 }
 
@@ -447,7 +443,13 @@ export function llamaFromHf(configJson: unknown, file: HfTensorFile): LlamaWeigh
     }
     return t;
   });
-  return assemble(config, tensors);
+  return assembleLlama(config, byName(specs, tensors));
+}
+
+/** The `tensor(name)` lookup of {@link assembleLlama} over tensors read in `specs` order. */
+function byName(specs: HfTensorSpec[], tensors: Float32Array[]): (name: string) => Float32Array {
+  const map = new Map(specs.map((s, i) => [s.name, tensors[i]]));
+  return (name) => map.get(name)!;
 }
 
 /**
@@ -475,5 +477,5 @@ export async function llamaFromHfReader(
   specs.forEach((s) => checkSpec(file, s));
   const tensors: Float32Array[] = [];
   for (const s of specs) tensors.push(await file.float32(s.name));
-  return assemble(config, tensors);
+  return assembleLlama(config, byName(specs, tensors));
 }

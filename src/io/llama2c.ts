@@ -392,7 +392,7 @@ export function writeLlama2c(weights: LlamaWeights): Uint8Array {
       put(weights[section as "classifier"].data, rows * cols, section);
     } else {
       weights.blocks.forEach((block, l) => {
-        const value = block[section as keyof LlamaBlock];
+        const value = block[section as keyof LlamaBlock]!; // llama2.c blocks have no biases
         put(
           value instanceof Float32Array ? value : value.data,
           rows * cols,

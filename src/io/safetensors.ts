@@ -160,10 +160,24 @@ function describe(value: unknown): string {
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
+/**
+ * The error for a file whose header length does not fit: a cut safetensors file (its JSON header
+ * starts at byte 8) keeps `reason`; any other file is said to be no safetensors file at all.
+ */
+function badLength(prefix: Uint8Array, reason: string, o?: SafetensorsReadOptions): Error {
+  if (prefix[8] === 0x7b) return failure(RangeError, o, reason); // "{": a safetensors header
+  const after = prefix.length < 8
+    ? ""
+    : prefix.length === 8
+    ? ", and nothing follows the header length"
+    : `, and byte 8 is 0x${prefix[8].toString(16).padStart(2, "0")}, not the "{" of a JSON header`;
+  return failure(RangeError, o, `not a safetensors file: ${reason}${after}`);
+}
+
 /** Reads and checks the 8-byte header length; returns N. */
 function headerLength(prefix: Uint8Array, fileSize: number, o?: SafetensorsReadOptions): number {
   if (fileSize < 8) {
-    throw failure(RangeError, o, `file has ${fileSize} bytes, fewer than the 8-byte header length`);
+    throw badLength(prefix, `file has ${fileSize} bytes, fewer than the 8-byte header length`, o);
   }
   if (prefix.length < 8) {
     throw failure(RangeError, o, `got ${prefix.length} bytes of the file's start, need 8`);
@@ -171,13 +185,13 @@ function headerLength(prefix: Uint8Array, fileSize: number, o?: SafetensorsReadO
   const view = new DataView(prefix.buffer, prefix.byteOffset, 8);
   const n = view.getBigUint64(0, true);
   if (n > BigInt(SAFETENSORS_MAX_HEADER_BYTES)) {
-    throw failure(RangeError, o, `header length ${n} bytes exceeds the limit of 100000000 bytes`);
+    throw badLength(prefix, `header length ${n} bytes exceeds the limit of 100000000 bytes`, o);
   }
   if (8n + n > BigInt(fileSize)) {
-    throw failure(
-      RangeError,
-      o,
+    throw badLength(
+      prefix,
       `header length ${n} bytes runs past the end of the file (${fileSize} bytes)`,
+      o,
     );
   }
   if (prefix.length < 8 + Number(n)) {
@@ -489,8 +503,9 @@ export async function openSafetensors(
       `source must be {size, read(offset, length)}, got ${describe(source)}`,
     );
   }
-  let prefix = await readExactly(source, 0, Math.min(8, source.size), options);
-  if (prefix.length === 8) {
+  // 9 bytes: the header length and the first byte of the header ("{" in a safetensors file)
+  let prefix = await readExactly(source, 0, Math.min(9, source.size), options);
+  if (prefix.length >= 8) {
     const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
     const fits = n <= BigInt(SAFETENSORS_MAX_HEADER_BYTES) && 8n + n <= BigInt(source.size);
     if (fits) prefix = await readExactly(source, 0, 8 + Number(n), options);

@@ -49,8 +49,12 @@ const VALUE_ARRAY: Record<SafetensorsDtypeOut, string[]> = {
 
 const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** Checks one entry; returns its element count. */
-function checkEntry(entry: SafetensorsEntry, index: number, seen: Set<string>): number {
+/** Checks one entry's name, dtype and shape; returns its element count. */
+function checkSpec(
+  entry: Omit<SafetensorsEntry, "data">,
+  index: number,
+  seen: Set<string>,
+): number {
   const at = `Cannot write safetensors entry ${index}`;
   if (typeof entry?.name !== "string" || entry.name === "" || entry.name === "__metadata__") {
     throw new TypeError(
@@ -69,7 +73,14 @@ function checkEntry(entry: SafetensorsEntry, index: number, seen: Set<string>): 
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw new TypeError(`${what}: shape must be an array of non-negative integers, got ${shape}`);
   }
-  const count = shape.reduce((p, d) => p * d, 1);
+  return shape.reduce((p, d) => p * d, 1);
+}
+
+/** Checks one entry; returns its element count. */
+function checkEntry(entry: SafetensorsEntry, index: number, seen: Set<string>): number {
+  const count = checkSpec(entry, index, seen);
+  const what = `Cannot write safetensors tensor "${entry.name}"`;
+  const shape = entry.shape;
   const kind = entry.data?.constructor?.name;
   const isRaw = entry.data instanceof Uint8Array;
   if (!isRaw && !VALUE_ARRAY[entry.dtype].includes(kind)) {
@@ -103,19 +114,45 @@ function entryBytes(entry: SafetensorsEntry): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/**
+ * The header of a safetensors file (its 8-byte length included) for tensors given by name, dtype
+ * and shape only: a writer that produces each tensor's bytes later (one at a time, so a large
+ * checkpoint never sits in memory) writes this first, then the tensors' bytes in the same order.
+ *
+ * @param specs The tensors, in file order.
+ * @param metadata Optional `__metadata__` (string values).
+ * @returns The header bytes; the data of tensor i then starts at its `data_offsets[0]`.
+ * @throws {TypeError} If a name is empty or repeated, a dtype unsupported, or a shape invalid.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { safetensorsHeader, writeSafetensors } from "./safetensors_write.ts";
+ * const header = safetensorsHeader([{ name: "x", dtype: "F32", shape: [2] }]);
+ * const file = writeSafetensors([{ name: "x", dtype: "F32", shape: [2], data: new Float32Array(2) }]);
+ * assert.deepEqual(header, file.subarray(0, header.length));
+ * ```
+ */
+export function safetensorsHeader(
+  specs: Omit<SafetensorsEntry, "data">[],
+  metadata?: Record<string, string>,
+): Uint8Array {
+  const seen = new Set<string>();
+  specs.forEach((e, i) => checkSpec(e, i, seen));
+  return headerBytes(specs, metadata);
+}
+
 /** A tensor's name, dtype and shape: what its header entry says. */
-export type SafetensorsSpec = Pick<SafetensorsEntry, "name" | "dtype" | "shape">;
+export type SafetensorsSpec = Omit<SafetensorsEntry, "data">;
 
 /**
- * The header of a safetensors file holding these tensors, back to back in this order, and where
- * each tensor's bytes go: for writing the tensors later, each at its offset (e.g. as they are
- * computed). The header is the one {@link safetensorsChunks} writes for the same tensors.
+ * {@link safetensorsHeader} plus where each tensor's bytes go in the file, for a writer that
+ * writes the tensors at their offsets, in any order (e.g. as they are computed).
  *
  * @param specs Names, dtypes and shapes, in file order.
  * @param metadata Optional `__metadata__` (string values).
- * @returns `header` (length field included, padded to 8 bytes) and each tensor's
- *   `[begin, end)` in the file (absolute: the data section starts at `header.length`).
- * @throws {TypeError} If a spec or the metadata is malformed.
+ * @returns `header` and each tensor's `[begin, end)` in the file (absolute: the data section
+ *   starts at `header.length`).
+ * @throws {TypeError} As {@link safetensorsHeader}.
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -130,16 +167,7 @@ export function safetensorsLayout(
   specs: SafetensorsSpec[],
   metadata?: Record<string, string>,
 ): { header: Uint8Array; offsets: Map<string, [number, number]> } {
-  if (!Array.isArray(specs)) {
-    throw new TypeError(`Cannot write safetensors: specs must be an array, got ${typeof specs}`);
-  }
-  const seen = new Set<string>();
-  // checked as entries of the right size (no data is read)
-  specs.forEach((e, i) => {
-    const count = Array.isArray(e?.shape) ? e.shape.reduce((p, d) => p * d, 1) : 0;
-    checkEntry({ ...e, data: new Uint8Array(count * (DTYPE_BYTES[e?.dtype] ?? 1)) }, i, seen);
-  });
-  const header = headerBytes(specs, metadata);
+  const header = safetensorsHeader(specs, metadata);
   const offsets = new Map<string, [number, number]>();
   let at = header.length;
   for (const e of specs) {
@@ -151,7 +179,10 @@ export function safetensorsLayout(
 }
 
 /** Builds the header bytes (length field included) for checked entries. */
-function headerBytes(entries: SafetensorsSpec[], metadata?: Record<string, string>): Uint8Array {
+function headerBytes(
+  entries: Omit<SafetensorsEntry, "data">[],
+  metadata?: Record<string, string>,
+): Uint8Array {
   const parts: string[] = [];
   if (metadata !== undefined) {
     if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {

@@ -16,13 +16,20 @@
  * float64 (24 + 24 significant bits < 53), and each output's products are added one by one in
  * ascending inner index, the same order as the `*Reference` loops, so `matmul`, `matmulTransB` and
  * `gramAccumulate` give results bit-identical to their references (the tests assert equality).
- * Float32-accumulating tiles were not needed: float64 tiles already pass the speed target.
+ * With the `"simd"` kernels (`kernels.ts`) {@link gemmAccumulate} hands each packed block to the
+ * WebAssembly SIMD kernel of `gemm_simd.ts` instead of the 4x4 TypeScript one: same order, same
+ * bits. {@link linearInto}, the forward pass's linear layers, then sums in float32 instead.
  * The partial sums of a block of C live in a `Float64Array` between `KC` blocks, so nothing is
  * rounded to float32 before the end.
  *
  * @module
  */
 import type { Matrix } from "../tensor/matrix.ts";
+import { gemmAccumulateSimd, linearF32Simd } from "./gemm_simd.ts";
+import { kernels } from "./kernels.ts";
+import { packPanels, type StridedMatrix } from "./pack.ts";
+
+export type { StridedMatrix } from "./pack.ts";
 
 function checkInner(op: string, a: Matrix, b: Matrix, ak: number, bk: number): void {
   if (ak !== bk) {
@@ -127,18 +134,6 @@ export function gramAccumulateReference(g: Float64Array, x: Matrix): void {
 }
 
 /**
- * A strided view of a matrix inside a flat array: element `(i, j)` is
- * `data[offset + i * rowStride + j * colStride]`. Swapping the strides transposes the view, so
- * one kernel serves `A B`, `A B^T` and `X^T X`.
- */
-export interface StridedMatrix {
-  data: Float32Array | Float64Array;
-  offset: number;
-  rowStride: number;
-  colStride: number;
-}
-
-/**
  * The view of a whole row-major matrix (or of its transpose).
  *
  * @param m The matrix.
@@ -187,27 +182,6 @@ function gemmWorkspace(): typeof workspace {
     c64: new Float64Array(MC * NC),
     tile: new Float64Array(16),
   };
-}
-
-/** Packs rows `r0..r0+rc` (in 4-row panels, zero-padded) of a view, inner indices `p0..p0+kc`. */
-function packPanels(
-  v: StridedMatrix,
-  r0: number,
-  rc: number,
-  p0: number,
-  kc: number,
-  out: Float64Array,
-  scale: number,
-): void {
-  const src = v.data, rs = v.rowStride, ps = v.colStride;
-  let o = 0;
-  for (let q = 0; q < rc; q += 4) {
-    const valid = Math.min(4, rc - q);
-    for (let p = 0; p < kc; p++) {
-      const base = v.offset + (r0 + q) * rs + (p0 + p) * ps;
-      for (let r = 0; r < 4; r++) out[o++] = r < valid ? scale * src[base + r * rs] : 0;
-    }
-  }
 }
 
 /** The 4x4 micro-kernel: `C[4, 4] += Apanel[4, kc] Bpanel[kc, 4]`, sums held in locals. */
@@ -305,6 +279,7 @@ export function gemmAccumulate(
     );
   }
   const alpha = options.alpha ?? 1, upperOnly = options.upperOnly ?? false;
+  if (kernels() === "simd") return gemmAccumulateSimd(c, a, b, m, n, k, alpha, upperOnly);
   const cd = c.data, ldc = c.rowStride;
   const { aPack, bPack, tile: scratch } = gemmWorkspace(); // MC, NC are multiples of 4
   const bT: StridedMatrix = {
@@ -317,11 +292,11 @@ export function gemmAccumulate(
     const nc = Math.min(NC, n - jc);
     for (let pc = 0; pc < k; pc += KC) {
       const kc = Math.min(KC, k - pc);
-      packPanels(bT, jc, nc, pc, kc, bPack, 1); // columns of B become panel rows
+      packPanels(bT, jc, nc, pc, kc, bPack, 1, 4); // columns of B become panel rows
       for (let ic = 0; ic < m; ic += MC) {
         const mc = Math.min(MC, m - ic);
         if (upperOnly && ic > jc + nc - 1) break;
-        packPanels(a, ic, mc, pc, kc, aPack, alpha);
+        packPanels(a, ic, mc, pc, kc, aPack, alpha, 4);
         for (let i = 0; i < mc; i += 4) {
           for (let j = 0; j < nc; j += 4) {
             if (upperOnly && jc + j + 3 < ic + i) continue;
@@ -503,6 +478,30 @@ export function matmulTransBInto(out: Matrix, a: Matrix, b: Matrix): Matrix {
   checkOut("A B^T", out, a.rows, b.rows);
   productInto(out, stridedView(a), stridedView(b, true), a.rows, b.rows, a.cols);
   return out;
+}
+
+/**
+ * `out = X W^T`, a linear layer applied to a batch of tokens, as the forward pass computes it: with
+ * the `"ts"` kernels {@link matmulTransBInto} (float64 sums); with the `"simd"` kernels the float32
+ * SIMD kernel (`linearF32Simd` in `gemm_simd.ts`: float32 sums, about twice as fast as float64
+ * SIMD, outputs within a few float32 roundings per term of the float64 sums).
+ *
+ * @param out The output `[tokens, out]` (overwritten; must not share memory with `x` or `w`).
+ * @param x Inputs `[tokens, in]`.
+ * @param w Weight `[out, in]`.
+ * @returns `out`.
+ * @throws {TypeError} If the shapes do not match.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fromRows, matrix } from "../tensor/matrix.ts";
+ * import { linearInto } from "./matmul.ts";
+ * const y = linearInto(matrix(1, 2), fromRows([[1, 2]]), fromRows([[3, 4], [5, 6]]));
+ * assert.deepEqual(Array.from(y.data), [11, 17]);
+ * ```
+ */
+export function linearInto(out: Matrix, x: Matrix, w: Matrix): Matrix {
+  return kernels() === "simd" ? linearF32Simd(out, x, w) : matmulTransBInto(out, x, w);
 }
 
 /**

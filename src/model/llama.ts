@@ -1,14 +1,16 @@
 /**
- * The Llama 2 forward pass (Touvron et al., arXiv:2307.09288v2), as llama2.c's `run.c` computes it,
- * over whole sequences so the pruning pipeline can run it block by block and capture the input of
- * every linear layer.
+ * The Llama family (`LlamaForCausalLM`: Llama 2, Touvron et al., arXiv:2307.09288v2, and Llama 3;
+ * Qwen2 reuses it with q/k/v biases, `qwen2.ts`): the forward pass as llama2.c's `run.c` computes
+ * it, over whole sequences so the pruning pipeline can run it block by block and capture the input
+ * of every linear layer, and the family description ({@link llamaFamily}) the pipeline reads.
  *
  * One block, for the hidden states `h` `[T, dim]` of a sequence of T tokens:
  *
  *     x   = RMSNorm(h) * rmsAtt                       RMSNorm(h) = h / sqrt(mean(h^2) + eps)
- *     q, k, v = x Wq^T, x Wk^T, x Wv^T                (k, v: nKvHeads heads, grouped-query)
+ *     q, k, v = x Wq^T, x Wk^T, x Wv^T  (+ biases)    (k, v: nKvHeads heads, grouped-query)
  *     q, k = RoPE(q), RoPE(k)                         rotate pairs (2i, 2i+1) of each head by
- *                                                     pos * theta^(-2i / headSize)
+ *                                                     pos * theta^(-2i / headSize) (Llama 3.1:
+ *                                                     frequencies rescaled, `ropeScaling`)
  *     a   = softmax(q k^T / sqrt(headSize) + causal) v, per head; query head h reads kv head
  *                                                     floor(h / (nHeads / nKvHeads))
  *     h'  = h + a Wo^T
@@ -25,111 +27,77 @@
  * | `w1, w2, w3`             | `block.w1` (gate), `w2` (down), `w3` (up) |
  * | `wcls`                   | `weights.classifier`              |
  *
- * {@link forward} uses `matmulTransBInto` for every linear layer (writing into a
+ * {@link forward} uses `linearInto` for every linear layer (writing into a
  * {@link ForwardWorkspace} when given one); {@link forwardReference} is a plain token-at-a-time
  * twin with a KV cache (run.c's `forward`), the correctness reference.
  *
  * @module
  */
-import { matmulTransBInto } from "../linalg/matmul.ts";
+import { linearInto } from "../linalg/matmul.ts";
 import { createRng, randn } from "../tensor/rng.ts";
 import type { Matrix } from "../tensor/matrix.ts";
+import type { Family, ForwardHooks, LinearSpec } from "./family.ts";
+import { llamaHfFamily } from "../io/hf_llama.ts";
+import {
+  addBias,
+  addInto,
+  attendOne,
+  attention,
+  checkTokens,
+  matvec,
+  rmsNorm,
+  rmsNormRows,
+  ropeAdjacent,
+} from "./layers.ts";
 import type { LinearName, LlamaBlock, LlamaConfig, LlamaWeights } from "./weights.ts";
+import { type ForwardWorkspace, workspaceTensor as tensor } from "./workspace.ts";
 
-/** Callbacks into the forward pass. */
-export interface ForwardHooks {
-  /**
-   * Called with the input `[T, in]` of every linear layer of a block, in the order
-   * wq, wk, wv, wo, w1, w3, w2 (wq/wk/wv get the same Matrix object, as do w1/w3). Do not modify `x`.
-   */
-  onLinearInput?(layer: number, name: LinearName, x: Matrix): void;
+export type { ForwardHooks } from "./family.ts";
+
+/** Width of one attention head: `headDim` if set, else `dim / nHeads`. */
+export function headSizeOf(config: Pick<LlamaConfig, "dim" | "nHeads" | "headDim">): number {
+  return config.headDim ?? config.dim / config.nHeads;
 }
 
-function checkTokens(weights: LlamaWeights, tokens: ArrayLike<number>): void {
-  const vocab = weights.config.vocabSize;
-  for (let t = 0; t < tokens.length; t++) {
-    const id = tokens[t];
-    if (!Number.isInteger(id) || id < 0 || id >= vocab) {
-      throw new RangeError(
-        `Cannot run the model: token ${id} at position ${t} is outside [0, ${vocab})`,
-      );
-    }
-  }
+/**
+ * The inverse frequency of rotary pair `i` of a head: `theta^(-2i / headSize)`, then Llama 3.1's
+ * scaling when the config has one (see `Llama3RopeScaling` in `weights.ts`).
+ */
+function ropeFrequency(config: LlamaConfig, inverse: number): number {
+  const s = config.ropeScaling;
+  if (s === undefined) return inverse;
+  const wavelength = (2 * Math.PI) / inverse;
+  const lowWavelength = s.originalMaxPositionEmbeddings / s.lowFreqFactor;
+  const highWavelength = s.originalMaxPositionEmbeddings / s.highFreqFactor;
+  if (wavelength < highWavelength) return inverse; // high frequencies: kept
+  if (wavelength > lowWavelength) return inverse / s.factor; // low frequencies: slowed
+  const smooth = (s.originalMaxPositionEmbeddings / wavelength - s.lowFreqFactor) /
+    (s.highFreqFactor - s.lowFreqFactor);
+  return (1 - smooth) * (inverse / s.factor) + smooth * inverse; // between: interpolated
 }
 
-/** `out[t] = x[t] / sqrt(mean(x[t]^2) + eps) * gain`, row by row (float64 sum). */
-function rmsNormRows(
-  x: Matrix,
-  gain: Float32Array,
-  eps: number,
-  out: Float32Array = new Float32Array(x.rows * x.cols),
-): Matrix {
-  const { rows, cols } = x;
-  for (let t = 0; t < rows; t++) {
-    const o = t * cols;
-    let ss = 0;
-    for (let i = 0; i < cols; i++) ss += x.data[o + i] * x.data[o + i];
-    const scale = 1 / Math.sqrt(ss / cols + eps);
-    for (let i = 0; i < cols; i++) out[o + i] = gain[i] * (scale * x.data[o + i]);
-  }
-  return { data: out, rows, cols };
+/** The `headSize / 2` inverse frequencies of RoPE for `config`. */
+function ropeFrequencies(config: LlamaConfig): Float64Array {
+  const headSize = headSizeOf(config);
+  return Float64Array.from(
+    { length: headSize / 2 },
+    (_, i) => ropeFrequency(config, Math.pow(config.ropeTheta, -(2 * i) / headSize)),
+  );
 }
 
-/** Rotates pairs (2i, 2i+1) of every head of `m` `[T, heads * headSize]` in place, position t = row t. */
-function applyRope(m: Matrix, headSize: number, theta: number): void {
-  const half = headSize / 2;
-  const freqs = Array.from({ length: half }, (_, i) => Math.pow(theta, -(2 * i) / headSize));
-  for (let t = 0; t < m.rows; t++) {
-    for (let i = 0; i < half; i++) {
-      const angle = t * freqs[i], c = Math.cos(angle), s = Math.sin(angle);
-      for (let o = t * m.cols + 2 * i; o < (t + 1) * m.cols; o += headSize) {
-        const x0 = m.data[o], x1 = m.data[o + 1];
-        m.data[o] = x0 * c - x1 * s;
-        m.data[o + 1] = x0 * s + x1 * c;
-      }
-    }
-  }
-}
-
-/** Causal grouped-query attention: q `[T, dim]`, k, v `[T, kvDim]` -> `[T, dim]`. */
-function causalAttention(
-  q: Matrix,
-  k: Matrix,
-  v: Matrix,
-  config: LlamaConfig,
-  out: Float32Array = new Float32Array(q.rows * config.dim),
-  scores: Float64Array = new Float64Array(q.rows),
-): Matrix {
-  const T = q.rows, dim = config.dim, kvDim = k.cols;
-  const headSize = dim / config.nHeads, group = config.nHeads / config.nKvHeads;
-  const scale = 1 / Math.sqrt(headSize);
-  for (let h = 0; h < config.nHeads; h++) {
-    const qo = h * headSize, kvo = Math.floor(h / group) * headSize;
-    for (let t = 0; t < T; t++) {
-      let max = -Infinity;
-      for (let j = 0; j <= t; j++) {
-        let s = 0;
-        for (let i = 0; i < headSize; i++) {
-          s += q.data[t * dim + qo + i] * k.data[j * kvDim + kvo + i];
-        }
-        scores[j] = s * scale;
-        if (scores[j] > max) max = scores[j];
-      }
-      let sum = 0;
-      for (let j = 0; j <= t; j++) sum += scores[j] = Math.exp(scores[j] - max);
-      for (let i = 0; i < headSize; i++) {
-        let acc = 0;
-        for (let j = 0; j <= t; j++) acc += scores[j] * v.data[j * kvDim + kvo + i];
-        out[t * dim + qo + i] = acc / sum;
-      }
-    }
-  }
-  return { data: out, rows: T, cols: dim };
-}
-
-function addInto(target: Matrix, delta: Matrix): Matrix {
-  for (let i = 0; i < target.data.length; i++) target.data[i] += delta.data[i];
-  return target;
+/** Every linear's `[rows, cols]` for `config`. */
+function linearShapes(config: LlamaConfig): [LinearName, number, number][] {
+  const headSize = headSizeOf(config), d = config.dim, f = config.hiddenDim;
+  const qDim = config.nHeads * headSize, kvDim = config.nKvHeads * headSize;
+  return [
+    ["wq", qDim, d],
+    ["wk", kvDim, d],
+    ["wv", kvDim, d],
+    ["wo", d, qDim],
+    ["w1", f, d],
+    ["w3", f, d],
+    ["w2", d, f],
+  ];
 }
 
 function checkBlock(
@@ -140,19 +108,7 @@ function checkBlock(
   if (!Number.isInteger(layer) || layer < 0 || layer >= config.nLayers || block === undefined) {
     throw new RangeError(`Cannot run block ${layer}: the model has ${config.nLayers} layers`);
   }
-  const kvDim = (config.dim * config.nKvHeads) / config.nHeads,
-    d = config.dim,
-    f = config.hiddenDim;
-  const shapes: [LinearName, number, number][] = [
-    ["wq", d, d],
-    ["wk", kvDim, d],
-    ["wv", kvDim, d],
-    ["wo", d, d],
-    ["w1", f, d],
-    ["w3", f, d],
-    ["w2", d, f],
-  ];
-  for (const [name, rows, cols] of shapes) {
+  for (const [name, rows, cols] of linearShapes(config)) {
     const w = block[name];
     if (w.rows !== rows || w.cols !== cols || w.data.length !== rows * cols) {
       throw new TypeError(
@@ -163,46 +119,12 @@ function checkBlock(
 }
 
 /**
- * Preallocated buffers for the forward pass over sequences of up to `maxTokens` tokens. Pass one
- * to {@link forward}, {@link blockForward} and {@link logits} to run many windows without
- * allocating: every intermediate tensor (and the result) is then a view of these buffers, valid
- * until the next call with the same workspace. Without one each call allocates its tensors, which
- * for a pass over many windows means tens of MB of garbage that the collector reclaims late; with
- * one a run holds `maxTokens x (7 dim + 2 kvDim + 2 hidden + vocab)` floats (4 MB for llama4m at
- * 256 tokens). Not for concurrent use (each worker makes its own).
- */
-export interface ForwardWorkspace {
-  /** The model shape the buffers were sized for. */
-  readonly config: LlamaConfig;
-  /** The longest sequence the buffers hold. */
-  readonly maxTokens: number;
-  /** The buffers, by the tensor of the block they hold (see {@link blockForward}). */
-  readonly buffers: Readonly<Record<WorkspaceBuffer, Float32Array>>;
-  /** Attention scores of one query row (float64). */
-  readonly scores: Float64Array;
-}
-
-type WorkspaceBuffer =
-  | "x"
-  | "q"
-  | "k"
-  | "v"
-  | "attention"
-  | "h1"
-  | "x2"
-  | "gate"
-  | "up"
-  | "hiddenA"
-  | "hiddenB"
-  | "logits";
-
-/**
  * How many values one decoder block's forward pass produces over `tokens` tokens when every
  * intermediate tensor is kept, as a framework's autograd graph would: the input `h`, `x`, `q`, `k`,
  * `v`, the attention output, `a Wo^T`, `h'`, `x'`, the gate `W1 x'`, the up projection `W3 x'`,
  * `silu(gate) * up`, `W2 (...)` and the output (attention scores excluded). That is
- * `tokens * (9 dim + 2 kvDim + 3 hidden)`, the "one block's activations" of the memory bound of
- * issue #8 (docs/memory.md); this forward pass itself never holds all of them at once.
+ * `tokens * (9 dim + 2 kvDim + 3 hidden)`, the "one block's activations" of the memory bound
+ * (docs/memory.md); this forward pass itself never holds all of them at once.
  *
  * @param config The model's config.
  * @param tokens Tokens run through the block (all calibration windows together).
@@ -216,122 +138,11 @@ type WorkspaceBuffer =
  * ```
  */
 export function blockActivationCount(
-  config: Pick<LlamaConfig, "dim" | "hiddenDim" | "nHeads" | "nKvHeads">,
+  config: Pick<LlamaConfig, "dim" | "hiddenDim" | "nHeads" | "nKvHeads" | "headDim">,
   tokens: number,
 ): number {
-  const kvDim = (config.dim * config.nKvHeads) / config.nHeads;
+  const kvDim = config.nKvHeads * headSizeOf(config);
   return tokens * (9 * config.dim + 2 * kvDim + 3 * config.hiddenDim);
-}
-
-/**
- * A {@link ForwardWorkspace} for `config` and sequences of up to `maxTokens` tokens.
- *
- * @param config The model's config.
- * @param maxTokens The longest sequence it will run, >= 1.
- * @returns The workspace.
- * @throws {RangeError} If `maxTokens` is not a positive integer.
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { forward, forwardWorkspace, tinyLlama } from "./llama.ts";
- * const w = tinyLlama({ seed: 2 }), ws = forwardWorkspace(w.config, 4);
- * const fresh = forward(w, [1, 4, 9]);
- * assert.deepEqual(forward(w, [1, 4, 9], undefined, ws).data, fresh.data); // same numbers, no allocation
- * ```
- */
-export function forwardWorkspace(config: LlamaConfig, maxTokens: number): ForwardWorkspace {
-  if (!Number.isInteger(maxTokens) || maxTokens < 1) {
-    throw new RangeError(
-      `Cannot make a forward workspace: maxTokens must be a positive integer, got ${maxTokens}`,
-    );
-  }
-  const { dim, hiddenDim, vocabSize } = config, kvDim = (dim * config.nKvHeads) / config.nHeads;
-  const widths: Record<WorkspaceBuffer, number> = {
-    x: dim,
-    q: dim,
-    k: kvDim,
-    v: kvDim,
-    attention: dim,
-    h1: dim,
-    x2: dim,
-    gate: hiddenDim,
-    up: hiddenDim,
-    hiddenA: dim,
-    hiddenB: dim,
-    logits: vocabSize,
-  };
-  const buffers = Object.fromEntries(
-    Object.entries(widths).map(([name, width]) => [name, new Float32Array(maxTokens * width)]),
-  ) as Record<WorkspaceBuffer, Float32Array>;
-  return { config, maxTokens, buffers, scores: new Float64Array(maxTokens) };
-}
-
-/**
- * `ws` if it fits `config` and `tokens`, else a new workspace that does (a cache helper for
- * callers that keep one workspace across calls).
- *
- * @param ws The workspace kept so far, if any.
- * @param config The model's config.
- * @param tokens The sequence length to run.
- * @returns A workspace for `config` holding at least `tokens` tokens.
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { fittingWorkspace, tinyLlama } from "./llama.ts";
- * const c = tinyLlama({ seed: 2 }).config, ws = fittingWorkspace(undefined, c, 8);
- * assert.equal(fittingWorkspace(ws, c, 5), ws);
- * assert.equal(fittingWorkspace(ws, c, 9).maxTokens, 9);
- * ```
- */
-export function fittingWorkspace(
-  ws: ForwardWorkspace | undefined,
-  config: LlamaConfig,
-  tokens: number,
-): ForwardWorkspace {
-  const c = ws?.config;
-  const fits = ws !== undefined && ws.maxTokens >= tokens && c !== undefined &&
-    c.dim === config.dim && c.hiddenDim === config.hiddenDim && c.nHeads === config.nHeads &&
-    c.nKvHeads === config.nKvHeads && c.vocabSize === config.vocabSize;
-  return fits ? ws : forwardWorkspace(config, tokens);
-}
-
-let threadCache: ForwardWorkspace | undefined;
-
-/**
- * This thread's reusable workspace (each worker has its own): one that fits `config` and `tokens`,
- * kept between calls so that passes over many windows, blocks and evaluations allocate their
- * buffers once. Replaced (and the old one left to the collector) when it does not fit. Callers
- * must not hold its views across another call that uses it.
- *
- * @param config The model's config.
- * @param tokens The sequence length to run.
- * @returns The workspace.
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { threadWorkspace, tinyLlama } from "./llama.ts";
- * const c = tinyLlama({ seed: 2 }).config;
- * assert.equal(threadWorkspace(c, 4), threadWorkspace(c, 3)); // kept
- * ```
- */
-export function threadWorkspace(config: LlamaConfig, tokens: number): ForwardWorkspace {
-  return threadCache = fittingWorkspace(threadCache, config, tokens);
-}
-
-/** `[rows, cols]` matrix over the start of buffer `name` of `ws`, or a new one without `ws`. */
-function tensor(
-  ws: ForwardWorkspace | undefined,
-  name: WorkspaceBuffer,
-  rows: number,
-  cols: number,
-): Matrix {
-  if (ws === undefined) return { data: new Float32Array(rows * cols), rows, cols };
-  if (rows > ws.maxTokens) {
-    throw new RangeError(
-      `Cannot run the model: ${rows} tokens do not fit a workspace of ${ws.maxTokens}`,
-    );
-  }
-  return { data: ws.buffers[name].subarray(0, rows * cols), rows, cols };
 }
 
 /**
@@ -339,6 +150,7 @@ function tensor(
  *
  * @param weights The model.
  * @param tokens Token ids, each in `[0, vocab)`.
+ * @param ws Optional {@link ForwardWorkspace}; then the result is a view of it.
  * @returns `[T, dim]`, a copy of the embedding rows.
  * @throws {RangeError} If a token id is out of range.
  * @example
@@ -349,16 +161,12 @@ function tensor(
  * assert.deepEqual(Array.from(embed(w, [2]).data), Array.from(w.tokenEmbedding.data.subarray(2 * 8, 3 * 8)));
  * ```
  */
-export function embed(weights: LlamaWeights, tokens: ArrayLike<number>): Matrix {
-  return embedInto(weights, tokens, undefined);
-}
-
-function embedInto(
+export function embed(
   weights: LlamaWeights,
   tokens: ArrayLike<number>,
-  ws: ForwardWorkspace | undefined,
+  ws?: ForwardWorkspace,
 ): Matrix {
-  checkTokens(weights, tokens);
+  checkTokens(weights.config.vocabSize, tokens);
   const dim = weights.config.dim, out = tensor(ws, "hiddenB", tokens.length, dim);
   for (let t = 0; t < tokens.length; t++) {
     const row = tokens[t] * dim;
@@ -397,40 +205,41 @@ export function blockForward(
   hooks: ForwardHooks = {},
   ws?: ForwardWorkspace,
 ): Matrix {
-  const c = weights.config, block = weights.blocks[layer];
-  checkBlock(c, block, layer);
+  const c = weights.config, b = weights.blocks[layer];
+  checkBlock(c, b, layer);
   if (h.cols !== c.dim || h.data.length !== h.rows * h.cols) {
     throw new TypeError(
       `Cannot run block ${layer}: hidden states are [${h.rows}, ${h.cols}], expected [T, ${c.dim}]`,
     );
   }
   const see = (name: LinearName, x: Matrix) => hooks.onLinearInput?.(layer, name, x);
-  const T = h.rows, headSize = c.dim / c.nHeads;
-  const t = (name: WorkspaceBuffer, cols: number) => tensor(ws, name, T, cols);
-  const linear = (out: Matrix, x: Matrix, w: Matrix) => matmulTransBInto(out, x, w); // x W^T
-  // attention: x = RMSNorm(h) * rmsAtt; q, k, v = x W^T; RoPE(q, k); a = attention(q, k, v)
-  const x = rmsNormRows(h, block.rmsAtt, c.normEps, t("x", c.dim).data);
+  const T = h.rows, headSize = headSizeOf(c), freqs = ropeFrequencies(c);
+  const t = (name: string, cols: number) => tensor(ws, name, T, cols);
+  // y = x W^T + b
+  const linear = (out: string, x: Matrix, w: Matrix, bias?: Float32Array) =>
+    addBias(linearInto(t(out, w.rows), x, w), bias);
+  // attention: x = RMSNorm(h) * rmsAtt; q, k, v = x W^T (+ b); RoPE(q, k); a = attention(q, k, v)
+  const x = rmsNormRows(h, b.rmsAtt, c.normEps, t("x", c.dim).data);
   see("wq", x), see("wk", x), see("wv", x);
-  const q = linear(t("q", block.wq.rows), x, block.wq);
-  const k = linear(t("k", block.wk.rows), x, block.wk);
-  const v = linear(t("v", block.wv.rows), x, block.wv);
-  applyRope(q, headSize, c.ropeTheta);
-  applyRope(k, headSize, c.ropeTheta);
-  const a = causalAttention(q, k, v, c, t("attention", c.dim).data, ws?.scores);
+  const q = linear("q", x, b.wq, b.bq), k = linear("k", x, b.wk, b.bk);
+  const v = linear("v", x, b.wv, b.bv);
+  ropeAdjacent(q, headSize, freqs);
+  ropeAdjacent(k, headSize, freqs);
+  const heads = { nHeads: c.nHeads, nKvHeads: c.nKvHeads, headSize };
+  const a = attention(q, k, v, heads, t("attention", q.cols).data, ws?.scores);
   see("wo", a);
-  const h1 = addInto(linear(t("h1", c.dim), a, block.wo), h); // h' = h + a Wo^T
-  // MLP: y = h' + W2 (silu(W1 x') * W3 x')
-  const x2 = rmsNormRows(h1, block.rmsFfn, c.normEps, t("x2", c.dim).data);
+  const h1 = addInto(linear("h1", a, b.wo, b.bo), h); // h' = h + a Wo^T
+  // MLP: y = h' + W2 (silu(W1 x') * W3 x'),  x' = RMSNorm(h') * rmsFfn
+  const x2 = rmsNormRows(h1, b.rmsFfn, c.normEps, t("x2", c.dim).data);
   see("w1", x2), see("w3", x2);
-  const gate = linear(t("gate", block.w1.rows), x2, block.w1);
-  const up = linear(t("up", block.w3.rows), x2, block.w3);
+  const gate = linear("gate", x2, b.w1, b.b1), up = linear("up", x2, b.w3, b.b3);
   for (let i = 0; i < gate.data.length; i++) {
     const g = gate.data[i];
     gate.data[i] = (g / (1 + Math.exp(-g))) * up.data[i]; // silu(g) * u
   }
   see("w2", gate);
-  const onA = ws !== undefined && h.data.buffer === ws.buffers.hiddenA.buffer;
-  return addInto(linear(t(onA ? "hiddenB" : "hiddenA", c.dim), gate, block.w2), h1);
+  const onA = ws !== undefined && h.data.buffer === ws.buffers.hiddenA?.buffer;
+  return addInto(linear(onA ? "hiddenB" : "hiddenA", gate, b.w2, b.b2), h1);
 }
 
 /**
@@ -457,7 +266,7 @@ export function logits(weights: LlamaWeights, h: Matrix, ws?: ForwardWorkspace):
   }
   const c = weights.config;
   const x = rmsNormRows(h, weights.rmsFinal, c.normEps, tensor(ws, "x", h.rows, c.dim).data);
-  return matmulTransBInto(tensor(ws, "logits", h.rows, c.vocabSize), x, weights.classifier);
+  return linearInto(tensor(ws, "logits", h.rows, c.vocabSize), x, weights.classifier);
 }
 
 /**
@@ -485,7 +294,7 @@ export function forward(
   hooks?: ForwardHooks,
   ws?: ForwardWorkspace,
 ): Matrix {
-  let h = embedInto(weights, tokens, ws);
+  let h = embed(weights, tokens, ws);
   for (let layer = 0; layer < weights.config.nLayers; layer++) {
     h = blockForward(weights, layer, h, hooks, ws);
   }
@@ -494,24 +303,6 @@ export function forward(
 
 // ---------------------------------------------------------------------------------------------
 // The reference: one token at a time with a KV cache, as llama2.c's run.c `forward`.
-
-/** Plain `W x` (float64 accumulation): W `[rows, cols]`, x `Float32Array(cols)`. */
-function matvec(w: Matrix, x: Float32Array): Float32Array {
-  const out = new Float32Array(w.rows);
-  for (let i = 0; i < w.rows; i++) {
-    let s = 0;
-    for (let j = 0; j < w.cols; j++) s += w.data[i * w.cols + j] * x[j];
-    out[i] = s;
-  }
-  return out;
-}
-
-function rmsNorm(x: Float32Array, gain: Float32Array, eps: number): Float32Array {
-  let ss = 0;
-  for (let i = 0; i < x.length; i++) ss += x[i] * x[i];
-  const scale = 1 / Math.sqrt(ss / x.length + eps);
-  return x.map((v, i) => gain[i] * (scale * v));
-}
 
 /** A token-at-a-time decoder over a model: feed tokens one by one, get next-token logits. */
 export interface ReferenceDecoder {
@@ -540,19 +331,20 @@ export interface ReferenceDecoder {
  * ```
  */
 export function referenceDecoder(weights: LlamaWeights): ReferenceDecoder {
-  const c = weights.config, dim = c.dim, headSize = dim / c.nHeads;
-  const kvDim = (dim * c.nKvHeads) / c.nHeads, group = c.nHeads / c.nKvHeads;
+  const c = weights.config, dim = c.dim, headSize = headSizeOf(c);
+  const qDim = c.nHeads * headSize, kvDim = c.nKvHeads * headSize;
+  const heads = { nHeads: c.nHeads, nKvHeads: c.nKvHeads, headSize };
   const keys: Float32Array[][] = weights.blocks.map(() => []),
     values: Float32Array[][] = weights.blocks.map(() => []);
   let pos = 0;
   const next = (token: number): Float32Array => {
-    checkTokens(weights, [token]);
+    checkTokens(c.vocabSize, [token]);
     let x = weights.tokenEmbedding.data.slice(token * dim, (token + 1) * dim);
     weights.blocks.forEach((b, l) => {
       const xb = rmsNorm(x, b.rmsAtt, c.normEps);
-      const q = matvec(b.wq, xb), k = matvec(b.wk, xb), v = matvec(b.wv, xb);
-      for (let i = 0; i < dim; i += 2) { // RoPE exactly as run.c: q always, k while i < kv_dim
-        const freq = 1 / Math.pow(c.ropeTheta, (i % headSize) / headSize);
+      const q = matvec(b.wq, xb, b.bq), k = matvec(b.wk, xb, b.bk), v = matvec(b.wv, xb, b.bv);
+      for (let i = 0; i < qDim; i += 2) { // RoPE exactly as run.c: q always, k while i < kv_dim
+        const freq = ropeFrequency(c, 1 / Math.pow(c.ropeTheta, (i % headSize) / headSize));
         const fcr = Math.cos(pos * freq), fci = Math.sin(pos * freq);
         for (const vec of i < kvDim ? [q, k] : [q]) {
           const v0 = vec[i], v1 = vec[i + 1];
@@ -561,28 +353,12 @@ export function referenceDecoder(weights: LlamaWeights): ReferenceDecoder {
         }
       }
       keys[l].push(k), values[l].push(v);
-      const att = new Float32Array(dim);
-      for (let h = 0; h < c.nHeads; h++) {
-        const qo = h * headSize, kvo = Math.floor(h / group) * headSize;
-        const scores = keys[l].map((key) => {
-          let s = 0;
-          for (let i = 0; i < headSize; i++) s += q[qo + i] * key[kvo + i];
-          return s / Math.sqrt(headSize);
-        });
-        const max = Math.max(...scores), e = scores.map((s) => Math.exp(s - max));
-        const sum = e.reduce((a, b) => a + b, 0);
-        for (let i = 0; i < headSize; i++) {
-          let acc = 0;
-          for (let t = 0; t <= pos; t++) acc += (e[t] / sum) * values[l][t][kvo + i];
-          att[qo + i] = acc;
-        }
-      }
-      const o = matvec(b.wo, att);
+      const o = matvec(b.wo, attendOne(q, keys[l], values[l], heads), b.bo);
       x = x.map((xi, i) => xi + o[i]);
       const xf = rmsNorm(x, b.rmsFfn, c.normEps);
-      const h1 = matvec(b.w1, xf), h3 = matvec(b.w3, xf);
+      const h1 = matvec(b.w1, xf, b.b1), h3 = matvec(b.w3, xf, b.b3);
       const hb = h1.map((g, i) => (g / (1 + Math.exp(-g))) * h3[i]);
-      const down = matvec(b.w2, hb);
+      const down = matvec(b.w2, hb, b.b2);
       x = x.map((xi, i) => xi + down[i]);
     });
     pos++;
@@ -613,7 +389,7 @@ export function referenceDecoder(weights: LlamaWeights): ReferenceDecoder {
  * ```
  */
 export function forwardReference(weights: LlamaWeights, tokens: ArrayLike<number>): Matrix {
-  checkTokens(weights, tokens);
+  checkTokens(weights.config.vocabSize, tokens);
   const decoder = referenceDecoder(weights), vocab = weights.config.vocabSize;
   const out = new Float32Array(tokens.length * vocab);
   for (let t = 0; t < tokens.length; t++) out.set(decoder.next(tokens[t]), t * vocab);
@@ -675,3 +451,45 @@ export function tinyLlama(options: Partial<LlamaConfig> & { seed: number }): Lla
   const classifier = config.sharedClassifier ? tokenEmbedding : linear(config.vocabSize, dim);
   return { config, tokenEmbedding, blocks, rmsFinal, classifier };
 }
+
+// ---------------------------------------------------------------------------------------------
+// The family description (src/model/family.ts)
+
+/**
+ * The prunable linears of a Llama block and what feeds each: q, k, v read the attention input; o
+ * reads the attention of q, k, v; gate and up (w1, w3) read the MLP input, which o's output
+ * feeds; down (w2) reads `silu(gate) * up`. FISTAPruner's intra-layer order is therefore
+ * `q,k,v -> o -> w1,w3 -> w2`.
+ */
+export const LLAMA_LINEARS: readonly LinearSpec[] = [
+  { name: "wq", input: "wq", after: [] },
+  { name: "wk", input: "wq", after: [] },
+  { name: "wv", input: "wq", after: [] },
+  { name: "wo", input: "wo", after: ["wq", "wk", "wv"] },
+  { name: "w1", input: "w1", after: ["wo"] },
+  { name: "w3", input: "w1", after: ["wo"] },
+  { name: "w2", input: "w2", after: ["w1", "w3"] },
+];
+
+/**
+ * `LlamaForCausalLM` (Llama 2 and 3; llama2.c checkpoints too): the functions above behind the
+ * common {@link Family} interface, registered in `families.ts`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { intraLayerGroups } from "./family.ts";
+ * import { llamaFamily } from "./llama.ts";
+ * assert.deepEqual(intraLayerGroups(llamaFamily.linears(undefined as never)), [["wq", "wk", "wv"], ["wo"], ["w1", "w3"], ["w2"]]);
+ * ```
+ */
+export const llamaFamily: Family<LlamaWeights> = {
+  name: "llama",
+  linears: () => LLAMA_LINEARS,
+  embed,
+  blockForward,
+  logits,
+  forwardReference,
+  blockActivationCount,
+  hf: llamaHfFamily("llama"),
+};

@@ -21,10 +21,32 @@ export interface LlamaConfig {
   ropeTheta: number;
   /** True when the classifier is the token embedding (llama2.c's shared_classifier). */
   sharedClassifier: boolean;
+  /** Width of one attention head when it is not `dim / nHeads` (HF `head_dim`). */
+  headDim?: number;
+  /** RoPE frequency scaling (HF `rope_scaling` of type `llama3`); absent: none. */
+  ropeScaling?: Llama3RopeScaling;
+  /** The linears that have a bias (HF `attention_bias`, `mlp_bias`; Qwen2: q, k, v); absent: none. */
+  biases?: LinearName[];
 }
 
-/** One decoder block. Names follow llama2.c; HF names are in `src/io/hf_llama.ts`. */
-export interface LlamaBlock {
+/**
+ * Llama 3.1's RoPE scaling (transformers' `_compute_llama3_parameters`): inverse frequencies whose
+ * wavelength exceeds `originalMaxPositionEmbeddings / lowFreqFactor` are divided by `factor`, those
+ * below `originalMaxPositionEmbeddings / highFreqFactor` kept, and those between interpolated.
+ */
+export interface Llama3RopeScaling {
+  type: "llama3";
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  originalMaxPositionEmbeddings: number;
+}
+
+/**
+ * One decoder block. Names follow llama2.c; HF names are in `src/io/hf_llama.ts`. Biases (HF
+ * `attention_bias`, `mlp_bias`, Qwen2's q/k/v biases) are present only when the model has them.
+ */
+export type LlamaBlock = {
   /** RMSNorm weight before attention, `Float32Array(dim)`. */
   rmsAtt: Float32Array;
   /** `[dim, dim]` (HF `q_proj`). Rows in llama2.c's adjacent-pair RoPE order. */
@@ -43,10 +65,20 @@ export interface LlamaBlock {
   w2: Matrix;
   /** `[hidden, dim]` (HF `up_proj`). */
   w3: Matrix;
-}
+  /** Biases of the linears of the same name (`bq` of `wq`, ...), in the same row order. */
+  bq?: Float32Array;
+  bk?: Float32Array;
+  bv?: Float32Array;
+  bo?: Float32Array;
+  b1?: Float32Array;
+  b2?: Float32Array;
+  b3?: Float32Array;
+};
 
 /** A whole model. */
 export interface LlamaWeights {
+  /** `"llama"` (also when absent: llama2.c files) or `"qwen2"` (the same block with q/k/v biases). */
+  family?: "llama" | "qwen2";
   config: LlamaConfig;
   /** `[vocab, dim]`. */
   tokenEmbedding: Matrix;

@@ -20,14 +20,21 @@
  *
  * @module
  */
-import { release } from "../tensor/release.ts";
 import { perplexityWindows, tokenNll } from "../eval/perplexity.ts";
 import type { PerplexityOptions, PerplexityResult } from "../eval/perplexity.ts";
-import { blockForward, forward, threadWorkspace } from "../model/llama.ts";
-import type { LinearName, LlamaBlock, LlamaWeights } from "../model/weights.ts";
-import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
+import type { Model, Tensor } from "../model/family.ts";
+import { forward } from "../model/model.ts";
+import { threadWorkspace } from "../model/workspace.ts";
+import {
+  BLOCK_TASK_MODULE,
+  type BlockRun,
+  type BlockRunOptions,
+  prepareBlockRun,
+  runBlockWindows,
+} from "../pipeline/block_run.ts";
+import type { Matrix } from "../tensor/matrix.ts";
+import { release } from "../tensor/release.ts";
 import { isShared, type Pool, sharedFloat32, sharedMemoryAvailable, toShared } from "./pool.ts";
-import { DISTINCT_INPUTS, type DistinctInput } from "../model/weights.ts";
 
 /** The URL workers import to find the window tasks below. */
 const THIS_MODULE = import.meta.url;
@@ -41,13 +48,20 @@ function sharedVector(v: Float32Array): Float32Array {
   return out;
 }
 
+function isTensor(v: unknown): v is Tensor {
+  return v instanceof Float32Array ||
+    (typeof v === "object" && v !== null && (v as Matrix).data instanceof Float32Array &&
+      typeof (v as Matrix).rows === "number");
+}
+
 /**
  * The model with every tensor in shared memory, so that tasks receive it without a copy. Tensors
  * already shared are kept as they are (no copy), so calling it again on its result is cheap; a tied
- * classifier stays tied.
+ * head stays tied (the same object in, the same object out). Works for a model of any family: every
+ * tensor field of the model and of its blocks is shared.
  *
  * @param weights The model (not modified).
- * @returns The same model whose matrices and norm gains live in `SharedArrayBuffer`s.
+ * @returns The same model whose matrices and vectors live in `SharedArrayBuffer`s.
  * @throws {TypeError} If shared memory is not available.
  * @example
  * ```ts
@@ -61,29 +75,19 @@ function sharedVector(v: Float32Array): Float32Array {
  * assert.equal(shareWeights(w).blocks[1].w2.data, w.blocks[1].w2.data); // no second copy
  * ```
  */
-export function shareWeights(weights: LlamaWeights): LlamaWeights {
-  const tokenEmbedding = toShared(weights.tokenEmbedding);
-  const classifier = weights.classifier === weights.tokenEmbedding
-    ? tokenEmbedding
-    : toShared(weights.classifier);
-  const blocks = weights.blocks.map((b): LlamaBlock => ({
-    rmsAtt: sharedVector(b.rmsAtt),
-    wq: toShared(b.wq),
-    wk: toShared(b.wk),
-    wv: toShared(b.wv),
-    wo: toShared(b.wo),
-    rmsFfn: sharedVector(b.rmsFfn),
-    w1: toShared(b.w1),
-    w2: toShared(b.w2),
-    w3: toShared(b.w3),
-  }));
-  return {
-    config: weights.config,
-    tokenEmbedding,
-    blocks,
-    rmsFinal: sharedVector(weights.rmsFinal),
-    classifier,
+export function shareWeights<M extends Model>(weights: M): M {
+  const done = new Map<Tensor, Tensor>();
+  const share = <T>(t: T): T => {
+    if (!isTensor(t)) return t;
+    let s = done.get(t);
+    if (s === undefined) done.set(t, s = t instanceof Float32Array ? sharedVector(t) : toShared(t));
+    return s as T;
   };
+  const shared = Object.fromEntries(Object.entries(weights).map(([k, v]) => [k, share(v)])) as M;
+  shared.blocks = weights.blocks.map((b) =>
+    Object.fromEntries(Object.entries(b).map(([k, t]) => [k, share(t)]))
+  );
+  return shared;
 }
 
 /** Whether work should go to the pool (else it runs in-process, with the same results). */
@@ -116,14 +120,14 @@ function usePool(pool: Pool | undefined, tasks: number): pool is Pool {
  * ```
  */
 export function windowNllsTask(
-  weights: LlamaWeights,
+  weights: Model,
   ids: Int32Array,
   seqlen: number,
   first: number,
   end: number,
 ): Float64Array {
   const vocab = weights.config.vocabSize, out = new Float64Array((end - first) * (seqlen - 1));
-  const ws = threadWorkspace(weights.config, seqlen);
+  const ws = threadWorkspace(seqlen);
   for (let w = first, o = 0; w < end; w++) {
     const window = ids.subarray(w * seqlen, (w + 1) * seqlen);
     const logits = forward(weights, window, undefined, ws); // row t predicts token t+1
@@ -166,7 +170,7 @@ export function windowNllsTask(
  */
 export async function perplexityParallel(
   pool: Pool | undefined,
-  weights: LlamaWeights,
+  weights: Model,
   ids: Int32Array,
   options: PerplexityOptions,
 ): Promise<PerplexityResult> {
@@ -204,101 +208,10 @@ export async function perplexityParallel(
 // one decoder block over many windows (the pipeline's calibration forward)
 
 /** Options of {@link blockForwardWindows}. */
-export interface BlockWindowsOptions {
-  /** Capture the inputs of the block's linears (default true). */
-  capture?: boolean;
-  /** Run this block instead of `weights.blocks[layer]` (e.g. one being pruned). */
-  block?: LlamaBlock;
-}
+export type BlockWindowsOptions = BlockRunOptions;
 
 /** What {@link blockForwardWindows} returns. */
-export interface BlockWindowsRun {
-  /** The block's output `[T_w, dim]` for every window, in window order. */
-  outputs: Matrix[];
-  /**
-   * With `capture`: the input of each distinct linear, windows concatenated in order
-   * (`[sum T_w, in]`); wk and wv use `wq`'s, w3 uses `w1`'s. Empty without `capture`.
-   */
-  inputs: Partial<Record<DistinctInput, Matrix>>;
-}
-
-/** Where the windows are in the concatenated `[tokens, ...]` buffers. */
-interface WindowRows {
-  /** `starts[w]` = first row of window w; `starts[n]` = total tokens. */
-  starts: number[];
-}
-
-/**
- * Worker task: runs block `layer` on windows `[first, end)` whose hidden states are rows
- * `[starts[w], starts[w+1])` of `hidden` (`[tokens, dim]`), writing the outputs at the same rows of
- * `out` and, when `captures` is given, each distinct linear input at the same rows of its buffer.
- *
- * @param weights The model (shared memory when called from a worker).
- * @param layer Block index.
- * @param hidden All windows' hidden states, concatenated, `Float32Array(tokens * dim)`.
- * @param rows Window starts (`{ starts }`, length windows + 1).
- * @param first First window.
- * @param end One past the last window.
- * @param out Output `Float32Array(tokens * dim)`; only this task's rows are written.
- * @param captures `Float32Array(tokens * in)` per distinct input, or `null` not to capture.
- * @throws {RangeError} If `layer` is out of range.
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { blockForward, embed, tinyLlama } from "../model/llama.ts";
- * import { blockWindowsTask } from "./forward_parallel.ts";
- * const w = tinyLlama({ seed: 1 }), h = embed(w, [1, 2, 3]);
- * const out = new Float32Array(h.data.length);
- * blockWindowsTask(w, 0, h.data, { starts: [0, 3] }, 0, 1, out, null);
- * assert.deepEqual(out, blockForward(w, 0, h).data);
- * ```
- */
-export function blockWindowsTask(
-  weights: LlamaWeights,
-  layer: number,
-  hidden: Float32Array,
-  rows: WindowRows,
-  first: number,
-  end: number,
-  out: Float32Array,
-  captures: Record<DistinctInput, Float32Array> | null,
-): void {
-  const dim = weights.config.dim, { starts } = rows;
-  for (let w = first; w < end; w++) {
-    const r0 = starts[w], r1 = starts[w + 1];
-    const h = { data: hidden.subarray(r0 * dim, r1 * dim), rows: r1 - r0, cols: dim };
-    const hooks = captures === null ? {} : {
-      onLinearInput(_layer: number, name: LinearName, x: Matrix) {
-        const buffer = captures[name as DistinctInput];
-        if (buffer !== undefined) buffer.set(x.data, r0 * x.cols);
-      },
-    };
-    out.set(
-      blockForward(weights, layer, h, hooks, threadWorkspace(weights.config, r1 - r0)).data,
-      r0 * dim,
-    );
-  }
-}
-
-/** The input width of each distinct linear input of a block. */
-function inputWidths(weights: LlamaWeights): Record<DistinctInput, number> {
-  const { dim, hiddenDim } = weights.config;
-  return { wq: dim, wo: dim, w1: dim, w2: hiddenDim };
-}
-
-function checkHidden(weights: LlamaWeights, h: Matrix[]): void {
-  if (!Array.isArray(h) || h.length === 0) {
-    throw new RangeError(`Cannot run a block over windows: need at least one window, got ${h}`);
-  }
-  h.forEach((m, w) => {
-    checkMatrix(m, `hidden states of window ${w}`);
-    if (m.cols !== weights.config.dim) {
-      throw new TypeError(
-        `Cannot run a block over windows: window ${w} is [${m.rows}, ${m.cols}], expected [T, ${weights.config.dim}]`,
-      );
-    }
-  });
-}
+export type BlockWindowsRun = BlockRun;
 
 /**
  * One decoder block over many windows (each a sequence starting at position 0), split by windows
@@ -333,47 +246,22 @@ function checkHidden(weights: LlamaWeights, h: Matrix[]): void {
  */
 export async function blockForwardWindows(
   pool: Pool | undefined,
-  weights: LlamaWeights,
+  weights: Model,
   layer: number,
   h: Matrix[],
   options: BlockWindowsOptions = {},
 ): Promise<BlockWindowsRun> {
-  checkHidden(weights, h);
+  if (!usePool(pool, h.length)) return runBlockWindows(weights, layer, h, options);
   let model = weights;
-  if (options.block !== undefined) {
+  if (options.block !== undefined) { // swapped in before sharing, so the block is shared too
     const blocks = weights.blocks.slice();
     blocks[layer] = options.block;
     model = { ...weights, blocks };
   }
-  const parallel = usePool(pool, h.length);
-  const alloc = (n: number) => parallel ? sharedFloat32(n) : new Float32Array(n);
-  const starts = [0];
-  for (const m of h) starts.push(starts[starts.length - 1] + m.rows);
-  const tokens = starts[h.length], dim = weights.config.dim;
-  const hidden = alloc(tokens * dim), out = alloc(tokens * dim);
-  h.forEach((m, w) => hidden.set(m.data, starts[w] * dim));
-  const widths = inputWidths(weights);
-  const captures = options.capture === false ? null : Object.fromEntries(
-    DISTINCT_INPUTS.map((name) => [name, alloc(tokens * widths[name])]),
-  ) as Record<DistinctInput, Float32Array>;
-  if (parallel) {
-    const shared = shareWeights(model);
-    const args = h.map((_, w) => [shared, layer, hidden, { starts }, w, w + 1, out, captures]);
-    await pool.map(THIS_MODULE, "blockWindowsTask", args);
-  } else {
-    blockWindowsTask(model, layer, hidden, { starts }, 0, h.length, out, captures);
-  }
-  release(hidden); // our copy of the inputs: done
-  const outputs = h.map((_, w) => ({
-    data: out.subarray(starts[w] * dim, starts[w + 1] * dim),
-    rows: starts[w + 1] - starts[w],
-    cols: dim,
-  }));
-  const inputs: Partial<Record<DistinctInput, Matrix>> = {};
-  if (captures !== null) {
-    for (const name of DISTINCT_INPUTS) {
-      inputs[name] = { data: captures[name], rows: tokens, cols: widths[name] };
-    }
-  }
-  return { outputs, inputs };
+  const windows = h.map((m) => (isShared(m.data) ? m : toShared(m))); // workers read them in place
+  const capture = options.capture;
+  const run = prepareBlockRun(shareWeights(model), layer, windows, { capture }, sharedFloat32);
+  await pool.map(BLOCK_TASK_MODULE, "blockWindowsTask", h.map((_, w) => run.args(w, w + 1)));
+  windows.forEach((m, w) => m !== h[w] && release(m.data)); // our shared copies: done
+  return run.finish();
 }

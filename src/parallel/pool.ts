@@ -10,6 +10,7 @@
  *   `SharedArrayBuffer`, which are shared: workers read inputs and write outputs in place. So big
  *   arrays go in shared memory ({@link sharedFloat32}, {@link toShared}) and tasks return little.
  * - At most `size` tasks run at once (one per worker); the rest wait in a first-in, first-out queue.
+ * - A task runs with the kernel set (`src/linalg/kernels.ts`) of the thread that posted it.
  * - An error thrown by a task rejects its promise with an error of the same class (`TypeError`,
  *   `RangeError`, ... ; other names become an `Error` with that `name`) and the same message.
  *
@@ -31,8 +32,11 @@
  *
  * @module
  */
+import { NonFiniteInputError } from "../check/finite.ts";
+import { NotPositiveDefiniteError } from "../linalg/cholesky.ts";
 import { reuseShared } from "../tensor/release.ts";
 import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
+import { kernels, type KernelSet } from "../linalg/kernels.ts";
 
 /** Options for {@link createPool}. */
 export interface PoolOptions {
@@ -83,6 +87,8 @@ interface Task {
   moduleUrl: string;
   exportName: string;
   args: readonly unknown[];
+  /** The kernel set of the posting thread, which the worker uses for this task. */
+  kernels: KernelSet;
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
 }
@@ -92,11 +98,24 @@ interface Slot {
   task?: Task;
 }
 
+/** An error as a worker sends it (`describeError` of `./worker.ts`). */
+interface ErrorData {
+  name: string;
+  message: string;
+  stack?: string;
+  fields?: Record<string, number | string>;
+}
+
 type Reply =
   | { id: number; ok: true; value: unknown }
-  | { id: number; ok: false; error: { name: string; message: string; stack?: string } };
+  | { id: number; ok: false; error: ErrorData };
 
-const ERROR_CLASSES: Record<string, new (message: string) => Error> = {
+/**
+ * The error classes a task's error keeps across the worker boundary, by name: the built-in ones
+ * and the library's own (callers test them with `instanceof`, e.g. the CLI's hint for a
+ * `NonFiniteInputError`).
+ */
+const ERROR_CLASSES: Record<string, { prototype: Error }> = {
   Error,
   TypeError,
   RangeError,
@@ -104,14 +123,26 @@ const ERROR_CLASSES: Record<string, new (message: string) => Error> = {
   ReferenceError,
   EvalError,
   URIError,
+  NonFiniteInputError,
+  NotPositiveDefiniteError,
 };
 
-/** Rebuilds an error sent by a worker, keeping its class (or at least its name) and message. */
-function reviveError(e: { name: string; message: string; stack?: string }): Error {
-  const error = new (ERROR_CLASSES[e.name] ?? Error)(e.message);
-  if (!(e.name in ERROR_CLASSES)) error.name = e.name;
-  if (e.stack) error.stack = e.stack;
-  return error;
+/**
+ * Rebuilds an error sent by a worker: an object of its class (or `Error` for a class the pool does
+ * not know) with its name, message, stack and fields. The constructor is not called (a library
+ * error's constructor may take other arguments than the message).
+ */
+function reviveError(e: ErrorData): Error {
+  const known = Object.hasOwn(ERROR_CLASSES, e.name) ? ERROR_CLASSES[e.name] : Error;
+  const error = Object.create(known.prototype) as Error;
+  Object.defineProperty(error, "message", { value: e.message, writable: true, configurable: true });
+  if (error.name !== e.name) error.name = e.name;
+  Object.defineProperty(error, "stack", {
+    value: e.stack ?? `${e.name}: ${e.message}`,
+    writable: true,
+    configurable: true,
+  });
+  return Object.assign(error, e.fields ?? {});
 }
 
 /** Bun lets an idle worker not keep the process alive; Deno and browsers have no such method. */
@@ -154,6 +185,7 @@ class WorkerPool implements Pool {
         moduleUrl: url,
         exportName,
         args,
+        kernels: kernels(),
         resolve: resolve as (v: unknown) => void,
         reject,
       });
@@ -213,8 +245,8 @@ class WorkerPool implements Pool {
       slot.worker ??= this.#spawn(slot);
       slot.task = task;
       setKeepAlive(slot.worker, true);
-      const { id, moduleUrl, exportName, args } = task;
-      slot.worker.postMessage({ id, moduleUrl, exportName, args });
+      const { id, moduleUrl, exportName, args, kernels } = task;
+      slot.worker.postMessage({ id, moduleUrl, exportName, args, kernels });
     } catch (e) { // worker could not start (e.g. no permission) or args could not be cloned
       slot.task = undefined;
       task.reject(e instanceof Error ? e : new Error(String(e)));

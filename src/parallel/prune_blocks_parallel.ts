@@ -23,21 +23,23 @@
  *
  * @module
  */
-import { embed } from "../model/llama.ts";
-import { LINEAR_NAMES } from "../model/weights.ts";
-import type { LinearName, LlamaBlock, LlamaWeights } from "../model/weights.ts";
+import { type Block, linearOf, type Model } from "../model/family.ts";
+import { embed, linearsOf } from "../model/model.ts";
 import {
   blockAccumulator,
+  drive,
   modelResult,
   pruneBlockSteps,
+  pruneModel,
   type PruneModelOptions,
   type PruneModelResult,
   pruneModelSteps,
   runPruneStep,
 } from "../pipeline/prune_model.ts";
 import type { LayerReport } from "../pipeline/layer_report.ts";
-import { type MethodOptions, METHODS } from "../prune/methods.ts";
-import type { Target } from "../prune/types.ts";
+import type { MethodOptions } from "../prune/method.ts";
+import { isRegistered, methodByName } from "../prune/methods.ts";
+import type { Target } from "../select/target.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 import { blockForwardWindows, shareWeights } from "./forward_parallel.ts";
 import { type Pool, sharedMemoryAvailable, toShared } from "./pool.ts";
@@ -47,7 +49,7 @@ const THIS_MODULE = import.meta.url;
 
 /** The part of `PruneModelOptions` a worker needs (functions cannot be sent: the method by name). */
 export interface BlockTaskOptions {
-  /** A key of `METHODS`. */
+  /** The name of a registered method. */
   method: string;
   methodOptions: MethodOptions;
   target: Target;
@@ -60,7 +62,7 @@ export interface BlockTaskOptions {
 /** What {@link pruneBlockTask} sends back. */
 export interface BlockTaskResult {
   /** The pruned linears of the block. */
-  linears: Record<LinearName, Matrix>;
+  linears: Record<string, Matrix>;
   masks: Record<string, Uint8Array>;
   layers: LayerReport[];
   times: { calibration: number; pruning: number; evaluation: number };
@@ -91,12 +93,12 @@ export interface BlockTaskResult {
  * ```
  */
 export function pruneBlockTask(
-  weights: LlamaWeights,
+  weights: Model,
   layer: number,
   h: Matrix[],
   options: BlockTaskOptions,
 ): BlockTaskResult {
-  const method = METHODS[options.method];
+  const method = methodByName(options.method);
   if (method === undefined) {
     throw new RangeError(`Cannot prune block ${layer}: no method named "${options.method}"`);
   }
@@ -109,17 +111,11 @@ export function pruneBlockTask(
     { ...options, method, releaseArrays: true },
     acc,
   );
-  let next = steps.next();
-  while (!next.done) next = steps.next(runPruneStep(next.value));
-  const linears = {} as Record<LinearName, Matrix>;
-  for (const name of LINEAR_NAMES) linears[name] = next.value.block[name];
+  const { block } = drive(steps, runPruneStep);
+  const linears: Record<string, Matrix> = {};
+  for (const { name } of linearsOf(weights)) linears[name] = linearOf(block, name);
   const { masks, layers, times, methodTimesMs } = acc;
   return { linears, masks, layers, times, methodTimesMs };
-}
-
-/** The name under which `method` is registered in `METHODS`, if it is. */
-function registeredName(method: unknown): string | undefined {
-  return Object.keys(METHODS).find((name) => METHODS[name] === method);
 }
 
 /**
@@ -132,10 +128,10 @@ function registeredName(method: unknown): string | undefined {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { METHODS } from "../prune/methods.ts";
+ * import { methodByName } from "../prune/methods.ts";
  * import { blocksRunInParallel } from "./prune_blocks_parallel.ts";
  * const target = { kind: "nm", n: 2, m: 4 } as const;
- * assert.equal(blocksRunInParallel(undefined, { method: METHODS.fista, target, denseInputs: true }), false);
+ * assert.equal(blocksRunInParallel(undefined, { method: methodByName("fista")!, target, denseInputs: true }), false);
  * ```
  */
 export function blocksRunInParallel(
@@ -143,7 +139,7 @@ export function blocksRunInParallel(
   options: PruneModelOptions,
 ): boolean {
   return pool !== undefined && pool.size > 1 && options.denseInputs === true &&
-    registeredName(options.method) !== undefined && sharedMemoryAvailable();
+    isRegistered(options.method) && sharedMemoryAvailable();
 }
 
 /**
@@ -160,31 +156,27 @@ export function blocksRunInParallel(
  * ```ts
  * import assert from "node:assert/strict";
  * import { pruneModel } from "../pipeline/prune_model.ts";
- * import { METHODS } from "../prune/methods.ts";
+ * import { methodByName } from "../prune/methods.ts";
  * import { tinyLlama } from "../model/llama.ts";
  * import { createPool } from "./pool.ts";
  * import { pruneBlocksParallel } from "./prune_blocks_parallel.ts";
  * const model = tinyLlama({ seed: 1 });
  * const windows = [Int32Array.from([1, 5, 7, 2]), Int32Array.from([3, 4, 9, 8])];
  * const target = { kind: "nm", n: 2, m: 4 } as const;
- * const options = { method: METHODS.fista, target, denseInputs: true, intraLayer: true };
+ * const options = { method: methodByName("fista")!, target, denseInputs: true, intraLayer: true };
  * using pool = createPool({ size: 2 });
  * const parallel = await pruneBlocksParallel(pool, model, windows, options);
  * assert.deepEqual(parallel.masks, pruneModel(model, windows, options).masks);
  * ```
  */
-export async function pruneBlocksParallel(
+export async function pruneBlocksParallel<M extends Model>(
   pool: Pool | undefined,
-  weights: LlamaWeights,
+  weights: M,
   windows: Int32Array[],
   options: PruneModelOptions,
-): Promise<PruneModelResult> {
+): Promise<PruneModelResult<M>> {
   if (pool === undefined || !blocksRunInParallel(pool, options)) {
-    const steps = pruneModelSteps(weights, windows, options);
-    for (let next = steps.next();;) {
-      if (next.done) return next.value;
-      next = steps.next(runPruneStep(next.value));
-    }
+    return pruneModel(weights, windows, options);
   }
   pruneModelSteps(weights, windows, options).next(); // the serial pipeline's input checks
   const now = options.now ?? (() => performance.now());
@@ -197,7 +189,7 @@ export async function pruneBlocksParallel(
   }
   const densePassMs = now() - t0;
   const taskOptions: BlockTaskOptions = {
-    method: registeredName(options.method)!,
+    method: options.method.name,
     methodOptions: options.methodOptions ?? {},
     target: options.target,
     intraLayer: options.intraLayer ?? false,
@@ -215,18 +207,18 @@ export async function pruneBlocksParallel(
 }
 
 /** The blocks' results in block order, as `pruneModel`'s result (times: module doc). */
-function merge(
-  weights: LlamaWeights,
+function merge<M extends Model>(
+  weights: M,
   results: BlockTaskResult[],
   densePassMs: number,
   blockPhaseMs: number,
   options: Pick<PruneModelOptions, "inPlace" | "keepMasks">,
-): PruneModelResult {
+): PruneModelResult<M> {
   const acc = blockAccumulator();
-  const blocks: LlamaBlock[] = results.map((r, l) => {
+  const blocks: Block[] = results.map((r, l) => {
     if (!options.inPlace) return { ...weights.blocks[l], ...r.linears };
     for (const [name, m] of Object.entries(r.linears)) {
-      weights.blocks[l][name as LinearName].data.set(m.data); // the input becomes the pruned model
+      linearOf(weights.blocks[l], name).data.set(m.data); // the input becomes the pruned model
     }
     return { ...weights.blocks[l] };
   });

@@ -18,6 +18,7 @@
  * @module
  */
 import {
+  driveAsync,
   type PruneModelOptions,
   type PruneModelResult,
   pruneModelSteps,
@@ -25,30 +26,27 @@ import {
   type PruneStepResult,
   runPruneStep,
 } from "../pipeline/prune_model.ts";
-import { LINEAR_NAMES, type LlamaWeights } from "../model/weights.ts";
-import { METHODS } from "../prune/methods.ts";
+import { linearOf, type Model } from "../model/family.ts";
+import { linearsOf } from "../model/model.ts";
 import { blockForwardWindows, shareWeights } from "./forward_parallel.ts";
 import type { Pool } from "./pool.ts";
 import { pruneLayerParallel } from "./prune_parallel.ts";
 import { blocksRunInParallel, pruneBlocksParallel } from "./prune_blocks_parallel.ts";
 
-/** The name under which `method` is registered in `METHODS`, if it is. */
-function registeredName(method: unknown): string | undefined {
-  return Object.keys(METHODS).find((name) => METHODS[name] === method);
-}
-
 /** Runs one step of the pipeline on the pool. */
 async function runStepOnPool(pool: Pool, step: PruneStep): Promise<PruneStepResult> {
   if (step.kind === "block") {
     const { weights, layer, block, h, capture } = step;
-    return await blockForwardWindows(pool, weights, layer, h, {
-      block,
-      capture,
-    }) as PruneStepResult;
+    return await blockForwardWindows(pool, weights, layer, h, { block, capture });
   }
-  const name = registeredName(step.method);
-  if (name === undefined) return runPruneStep(step);
-  return await pruneLayerParallel(pool, name, step.weight, step.calib, step.target, step.options);
+  return await pruneLayerParallel(
+    pool,
+    step.method,
+    step.weight,
+    step.calib,
+    step.target,
+    step.options,
+  );
 }
 
 /**
@@ -66,37 +64,36 @@ async function runStepOnPool(pool: Pool, step: PruneStep): Promise<PruneStepResu
  * ```ts
  * import assert from "node:assert/strict";
  * import { pruneModel } from "../pipeline/prune_model.ts";
- * import { METHODS } from "../prune/methods.ts";
+ * import { methodByName } from "../prune/methods.ts";
  * import { tinyLlama } from "../model/llama.ts";
  * import { createPool } from "./pool.ts";
  * import { pruneModelParallel } from "./prune_model_parallel.ts";
  * const model = tinyLlama({ seed: 1 });
  * const windows = [Int32Array.from([1, 5, 7, 2]), Int32Array.from([3, 4, 9, 8])];
- * const options = { method: METHODS.wanda, target: { kind: "nm", n: 2, m: 4 } } as const;
+ * const options = { method: methodByName("wanda")!, target: { kind: "nm", n: 2, m: 4 } } as const;
  * using pool = createPool({ size: 2 });
  * const parallel = await pruneModelParallel(pool, model, windows, options);
  * assert.deepEqual(parallel.masks, pruneModel(model, windows, options).masks);
  * ```
  */
-export async function pruneModelParallel(
+export async function pruneModelParallel<M extends Model>(
   pool: Pool | undefined,
-  weights: LlamaWeights,
+  weights: M,
   windows: Int32Array[],
   options: PruneModelOptions,
-): Promise<PruneModelResult> {
+): Promise<PruneModelResult<M>> {
   if (blocksRunInParallel(pool, options)) { // dense inputs: one block per task
     return await pruneBlocksParallel(pool, weights, windows, options);
   }
   const parallel = pool !== undefined && pool.size > 1;
   const model = parallel ? shareWeights(weights) : weights; // no copy if already shared
   const steps = pruneModelSteps(model, windows, options);
-  for (let next = steps.next();;) {
-    if (next.done) {
-      if (options.inPlace && model !== weights) copyLinears(next.value.weights, weights);
-      return next.value;
-    }
-    next = steps.next(parallel ? await runStepOnPool(pool, next.value) : runPruneStep(next.value));
-  }
+  const result = await driveAsync(
+    steps,
+    (step) => parallel ? runStepOnPool(pool, step) : runPruneStep(step),
+  );
+  if (options.inPlace && model !== weights) copyLinears(result.weights, weights);
+  return result;
 }
 
 /**
@@ -104,12 +101,12 @@ export async function pruneModelParallel(
  * pruned linears are copied into the input's arrays, so the input is the pruned model either way.
  * (Pass `shareWeights(model)` to avoid both the copy and this.)
  */
-function copyLinears(from: LlamaWeights, to: LlamaWeights): void {
+function copyLinears(from: Model, to: Model): void {
+  const specs = linearsOf(to);
   from.blocks.forEach((block, l) => {
-    for (const name of LINEAR_NAMES) {
-      if (to.blocks[l][name].data !== block[name].data) {
-        to.blocks[l][name].data.set(block[name].data);
-      }
+    for (const { name } of specs) {
+      const source = linearOf(block, name).data, target = linearOf(to.blocks[l], name).data;
+      if (target !== source) target.set(source);
     }
   });
 }

@@ -9,28 +9,28 @@
  * result is bitwise identical to the single-thread call (tested).
  *
  * Per-layer groups are not row-independent (one threshold over the whole layer): they run
- * in-process, as do methods not known to be row-separable (SparseGPT chooses its mask over blocks
- * of columns of all rows; FISTAPruner couples rows through its lambda search). Without a pool, with
- * a pool of size 1, or without `SharedArrayBuffer`, everything runs in-process: same values.
+ * in-process, as do methods whose descriptor has no `rowSplit` (SparseGPT chooses its mask over
+ * blocks of columns of all rows; FISTAPruner couples rows through its lambda search). Without a
+ * pool, with a pool of size 1, or without `SharedArrayBuffer`, everything runs in-process: same
+ * values.
  *
- * The per-column statistic every row needs (Wanda's and SwiftPrune's `||X_:,j||`) is computed once
- * here, not once per worker; it is the same float32 function the methods call themselves.
+ * What every row needs of the whole layer (the descriptor's `rowSplit.prepare`, e.g. Wanda's and
+ * SwiftPrune's `||X_:,j||`) is computed once here, not once per worker; it is the same function
+ * the method calls itself.
  *
  * @module
  */
 import { reuseShared } from "../tensor/release.ts";
-import { type MethodOptions, METHODS } from "../prune/methods.ts";
-import type { LayerCalibration, PruneResult, Target } from "../prune/types.ts";
-import { columnNorms } from "../score/wanda.ts";
+import type { MethodDescriptor, MethodInfo, MethodOptions } from "../prune/method.ts";
+import { isRegistered, methodByName } from "../prune/methods.ts";
+import type { LayerCalibration, PruneResult } from "../prune/types.ts";
 import { buildMask, type MaskOptions, type MaskResult } from "../select/mask.ts";
+import type { Target } from "../select/target.ts";
 import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
 import { type Pool, sharedFloat32, sharedMemoryAvailable, splitRange, toShared } from "./pool.ts";
 
 /** The URL workers import to find the row tasks below. */
 const THIS_MODULE = import.meta.url;
-
-/** Methods of `src/prune/methods.ts` whose rows are independent for row and N:M targets. */
-export const ROW_SEPARABLE_METHODS: readonly string[] = ["magnitude", "wanda", "swiftprune"];
 
 /** Layers with fewer weights than this are done in-process by default (messages cost more). */
 export const MIN_PARALLEL_WEIGHTS = 1 << 16;
@@ -186,19 +186,21 @@ interface LayerOutputs {
 }
 
 /**
- * Worker task: prunes rows `[r0, r1)` of `weight` with the named method of `METHODS` and writes
- * the rows' pruned weight, mask and scores into `out` (shared).
+ * Worker task: prunes rows `[r0, r1)` of `weight` with the registered method `method` (its
+ * `rowSplit.pruneRows`, given what `rowSplit.prepare` computed for the whole layer) and writes the
+ * rows' pruned weight, mask and scores into `out` (shared).
  *
- * @param method A name in {@link ROW_SEPARABLE_METHODS}.
+ * @param method The name of a registered method with a `rowSplit`.
  * @param weight `W` `[rows, cols]`.
- * @param calib The layer's calibration (per-column statistics; the same for every row block).
+ * @param prepared What every block of rows needs (`rowSplit.prepare` of the whole layer).
  * @param target A per-row or N:M target.
  * @param options Method options.
  * @param r0 First row.
  * @param r1 One past the last row.
  * @param out `{ weight, keep, scores }` buffers of `rows * cols`; only these rows are written.
  * @returns The rows' `info` (e.g. `targetPruned`).
- * @throws {RangeError} If `method` is not row-separable; errors of the method propagate.
+ * @throws {RangeError} If `method` is not a registered method with a `rowSplit`; errors of the
+ *   method propagate.
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -206,28 +208,25 @@ interface LayerOutputs {
  * import { pruneRowsTask } from "./prune_parallel.ts";
  * const out = { weight: new Float32Array(4), keep: new Uint8Array(4), scores: new Float32Array(4) };
  * const target = { kind: "unstructured", sparsity: 0.5, group: "row" } as const;
- * pruneRowsTask("magnitude", fromRows([[1, 2], [-4, 3]]), {}, target, {}, 1, 2, out);
+ * pruneRowsTask("magnitude", fromRows([[1, 2], [-4, 3]]), undefined, target, {}, 1, 2, out);
  * assert.deepEqual(Array.from(out.weight), [0, 0, -4, 0]);
  * ```
  */
 export function pruneRowsTask(
   method: string,
   weight: Matrix,
-  calib: LayerCalibration,
+  prepared: unknown,
   target: Target,
   options: MethodOptions,
   r0: number,
   r1: number,
   out: LayerOutputs,
-): Record<string, unknown> | undefined {
-  if (!ROW_SEPARABLE_METHODS.includes(method)) {
-    throw new RangeError(
-      `Cannot prune rows with ${method}: row-separable methods are ${
-        ROW_SEPARABLE_METHODS.join(", ")
-      }`,
-    );
+): MethodInfo | undefined {
+  const split = methodByName(method)?.rowSplit;
+  if (split === undefined) {
+    throw new RangeError(`Cannot prune rows with ${method}: it is not a row-separable method`);
   }
-  const part = METHODS[method](rowBlock(weight, r0, r1), calib, target, options);
+  const part = split.pruneRows(rowBlock(weight, r0, r1), prepared, target, options);
   const offset = r0 * weight.cols;
   out.weight.set(part.weight.data, offset);
   out.keep.set(part.keep, offset);
@@ -236,50 +235,42 @@ export function pruneRowsTask(
 }
 
 /**
- * The calibration every row block gets: the column norms computed once (float32, the function the
- * methods call themselves) in place of the inputs where only the norms are used. `undefined` when
- * the inputs do not fit the weight: then the single-thread call reports the error.
+ * What `rowSplit.prepare` computed, with every matrix in it moved to shared memory (so that the
+ * tasks do not each receive a copy).
  */
-function rowCalibration(
-  method: string,
-  weight: Matrix,
-  calib: LayerCalibration,
-  options: MethodOptions,
-): LayerCalibration | undefined {
-  if (method === "magnitude") return {};
-  const { inputs, colNorms } = calib ?? {};
-  if (
-    inputs !== undefined && (inputs?.cols !== weight.cols || !(inputs.data instanceof Float32Array))
-  ) {
-    return undefined;
+function shareMatrices(prepared: unknown): unknown {
+  if (typeof prepared !== "object" || prepared === null || ArrayBuffer.isView(prepared)) {
+    return prepared;
   }
-  if (method === "wanda") {
-    return colNorms !== undefined ? { colNorms } : inputs && { colNorms: columnNorms(inputs) };
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(prepared)) {
+    const isMatrix = typeof v === "object" && v !== null && "rows" in v && "cols" in v &&
+      (v as Matrix).data instanceof Float32Array;
+    out[key] = isMatrix ? toShared(v as Matrix) : v;
   }
-  if ((options.xStat ?? "norm") !== "norm") return inputs && { inputs: toShared(inputs) };
-  return inputs !== undefined ? { colNorms: columnNorms(inputs) } : colNorms && { colNorms }; // swiftprune prefers inputs
+  return out;
 }
 
 /**
- * One layer of a row-separable method (magnitude, Wanda, SwiftPrune) with rows split across the
- * pool's workers for per-row and N:M targets. Any other method or target runs in-process via
- * `METHODS[method]`. Bitwise the same result (weight, mask, scores, info) as `METHODS[method]`,
- * except `info.timesMs`: with workers, per phase the slowest worker's time.
+ * One layer of a method, with rows split across the pool's workers when the method has a
+ * `rowSplit` (magnitude, Wanda, SwiftPrune) and the target is per row or N:M. Any other method or
+ * target runs in-process (`method.prune`). Bitwise the same result (weight, mask, scores, info) as
+ * `method.prune`, except `info.timesMs`: with workers, per phase the slowest worker's time.
  *
  * @param pool The worker pool, or `undefined` to run in-process.
- * @param method A name of `METHODS` (`src/prune/methods.ts`).
+ * @param method A method descriptor (a registered one, to be split).
  * @param weight `W` `[rows, cols]` (not modified; shared memory avoids a copy).
  * @param calib The layer's calibration.
  * @param target The target.
  * @param options Method options, and `minWeights` below which it runs in-process.
  * @returns The method's {@link PruneResult}; with workers its arrays are in shared memory.
- * @throws {RangeError} If `method` is unknown; errors of the method propagate (as rejections).
+ * @throws Errors of the method propagate (as rejections).
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { createRng, randn } from "../tensor/rng.ts";
  * import { matrix } from "../tensor/matrix.ts";
- * import { METHODS } from "../prune/methods.ts";
+ * import { methodByName } from "../prune/methods.ts";
  * import { createPool } from "./pool.ts";
  * import { pruneLayerParallel } from "./prune_parallel.ts";
  * const rng = createRng(2);
@@ -287,11 +278,12 @@ function rowCalibration(
  * const target = { kind: "nm", n: 2, m: 4 } as const;
  * const pool = createPool({ size: 2 });
  * try {
- *   const r = await pruneLayerParallel(pool, "wanda", w, { inputs: x }, target, { minWeights: 0 });
- *   const single = METHODS.wanda(w, { inputs: x }, target);
+ *   const wanda = methodByName("wanda")!;
+ *   const r = await pruneLayerParallel(pool, wanda, w, { inputs: x }, target, { minWeights: 0 });
+ *   const single = wanda.prune(w, { inputs: x }, target);
  *   assert.deepEqual(r.keep, single.keep);
  *   assert.deepEqual(r.weight, single.weight);
- *   assert.equal(r.info!.pruned, single.info!.pruned);
+ *   assert.deepEqual(r.scores, single.scores);
  * } finally {
  *   pool.close();
  * }
@@ -299,34 +291,29 @@ function rowCalibration(
  */
 export async function pruneLayerParallel(
   pool: Pool | undefined,
-  method: string,
+  method: MethodDescriptor,
   weight: Matrix,
   calib: LayerCalibration,
   target: Target,
   options: MethodOptions & RowParallelOptions = {},
-): Promise<PruneResult> {
-  const run = METHODS[method];
-  if (typeof run !== "function" || !Object.hasOwn(METHODS, method)) {
-    throw new RangeError(`Cannot prune: unknown method ${method}`);
-  }
+): Promise<PruneResult<MethodInfo>> {
   checkMatrix(weight, "weight");
   const { minWeights, ...methodOptions } = options;
-  const ranges = ROW_SEPARABLE_METHODS.includes(method)
-    ? rowRanges(pool, weight, target, { minWeights })
-    : undefined;
-  const rowCalib = ranges && rowCalibration(method, weight, calib, methodOptions);
-  if (ranges === undefined || rowCalib === undefined) {
-    return run(weight, calib, target, methodOptions);
+  const split = isRegistered(method) ? method.rowSplit : undefined;
+  const ranges = split && rowRanges(pool, weight, target, { minWeights: minWeights as number });
+  if (split === undefined || ranges === undefined) {
+    return method.prune(weight, calib, target, methodOptions);
   }
+  const prepared = shareMatrices(split.prepare(weight, calib, methodOptions));
   const n = weight.rows * weight.cols;
   const out = { weight: sharedFloat32(n), keep: sharedBytes(n), scores: sharedFloat32(n) };
   const shared = toShared(weight);
-  const infos = await pool!.map<Record<string, unknown> | undefined>(
+  const infos = await pool!.map<MethodInfo & { targetPruned?: number } | undefined>(
     THIS_MODULE,
     "pruneRowsTask",
-    ranges.map(([r0, r1]) => [method, shared, rowCalib, target, methodOptions, r0, r1, out]),
+    ranges.map(([r0, r1]) => [method.name, shared, prepared, target, methodOptions, r0, r1, out]),
   );
-  const targetPruned = infos.reduce((s, info) => s + (info?.targetPruned as number), 0);
+  const targetPruned = infos.reduce((s, info) => s + (info?.targetPruned ?? 0), 0);
   const { rows, cols } = weight;
   return {
     weight: { data: out.weight, rows, cols },
@@ -340,11 +327,10 @@ export async function pruneLayerParallel(
  * Per phase, the longest time any worker reported (`info.timesMs`): the workers run at the same
  * time, so the slowest one is what the caller waits for.
  */
-function slowestTimes(infos: (Record<string, unknown> | undefined)[]): Record<string, number> {
+function slowestTimes(infos: (MethodInfo | undefined)[]): Record<string, number> {
   const times: Record<string, number> = {};
   for (const info of infos) {
-    const t = info?.timesMs as Record<string, number> | undefined;
-    for (const [phase, ms] of Object.entries(t ?? {})) {
+    for (const [phase, ms] of Object.entries(info?.timesMs ?? {})) {
       times[phase] = Math.max(times[phase] ?? 0, ms);
     }
   }

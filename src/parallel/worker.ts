@@ -1,14 +1,16 @@
 /**
  * The script every worker of a {@link createPool} pool runs. It receives tasks
- * `{ id, moduleUrl, exportName, args }`, imports the module once (cached), calls the named export
+ * `{ id, moduleUrl, exportName, args, kernels }`, selects the kernel set, imports the module once (cached), calls the named export
  * with the structured-cloned `args`, and answers `{ id, ok: true, value }` or
  * `{ id, ok: false, error: { name, message, stack } }`.
  *
- * Only web APIs are used (`onmessage`, `postMessage`, dynamic `import()`), so the same file runs
+ * Only web APIs are used (`onmessage`, `postMessage`, dynamic `import()`, WebAssembly), so the same file runs
  * under Deno, Bun and in browsers. It has no exports: it is loaded with `new Worker(url)`.
  *
  * @module
  */
+
+import { type KernelSet, setKernels } from "../linalg/kernels.ts";
 
 /** A task as posted by the pool (see `pool.ts`). */
 interface TaskMessage {
@@ -16,6 +18,7 @@ interface TaskMessage {
   moduleUrl: string;
   exportName: string;
   args: unknown[];
+  kernels: KernelSet;
 }
 
 /** The part of the worker global scope used here (typed locally: `lib.dom` and `lib.deno.worker` disagree). */
@@ -38,13 +41,28 @@ function load(moduleUrl: string): Promise<Record<string, unknown>> {
   return module;
 }
 
-/** An error as plain data (structured clone of Error objects differs between runtimes). */
-function describeError(e: unknown): { name: string; message: string; stack?: string } {
-  if (e instanceof Error) return { name: e.name, message: e.message, stack: e.stack };
-  return { name: "Error", message: `worker task threw a non-Error value: ${String(e)}` };
+/**
+ * An error as plain data (structured clone of Error objects differs between runtimes): its name,
+ * message and stack, and its own fields that are numbers or strings (e.g. the pivot of a
+ * `NotPositiveDefiniteError`), so that the pool can rebuild it with its class.
+ */
+function describeError(
+  e: unknown,
+): { name: string; message: string; stack?: string; fields?: Record<string, number | string> } {
+  if (!(e instanceof Error)) {
+    return { name: "Error", message: `worker task threw a non-Error value: ${String(e)}` };
+  }
+  const fields: Record<string, number | string> = {};
+  for (const [key, value] of Object.entries(e)) {
+    if (key !== "name" && (typeof value === "number" || typeof value === "string")) {
+      fields[key] = value;
+    }
+  }
+  return { name: e.name, message: e.message, stack: e.stack, fields };
 }
 
-async function runTask({ moduleUrl, exportName, args }: TaskMessage): Promise<unknown> {
+async function runTask({ moduleUrl, exportName, args, kernels }: TaskMessage): Promise<unknown> {
+  setKernels(kernels);
   const module = await load(moduleUrl);
   const fn = module[exportName];
   if (typeof fn !== "function") {

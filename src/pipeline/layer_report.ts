@@ -7,7 +7,9 @@
  * @module
  */
 import { gramAccumulate, matmulTransB } from "../linalg/matmul.ts";
-import type { LayerCalibration, PruneResult, Target } from "../prune/types.ts";
+import type { MethodInfo } from "../prune/method.ts";
+import type { LayerCalibration, PruneResult } from "../prune/types.ts";
+import type { Target } from "../select/target.ts";
 import { magnitudeScores } from "../score/magnitude.ts";
 import { columnNorms, wandaScores } from "../score/wanda.ts";
 import { buildMask } from "../select/mask.ts";
@@ -33,8 +35,8 @@ export interface LayerReport {
   agreeMagnitude: number;
   /** Fraction of mask entries equal to the Wanda mask at the same target (NaN if not computed). */
   agreeWanda: number;
-  /** The method's diagnostics, as it returned them. */
-  info?: Record<string, unknown>;
+  /** The method's diagnostics, as it returned them (typed by the method's descriptor). */
+  info?: MethodInfo;
 }
 
 /**
@@ -221,7 +223,7 @@ export function maskAgreement(a: Uint8Array, b: Uint8Array): number {
 export function evaluateLayer(
   name: string,
   weight: Matrix,
-  result: PruneResult,
+  result: PruneResult<MethodInfo>,
   calib: LayerCalibration,
   target: Target,
   options: { agreement?: boolean; gram?: Float64Array } = {},

@@ -5,13 +5,15 @@
  *
  * 1. **Calibration forward.** Run the dense block `l` on the current hidden states `h` of every
  *    calibration window and capture the inputs of its linears (hooks `onLinearInput`). Rows of all
- *    windows are concatenated into one `X [tokens, cols]` per distinct input: q, k and v share the
- *    attention input, w1 and w3 the MLP input, so there are 4 of them (wq, wo, w1, w2).
- * 2. **Prune** each of the 7 linears with the method: `method(W, {inputs: X, colNorms}, target)`.
- *    With `intraLayer` (FISTAPruner's intra-layer error correction, Zhao et al. arXiv:2408.03728)
- *    the operators go in the order `q,k,v -> o -> w1,w3 -> w2`, and before each group after the
- *    first the block is run again with the operators pruned so far to capture `X*`, passed as
- *    `inputsPruned` (q,k,v have `X* = X`: nothing before them in the block is pruned).
+ *    windows are concatenated into one `X [tokens, cols]` per distinct input (Llama: q, k and v
+ *    share the attention input, w1 and w3 the MLP input, so there are 4: wq, wo, w1, w2).
+ * 2. **Prune** each prunable linear of the block's family (`src/model/family.ts`) with the method:
+ *    `method(W, {inputs: X}, target)`. With `intraLayer` (FISTAPruner's intra-layer error
+ *    correction, Zhao et al. arXiv:2408.03728) an operator is pruned after the operators whose
+ *    pruned outputs feed its input: the groups of `intraLayerGroups` (Llama: `q,k,v -> o -> w1,w3
+ *    -> w2`), and before each group after the first the block is run again with the operators
+ *    pruned so far to capture `X*`, passed as `inputsPruned` (the first group has `X* = X`:
+ *    nothing before it in the block is pruned).
  * 3. **Evaluate** each layer on its calibration inputs: the relative output error
  *    `||W X - W' X||^2 / ||W X||^2` (from `G = X^T X`, shared by the linears that share an input, as
  *    `sum_i d_i^T G d_i / sum_i w_i^T G w_i` with `d = W - W'`, when that is cheaper), achieved
@@ -21,19 +23,29 @@
  *    *pruned* block on `h`. `denseInputs` (FISTAPruner): keep the dense block's outputs from step 1,
  *    so every block sees the dense model's activations.
  *
- * Embeddings, norms and the classifier are never pruned. The result shares those tensors (and every
+ * Timing, memory release and NaN checks are kept out of this reading order: every heavy step goes
+ * through {@link step} (which times it), and `free`/`checkFinite` do nothing unless the options ask.
+ *
+ * Embeddings, norms, biases and the head are never pruned. The result shares those tensors (and every
  * unpruned one) with the input model; the input is never mutated, unless `inPlace` asks for it.
  *
  * @module
  */
 import { assertFiniteInputs } from "../check/finite.ts";
-import { blockForward, embed, threadWorkspace } from "../model/llama.ts";
-import { INPUT_OF, LINEAR_NAMES } from "../model/weights.ts";
-import type { LinearName, LlamaBlock, LlamaWeights } from "../model/weights.ts";
-import type { MethodOptions, PruneMethod } from "../prune/methods.ts";
-import type { LayerCalibration, PruneResult, Target } from "../prune/types.ts";
+import {
+  type Block,
+  intraLayerGroups,
+  linearOf,
+  type LinearSpec,
+  type Model,
+} from "../model/family.ts";
+import { embed, linearsOf } from "../model/model.ts";
+import type { MethodDescriptor, MethodInfo, MethodOptions } from "../prune/method.ts";
+import type { LayerCalibration, PruneResult } from "../prune/types.ts";
+import type { Target } from "../select/target.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 import { release, releaseTiled } from "../tensor/release.ts";
+import { type BlockRun, runBlockWindows } from "./block_run.ts";
 import { evaluateLayer, gramOf } from "./layer_report.ts";
 import type { LayerReport } from "./layer_report.ts";
 
@@ -41,8 +53,8 @@ export type { LayerReport } from "./layer_report.ts";
 
 /** Options of {@link pruneModel}. */
 export interface PruneModelOptions {
-  /** The method that prunes one linear layer (e.g. `METHODS.swiftprune`). */
-  method: PruneMethod;
+  /** The method that prunes one linear layer (a descriptor, e.g. `methodByName("swiftprune")`). */
+  method: MethodDescriptor;
   /** Options passed to every call of `method`. */
   methodOptions?: MethodOptions;
   /** The sparsity to reach in every linear layer. */
@@ -87,12 +99,12 @@ export interface PruneModelOptions {
 }
 
 /** What {@link pruneModel} returns. */
-export interface PruneModelResult {
+export interface PruneModelResult<M extends Model = Model> {
   /** The pruned model (shares unpruned tensors with the input). */
-  weights: LlamaWeights;
+  weights: M;
   /** Masks (1 = keep) by layer name, e.g. `"layers.0.wq"` (none with `keepMasks: false`). */
   masks: Record<string, Uint8Array>;
-  /** One entry per linear layer, in block order then {@link LINEAR_NAMES} order. */
+  /** One entry per linear layer, in block order then the order they were pruned in. */
   layers: LayerReport[];
   /** Fraction of the linear layers' weights pruned. */
   sparsity: number;
@@ -101,12 +113,6 @@ export interface PruneModelResult {
   /** Sums over layers of every numeric `info.timesMs` field the method reported (e.g. updates). */
   methodTimesMs: Record<string, number>;
 }
-
-/** Operator groups in FISTAPruner's intra-layer order; each group shares one input. */
-const INTRA_LAYER_GROUPS: readonly (readonly LinearName[])[] = [["wq", "wk", "wv"], ["wo"], [
-  "w1",
-  "w3",
-], ["w2"]];
 
 /**
  * Prunes every linear layer of a Llama model block by block on calibration windows.
@@ -120,36 +126,87 @@ const INTRA_LAYER_GROUPS: readonly (readonly LinearName[])[] = [["wq", "wk", "wv
  * ```ts
  * import assert from "node:assert/strict";
  * import { pruneModel } from "./prune_model.ts";
- * import { METHODS } from "../prune/methods.ts";
+ * import { methodByName } from "../prune/methods.ts";
  * import { tinyLlama } from "../model/llama.ts";
  * const model = tinyLlama({ seed: 1 });
  * const windows = [Int32Array.from([1, 5, 7, 2]), Int32Array.from([3, 4, 9, 8])];
  * const target = { kind: "unstructured", sparsity: 0.5, group: "row" } as const;
- * const out = pruneModel(model, windows, { method: METHODS.magnitude, target });
+ * const out = pruneModel(model, windows, { method: methodByName("magnitude")!, target });
  * assert.equal(out.layers.length, 7 * model.config.nLayers);
  * assert.equal(out.sparsity, 0.5);
  * assert.equal(out.layers[0].agreeMagnitude, 1);
  * ```
  */
-export function pruneModel(
-  weights: LlamaWeights,
+export function pruneModel<M extends Model>(
+  weights: M,
   windows: Int32Array[],
   options: PruneModelOptions,
-): PruneModelResult {
-  const steps = pruneModelSteps(weights, windows, options);
+): PruneModelResult<M> {
+  return drive(pruneModelSteps(weights, windows, options), runPruneStep);
+}
+
+/**
+ * Runs a generator of pipeline steps to its end, doing each step with `run`: the one loop every
+ * driver uses (in-process, on workers by step, on workers by block).
+ *
+ * @param steps From {@link pruneModelSteps} or {@link pruneBlockSteps}.
+ * @param run Does one step (e.g. {@link runPruneStep}).
+ * @returns The generator's return value.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { drive, pruneModelSteps, runPruneStep } from "./prune_model.ts";
+ * import { methodByName } from "../prune/methods.ts";
+ * import { tinyLlama } from "../model/llama.ts";
+ * const target = { kind: "nm", n: 2, m: 4 } as const, windows = [Int32Array.from([1, 2, 3])];
+ * const steps = pruneModelSteps(tinyLlama({ seed: 1 }), windows, { method: methodByName("magnitude")!, target });
+ * assert.equal(drive(steps, runPruneStep).sparsity, 0.5);
+ * ```
+ */
+export function drive<R>(
+  steps: Generator<PruneStep, R, PruneStepResult>,
+  run: (step: PruneStep) => PruneStepResult,
+): R {
   for (let next = steps.next();;) {
     if (next.done) return next.value;
-    next = steps.next(runPruneStep(next.value));
+    next = steps.next(run(next.value));
   }
 }
 
-/** A block forward over all windows: what `runBlock` computes. */
+/**
+ * {@link drive} with a step runner that may be asynchronous (workers).
+ *
+ * @param steps From {@link pruneModelSteps}.
+ * @param run Does one step.
+ * @returns The generator's return value.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { driveAsync, pruneModelSteps, runPruneStep } from "./prune_model.ts";
+ * import { methodByName } from "../prune/methods.ts";
+ * import { tinyLlama } from "../model/llama.ts";
+ * const target = { kind: "nm", n: 2, m: 4 } as const, windows = [Int32Array.from([1, 2, 3])];
+ * const steps = pruneModelSteps(tinyLlama({ seed: 1 }), windows, { method: methodByName("wanda")!, target });
+ * assert.equal((await driveAsync(steps, async (s) => runPruneStep(s))).sparsity, 0.5);
+ * ```
+ */
+export async function driveAsync<R>(
+  steps: Generator<PruneStep, R, PruneStepResult>,
+  run: (step: PruneStep) => PruneStepResult | Promise<PruneStepResult>,
+): Promise<R> {
+  for (let next = steps.next();;) {
+    if (next.done) return next.value;
+    next = steps.next(await run(next.value));
+  }
+}
+
+/** A block forward over all windows (`runBlockWindows`). */
 export interface BlockStep {
   kind: "block";
-  weights: LlamaWeights;
+  weights: Model;
   layer: number;
   /** The block to run in place of `weights.blocks[layer]`. */
-  block: LlamaBlock;
+  block: Block;
   h: Matrix[];
   /** Capture the linears' inputs. */
   capture: boolean;
@@ -158,7 +215,7 @@ export interface BlockStep {
 /** One method call on one linear layer. */
 export interface LayerStep {
   kind: "prune";
-  method: PruneMethod;
+  method: MethodDescriptor;
   weight: Matrix;
   calib: LayerCalibration;
   target: Target;
@@ -168,7 +225,7 @@ export interface LayerStep {
 /** The heavy work {@link pruneModelSteps} hands to its driver. */
 export type PruneStep = BlockStep | LayerStep;
 /** What a driver answers: a {@link BlockRun} for a block step, a `PruneResult` for a layer step. */
-export type PruneStepResult = BlockRun | PruneResult;
+export type PruneStepResult = BlockRun | PruneResult<MethodInfo>;
 
 /**
  * Does one step in-process: the block forward, or the method call.
@@ -180,18 +237,19 @@ export type PruneStepResult = BlockRun | PruneResult;
  * ```ts
  * import assert from "node:assert/strict";
  * import { runPruneStep } from "./prune_model.ts";
- * import { METHODS } from "../prune/methods.ts";
+ * import { methodByName } from "../prune/methods.ts";
  * import { fromRows } from "../tensor/matrix.ts";
  * const target = { kind: "nm", n: 1, m: 2 } as const;
- * const r = runPruneStep({ kind: "prune", method: METHODS.magnitude, weight: fromRows([[1, -3]]), calib: {}, target, options: {} });
+ * const r = runPruneStep({ kind: "prune", method: methodByName("magnitude")!, weight: fromRows([[1, -3]]), calib: {}, target, options: {} });
  * assert.deepEqual(Array.from((r as { keep: Uint8Array }).keep), [0, 1]);
  * ```
  */
 export function runPruneStep(step: PruneStep): PruneStepResult {
   if (step.kind === "block") {
-    return runBlock(step.weights, step.layer, step.block, step.h, step.capture);
+    const { weights, layer, block, h, capture } = step;
+    return runBlockWindows(weights, layer, h, { block, capture });
   }
-  return step.method(step.weight, step.calib, step.target, step.options);
+  return step.method.prune(step.weight, step.calib, step.target, step.options);
 }
 
 /**
@@ -209,10 +267,10 @@ export function runPruneStep(step: PruneStep): PruneStepResult {
  * ```ts
  * import assert from "node:assert/strict";
  * import { pruneModelSteps, runPruneStep } from "./prune_model.ts";
- * import { METHODS } from "../prune/methods.ts";
+ * import { methodByName } from "../prune/methods.ts";
  * import { tinyLlama } from "../model/llama.ts";
  * const target = { kind: "unstructured", sparsity: 0.5, group: "row" } as const;
- * const steps = pruneModelSteps(tinyLlama({ seed: 1 }), [Int32Array.from([1, 2, 3])], { method: METHODS.wanda, target });
+ * const steps = pruneModelSteps(tinyLlama({ seed: 1 }), [Int32Array.from([1, 2, 3])], { method: methodByName("wanda")!, target });
  * const kinds: string[] = [];
  * let next = steps.next();
  * while (!next.done) {
@@ -223,53 +281,73 @@ export function runPruneStep(step: PruneStep): PruneStepResult {
  * assert.equal(next.value.sparsity, 0.5);
  * ```
  */
-export function* pruneModelSteps(
-  weights: LlamaWeights,
+export function* pruneModelSteps<M extends Model>(
+  weights: M,
   windows: Int32Array[],
   options: PruneModelOptions,
-): Generator<PruneStep, PruneModelResult, PruneStepResult> {
+): Generator<PruneStep, PruneModelResult<M>, PruneStepResult> {
   checkWindows(windows);
-  const nLayers = weights.config.nLayers;
-  const progress = progressCounter(nLayers * stepsPerBlock(options), options.onProgress);
-  const acc = blockAccumulator(progress);
+  const nLayers = weights.config.nLayers, specs = linearsOf(weights);
+  const progress = progressCounter(nLayers * stepsPerBlock(specs, options), options.onProgress);
+  const acc = blockAccumulator(progress, options.now);
   const blocks = weights.blocks.slice();
-  const pruned: LlamaWeights = { ...weights, blocks };
+  const pruned: M = { ...weights, blocks };
   let h = windows.map((w) => embed(weights, w));
 
   for (let l = 0; l < nLayers; l++) {
     const { block, dense } = yield* pruneBlockSteps(weights, l, h, options, acc);
     blocks[l] = block;
-
     const previous = h;
-    if (options.denseInputs) h = dense;
+    if (options.denseInputs) h = dense; // FISTAPruner: every block sees the dense activations
     else {
-      const t0 = now(options);
-      h = ((yield blockStep(pruned, l, block, h, false)) as BlockRun).outputs;
-      acc.times.calibration += now(options) - t0;
+      h = (yield* step(acc, blockStep(pruned, l, block, h, false))).outputs;
+      free(options, { outputs: dense, inputs: {} }); // the dense outputs are not used
       progress(`block ${l}: pruned outputs`);
     }
-    if (options.releaseArrays) releaseRun({ outputs: previous, inputs: {} }); // block l's inputs
+    free(options, { outputs: previous, inputs: {} }); // block l's inputs
   }
   return modelResult(pruned, acc);
 }
 
 /** Number of progress steps per block of {@link pruneModelSteps}. */
-function stepsPerBlock(options: PruneModelOptions): number {
-  return 1 + LINEAR_NAMES.length + (options.intraLayer ? 3 : 0) + (options.denseInputs ? 0 : 1);
-}
-
-function now(options: PruneModelOptions): number {
-  return (options.now ?? (() => performance.now()))();
+function stepsPerBlock(specs: readonly LinearSpec[], options: PruneModelOptions): number {
+  const reruns = options.intraLayer ? intraLayerGroups(specs).length - 1 : 0;
+  return 1 + specs.length + reruns + (options.denseInputs ? 0 : 1);
 }
 
 function blockStep(
-  model: LlamaWeights,
+  model: Model,
   layer: number,
-  block: LlamaBlock,
+  block: Block,
   h: Matrix[],
   capture = true,
 ): BlockStep {
   return { kind: "block", weights: model, layer, block, h, capture };
+}
+
+/** What a step of each kind gives back. */
+type ResultOf<S extends PruneStep> = S extends BlockStep ? BlockRun : PruneResult<MethodInfo>;
+
+/**
+ * Hands one step to the driver and takes its result back, adding the time it took to the phase
+ * it belongs to (block forwards: calibration; method calls: pruning).
+ */
+function* step<S extends PruneStep>(
+  acc: BlockAccumulator,
+  s: S,
+): Generator<PruneStep, ResultOf<S>, PruneStepResult> {
+  const t0 = acc.now();
+  const result = (yield s) as ResultOf<S>;
+  acc.times[s.kind === "block" ? "calibration" : "pruning"] += acc.now() - t0;
+  return result;
+}
+
+/** Runs `f`, adding the time it took to the layer reports' phase. */
+function measured<T>(acc: BlockAccumulator, f: () => T): T {
+  const t0 = acc.now();
+  const value = f();
+  acc.times.evaluation += acc.now() - t0;
+  return value;
 }
 
 /**
@@ -282,12 +360,15 @@ export interface BlockAccumulator {
   times: { calibration: number; pruning: number; evaluation: number };
   methodTimesMs: Record<string, number>;
   progress: (label: string) => void;
+  /** The clock of the step times, in milliseconds. */
+  now: () => number;
 }
 
 /**
  * An empty {@link BlockAccumulator}.
  *
  * @param progress Called with a label after each step (default: nothing).
+ * @param now The clock (default `performance.now`).
  * @returns The accumulator.
  * @example
  * ```ts
@@ -296,9 +377,12 @@ export interface BlockAccumulator {
  * assert.deepEqual(blockAccumulator().layers, []);
  * ```
  */
-export function blockAccumulator(progress: (label: string) => void = () => {}): BlockAccumulator {
+export function blockAccumulator(
+  progress: (label: string) => void = () => {},
+  now: () => number = () => performance.now(),
+): BlockAccumulator {
   const times = { calibration: 0, pruning: 0, evaluation: 0 };
-  return { masks: {}, layers: [], times, methodTimesMs: {}, progress };
+  return { masks: {}, layers: [], times, methodTimesMs: {}, progress, now };
 }
 
 /**
@@ -315,7 +399,10 @@ export function blockAccumulator(progress: (label: string) => void = () => {}): 
  * assert.equal(modelResult(tinyLlama({ seed: 1 }), blockAccumulator()).sparsity, 0);
  * ```
  */
-export function modelResult(pruned: LlamaWeights, acc: BlockAccumulator): PruneModelResult {
+export function modelResult<M extends Model>(
+  pruned: M,
+  acc: BlockAccumulator,
+): PruneModelResult<M> {
   return {
     weights: pruned,
     masks: acc.masks,
@@ -343,11 +430,11 @@ export function modelResult(pruned: LlamaWeights, acc: BlockAccumulator): PruneM
  * ```ts
  * import assert from "node:assert/strict";
  * import { blockAccumulator, pruneBlockSteps, runPruneStep } from "./prune_model.ts";
- * import { METHODS } from "../prune/methods.ts";
+ * import { methodByName } from "../prune/methods.ts";
  * import { embed, tinyLlama } from "../model/llama.ts";
  * const w = tinyLlama({ seed: 1 }), acc = blockAccumulator();
  * const target = { kind: "nm", n: 2, m: 4 } as const;
- * const steps = pruneBlockSteps(w, 1, [embed(w, [1, 2, 3])], { method: METHODS.wanda, target }, acc);
+ * const steps = pruneBlockSteps(w, 1, [embed(w, [1, 2, 3])], { method: methodByName("wanda")!, target }, acc);
  * let next = steps.next();
  * while (!next.done) next = steps.next(runPruneStep(next.value));
  * assert.equal(acc.layers.length, 7);
@@ -355,131 +442,128 @@ export function modelResult(pruned: LlamaWeights, acc: BlockAccumulator): PruneM
  * ```
  */
 export function* pruneBlockSteps(
-  weights: LlamaWeights,
+  weights: Model,
   l: number,
   h: Matrix[],
   options: PruneModelOptions,
   acc: BlockAccumulator,
-): Generator<PruneStep, { block: LlamaBlock; dense: Matrix[] }, PruneStepResult> {
-  const { times, methodTimesMs, masks, layers, progress } = acc;
-  let t0 = now(options);
-  const dense = (yield blockStep(weights, l, weights.blocks[l], h)) as BlockRun;
-  times.calibration += now(options) - t0;
-  const windowRows = h.map((m) => m.rows);
-  if (!options.allowNonFinite) assertFiniteInputs(l, dense.inputs, windowRows);
-  progress(`block ${l}: calibration forward`);
+): Generator<PruneStep, { block: Block; dense: Matrix[] }, PruneStepResult> {
+  const specs = linearsOf(weights), spec = new Map(specs.map((s) => [s.name, s]));
+  const windowRows = h.map((m) => m.rows), dense = weights.blocks[l];
+  // 1. the dense block's calibration forward: X of every distinct input
+  const run = yield* step(acc, blockStep(weights, l, dense, h));
+  checkFinite(options, specs, l, run.inputs, windowRows);
+  acc.progress(`block ${l}: calibration forward`);
 
-  const block: LlamaBlock = { ...weights.blocks[l] };
-  const grams: Partial<Record<LinearName, Float64Array>> = {}; // X^T X per distinct input, for the errors
-  const groups = options.intraLayer ? INTRA_LAYER_GROUPS : [LINEAR_NAMES];
+  // 2-3. each linear pruned and reported, group by group in the intra-layer order
+  const block: Block = { ...dense };
+  const report = layerReporter(l, dense, specs, options);
+  const groups = options.intraLayer ? intraLayerGroups(specs) : [specs.map((s) => s.name)];
   for (let g = 0; g < groups.length; g++) {
-    let inputsPruned: Matrix | undefined;
-    if (options.intraLayer && g > 0) {
-      t0 = now(options);
-      const run = (yield blockStep(weights, l, block, h)) as BlockRun;
-      inputsPruned = run.inputs[groups[g][0]];
-      const first = groups[g][0] as "wo" | "w1" | "w2";
-      if (!options.allowNonFinite) assertFiniteInputs(l, { [first]: inputsPruned }, windowRows);
-      if (options.releaseArrays) releaseRun(run, inputsPruned); // all but X* of this group
-      times.calibration += now(options) - t0;
-      progress(`block ${l}: forward with ${groups.slice(0, g).flat().join(",")} pruned`);
-    } else if (options.intraLayer) inputsPruned = dense.inputs[groups[g][0]];
+    let inputsPruned: BlockRun["inputs"] | undefined; // X*: the block's inputs with groups < g pruned
+    if (options.intraLayer && g === 0) inputsPruned = run.inputs; // nothing before is pruned
+    else if (options.intraLayer) {
+      const rerun = yield* step(acc, blockStep(weights, l, block, h));
+      const kept = new Set(groups[g].map((name) => spec.get(name)!.input));
+      inputsPruned = Object.fromEntries(Object.entries(rerun.inputs).filter(([n]) => kept.has(n)));
+      checkFinite(options, specs, l, inputsPruned, windowRows);
+      free(options, rerun, inputsPruned); // all but X* of this group
+      acc.progress(`block ${l}: forward with ${groups.slice(0, g).flat().join(",")} pruned`);
+    }
     for (const name of groups[g]) {
-      const w = weights.blocks[l][name];
-      const calib: LayerCalibration = { inputs: dense.inputs[INPUT_OF[name]] };
-      if (inputsPruned) calib.inputsPruned = inputsPruned;
-      t0 = now(options);
-      const result = (yield {
+      const w = linearOf(dense, name), input = spec.get(name)!.input;
+      const calib: LayerCalibration = { inputs: run.inputs[input] };
+      if (inputsPruned) calib.inputsPruned = inputsPruned[input];
+      const result = yield* step(acc, {
         kind: "prune",
         method: options.method,
         weight: w,
         calib,
         target: options.target,
         options: options.methodOptions ?? {},
-      }) as PruneResult;
-      times.pruning += now(options) - t0;
-      addMethodTimes(methodTimesMs, result.info);
-      t0 = now(options);
-      const input = INPUT_OF[name];
-      if (!(input in grams)) {
-        grams[input] = gramPays(weights.blocks[l], input, calib.inputs!)
-          ? gramOf(calib.inputs!)
-          : undefined;
-      }
-      const gram = grams[input];
-      const report = evaluateLayer(`layers.${l}.${name}`, w, result, calib, options.target, {
-        agreement: options.agreement ?? true,
-        gram,
       });
-      times.evaluation += now(options) - t0;
-      if (options.inPlace && result.weight.data !== w.data) {
-        w.data.set(result.weight.data); // W <- W'; the block keeps W's array
-        if (options.releaseArrays) release(result.weight.data);
-      }
-      block[name] = options.inPlace ? w : result.weight;
-      if (options.releaseArrays) {
-        release(result.scores?.data, (options.keepMasks ?? true) ? undefined : result.keep);
-      }
-      if (options.keepMasks ?? true) masks[report.name] = result.keep;
-      layers.push(report);
-      progress(`${report.name} pruned`);
+      addMethodTimes(acc.methodTimesMs, result.info);
+      const layer = measured(acc, () => report(name, w, result, calib));
+      block[name] = adopt(options, w, result);
+      if (options.keepMasks ?? true) acc.masks[layer.name] = result.keep;
+      acc.layers.push(layer);
+      acc.progress(`${layer.name} pruned`);
     }
-    if (options.releaseArrays && inputsPruned !== undefined && g > 0) release(inputsPruned.data);
+    if (g > 0) free(options, { outputs: [], inputs: inputsPruned ?? {} });
   }
-  if (options.releaseArrays) releaseRun({ outputs: [], inputs: dense.inputs }); // the block is done
-  return { block, dense: dense.outputs };
+  free(options, { outputs: [], inputs: run.inputs }); // the block is done
+  return { block, dense: run.outputs };
 }
 
 /**
- * The block's outputs per window and (when `capture`) its linears' inputs, windows concatenated
- * (only the distinct inputs wq, wo, w1, w2 are read).
+ * The pruned weight the block keeps: `result.weight`, or with `inPlace` the dense weight's own
+ * array overwritten with it. Frees (with `releaseArrays`) what the result holds that is not kept.
  */
-export interface BlockRun {
-  outputs: Matrix[];
-  inputs: Partial<Record<LinearName, Matrix>>;
+function adopt(options: PruneModelOptions, w: Matrix, result: PruneResult<MethodInfo>): Matrix {
+  const release_ = options.releaseArrays ? release : () => 0;
+  if (options.inPlace && result.weight.data !== w.data) {
+    w.data.set(result.weight.data); // W <- W'; the block keeps W's array
+    release_(result.weight.data);
+  }
+  release_(result.scores?.data, (options.keepMasks ?? true) ? undefined : result.keep);
+  return options.inPlace ? w : result.weight;
 }
 
-/**
- * Frees the arrays of a block run that nothing will read again, all but `keep`, at once rather
- * than at the next garbage collection (`src/tensor/release.ts`; shared arrays and views into a
- * larger buffer are left to the collector).
- */
-function releaseRun(run: BlockRun, keep?: Matrix): void {
-  for (const m of Object.values(run.inputs)) if (m !== undefined && m !== keep) release(m.data);
-  releaseTiled(run.outputs.map((m) => m.data)); // per-window views of one buffer, or one each
-}
-
-/**
- * Runs block `layer` (with the given block weights swapped in) on every window's hidden states.
- * Captured inputs are copied into one `[tokens, cols]` matrix per distinct input as they arrive.
- */
-function runBlock(
-  weights: LlamaWeights,
+/** Unless `allowNonFinite`: refuses NaN or infinity in captured inputs (`NonFiniteInputError`). */
+function checkFinite(
+  options: PruneModelOptions,
+  specs: readonly LinearSpec[],
   layer: number,
-  block: LlamaBlock,
-  h: Matrix[],
-  capture = true,
-): BlockRun {
-  const blocks = weights.blocks.slice();
-  blocks[layer] = block;
-  const model: LlamaWeights = { ...weights, blocks };
-  const tokens = h.reduce((s, m) => s + m.rows, 0);
-  const inputs = {} as Record<LinearName, Matrix>;
-  let offset = 0; // first row of the current window in the concatenated inputs
-  const hooks = {
-    onLinearInput(_layer: number, name: LinearName, x: Matrix) {
-      if (!capture || INPUT_OF[name] !== name) return; // wk, wv, w3 see the same input as wq, w1
-      inputs[name] ??= { data: new Float32Array(tokens * x.cols), rows: tokens, cols: x.cols };
-      inputs[name].data.set(x.data, offset * x.cols);
-    },
+  inputs: BlockRun["inputs"],
+  windowRows: number[],
+): void {
+  if (options.allowNonFinite) return;
+  const readers: Record<string, string[]> = {};
+  for (const s of specs) (readers[s.input] ??= []).push(s.name);
+  assertFiniteInputs(layer, inputs, windowRows, readers);
+}
+
+/**
+ * The layer report of block `l`'s linears (`evaluateLayer`), computing each distinct input's
+ * `G = X^T X` once when the errors are cheaper through it (see {@link gramPays}).
+ */
+function layerReporter(
+  l: number,
+  dense: Block,
+  specs: readonly LinearSpec[],
+  options: PruneModelOptions,
+): (
+  name: string,
+  w: Matrix,
+  result: PruneResult<MethodInfo>,
+  calib: LayerCalibration,
+) => LayerReport {
+  const grams = new Map<string, Float64Array | undefined>(); // X^T X per distinct input
+  return (name, w, result, calib) => {
+    const input = specs.find((s) => s.name === name)!.input;
+    if (!grams.has(input)) {
+      const pays = gramPays(dense, specs.filter((s) => s.input === input), calib.inputs!);
+      grams.set(input, pays ? gramOf(calib.inputs!) : undefined);
+    }
+    return evaluateLayer(`layers.${l}.${name}`, w, result, calib, options.target, {
+      agreement: options.agreement ?? true,
+      gram: grams.get(input),
+    });
   };
-  const outputs: Matrix[] = [];
-  const ws = threadWorkspace(weights.config, Math.max(...h.map((m) => m.rows))); // no allocation
-  for (const hw of h) {
-    outputs.push({ ...hw, data: blockForward(model, layer, hw, hooks, ws).data.slice() });
-    offset += hw.rows;
-  }
-  return { outputs, inputs };
+}
+
+export type { BlockRun } from "./block_run.ts";
+
+/**
+ * With `releaseArrays`: frees the arrays of a block run that nothing will read again, all but the
+ * inputs in `keep`, at once rather than at the next garbage collection (`src/tensor/release.ts`;
+ * shared arrays are kept for reuse, views into a larger buffer left to the collector).
+ */
+function free(options: PruneModelOptions, run: BlockRun, keep: BlockRun["inputs"] = {}): void {
+  if (!options.releaseArrays) return;
+  const kept = new Set(Object.values(keep));
+  for (const m of Object.values(run.inputs)) if (m !== undefined && !kept.has(m)) release(m.data);
+  releaseTiled(run.outputs.map((m) => m.data)); // per-window views of one buffer, or one each
 }
 
 /**
@@ -487,11 +571,8 @@ function runBlock(
  * (`tokens * cols^2 + 2 * rows * cols^2`, rows summed over the linears sharing it) than through the
  * two products `X W^T`, `X (W - W')^T` of each (`2 * tokens * rows * cols`). Multiply-adds.
  */
-function gramPays(block: LlamaBlock, input: LinearName, x: Matrix): boolean {
-  const rows = LINEAR_NAMES.filter((n) => INPUT_OF[n] === input).reduce(
-    (s, n) => s + block[n].rows,
-    0,
-  );
+function gramPays(block: Block, readers: LinearSpec[], x: Matrix): boolean {
+  const rows = readers.reduce((s, r) => s + linearOf(block, r.name).rows, 0);
   return x.rows * x.cols + 2 * rows * x.cols < 2 * x.rows * rows; // both sides divided by cols
 }
 
@@ -517,10 +598,7 @@ function progressCounter(
   return (label) => onProgress?.(++done, total, label);
 }
 
-function addMethodTimes(
-  sums: Record<string, number>,
-  info: Record<string, unknown> | undefined,
-): void {
+function addMethodTimes(sums: Record<string, number>, info: MethodInfo | undefined): void {
   const t = info?.timesMs;
   if (typeof t !== "object" || t === null) return;
   for (const [k, v] of Object.entries(t)) if (typeof v === "number") sums[k] = (sums[k] ?? 0) + v;

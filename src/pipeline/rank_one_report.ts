@@ -17,7 +17,6 @@
  * @module
  */
 import { rankOneFit } from "../linalg/rank_one.ts";
-import { blockForward, embed } from "../model/llama.ts";
 import type { LinearName, LlamaWeights } from "../model/weights.ts";
 import { INPUT_OF, LINEAR_NAMES } from "../model/weights.ts";
 import { HessianAccumulator } from "../prune/sparsegpt.ts";
@@ -26,6 +25,7 @@ import { obsDiagonalScores } from "../score/obs_diagonal.ts";
 import { swiftPruneScores } from "../score/swiftprune.ts";
 import { columnNorms, wandaScores } from "../score/wanda.ts";
 import { buildMask } from "../select/mask.ts";
+import { denseBlockInputs } from "./dense_inputs.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 
 /** The cheap scores whose masks are compared with the full-Hessian OBS mask. */
@@ -81,26 +81,9 @@ export function rankOneReport(
   options: { sparsity?: number; blocks?: number[] } = {},
 ): RankOneRow[] {
   const target = { kind: "unstructured", sparsity: options.sparsity ?? 0.5, group: "row" } as const;
-  const blocks = options.blocks ?? Array.from({ length: weights.config.nLayers }, (_, l) => l);
-  const last = Math.max(-1, ...blocks);
   const rows: RankOneRow[] = [];
-  let hidden = windows.map((w) => embed(weights, w));
-  for (let l = 0; l <= last; l++) {
-    const captured = new Map<LinearName, Matrix[]>();
-    const measure = blocks.includes(l);
-    hidden = hidden.map((h) =>
-      blockForward(weights, l, h, {
-        onLinearInput: (_, name, x) => {
-          if (!measure || INPUT_OF[name] !== name) return; // one capture per distinct input
-          const list = captured.get(name) ?? [];
-          list.push({ data: x.data.slice(), rows: x.rows, cols: x.cols });
-          captured.set(name, list);
-        },
-      })
-    );
-    for (const [input, parts] of captured) {
-      rows.push(measureInput(weights, l, input, parts, target));
-    }
+  for (const { block, inputs } of denseBlockInputs(weights, windows, options.blocks)) {
+    for (const [input, x] of inputs) rows.push(measureInput(weights, block, input, x, target));
   }
   return rows;
 }
@@ -109,15 +92,12 @@ function measureInput(
   weights: LlamaWeights,
   block: number,
   input: LinearName,
-  parts: Matrix[],
+  inputs: Matrix,
   target: { kind: "unstructured"; sparsity: number; group: "row" },
 ): RankOneRow {
-  const cols = parts[0].cols, acc = new HessianAccumulator(cols);
-  for (const x of parts) acc.add(x); //                                    G = sum X^T X (float64)
+  const cols = inputs.cols, acc = new HessianAccumulator(cols);
+  acc.add(inputs); //                                                      G = X^T X (float64)
   const tokens = acc.tokens, gram = acc.gram;
-  const inputs: Matrix = { data: new Float32Array(tokens * cols), rows: tokens, cols };
-  let offset = 0;
-  for (const x of parts) (inputs.data.set(x.data, offset), offset += x.data.length);
   const norms = Array.from({ length: cols }, (_, j) => Math.sqrt(gram[j * cols + j]));
   const sum = new Float64Array(cols);
   for (let t = 0; t < tokens; t++) {

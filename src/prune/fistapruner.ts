@@ -48,10 +48,13 @@
 import { matmul } from "../linalg/matmul.ts";
 import { largestEigenvalue } from "../linalg/power_iteration.ts";
 import { fista } from "../optim/fista.ts";
-import { buildMask } from "../select/mask.ts";
-import { checkNM } from "../select/nm.ts";
+import { applyMask, buildMask } from "../select/mask.ts";
+import { checkTarget, type Target } from "../select/target.ts";
 import { checkMask, checkMatrix, type Matrix, transpose } from "../tensor/matrix.ts";
-import type { LayerCalibration, PruneResult, Target } from "./types.ts";
+import { intAtLeast, type MethodDescriptor, type MethodInfo, oneOf } from "./method.ts";
+import { sparsegptMethod } from "./sparsegpt.ts";
+import { wandaMethod } from "../score/wanda.ts";
+import type { LayerCalibration, PruneResult } from "./types.ts";
 
 /**
  * Normalised Gram matrices of one operator's calibration inputs, all `[cols, cols]` float32:
@@ -64,6 +67,36 @@ export interface FistaGrams {
   g?: Matrix;
   /** The number of calibration tokens the sums ran over. */
   tokens: number;
+}
+
+/** FISTAPruner's diagnostics in `PruneResult.info` (see {@link fistaPruner}). */
+export interface FistaInfo extends MethodInfo {
+  method: "fista";
+  roundPer: "operator" | "row";
+  /** L, the largest eigenvalue of G*. */
+  lipschitz: number;
+  /** Per run: lambda, objective per iteration, iterations used, E_round, E_total, their ratio. */
+  lambdas: number[];
+  objectives: number[][];
+  iterations: number[];
+  eRound: number[];
+  eTotal: number[];
+  ratio: number[];
+  /** The lambda the search would try next. */
+  nextLambda: number;
+  /** The run kept (-1: the rounded warm start). */
+  bestRun: number;
+  /** Zeros in the pruned weight / its size. */
+  sparsity: number;
+  /** Zeros in the mask / its size. */
+  maskSparsity: number;
+  /** E_total of the kept solution and of the rounded warm start. */
+  layerError: number;
+  warmStartLayerError: number;
+  /** `||X W^T||_F^2`. */
+  outputEnergy: number;
+  /** The method of the warm start (set by {@link fistaMethod}). */
+  warmStart?: string;
 }
 
 /** Options of {@link fistaPruner}. */
@@ -246,14 +279,6 @@ export function roundByMagnitude(
   return { weight: applyMask(weight, keep), keep };
 }
 
-/**
- * `W o keep`, a new matrix. (`methods.ts` exports a checked twin; not imported here so that
- * `methods.ts` can register this method without an import cycle.)
- */
-function applyMask(weight: Matrix, keep: Uint8Array): Matrix {
-  return { data: weight.data.map((v, i) => keep[i] ? v : 0), rows: weight.rows, cols: weight.cols };
-}
-
 /** Wanda's mask from the Gram diagonal: `|W_ij| * sqrt(G_jj * tokens)`, per row or N:M. */
 function wandaWarmStart(weight: Matrix, grams: Required<FistaGrams>, target: Target): Matrix {
   const { rows, cols } = weight;
@@ -263,15 +288,6 @@ function wandaWarmStart(weight: Matrix, grams: Required<FistaGrams>, target: Tar
   );
   const scores = { data: weight.data.map((v, i) => Math.abs(v) * norms[i % cols]), rows, cols };
   return applyMask(weight, roundByMagnitude(scores, target, "row").keep);
-}
-
-function checkTarget(weight: Matrix, target: Target): void {
-  if (target.kind === "nm") checkNM(weight.rows, weight.cols, target.n, target.m);
-  else if (!(target.sparsity >= 0 && target.sparsity <= 1)) {
-    throw new RangeError(
-      `Cannot prune weight [${weight.rows}, ${weight.cols}]: sparsity must be in [0, 1], got ${target.sparsity}`,
-    );
-  }
 }
 
 function checkOptions(o: FistaPrunerOptions): void {
@@ -354,9 +370,9 @@ export function fistaPruner(
   calib: LayerCalibration | FistaGrams,
   target: Target,
   options: FistaPrunerOptions = {},
-): PruneResult {
+): PruneResult<FistaInfo> {
   checkMatrix(weight, "weight");
-  checkTarget(weight, target);
+  checkTarget(target, weight.rows, weight.cols);
   checkOptions(options);
   const grams = gramsOf(calib, weight.cols);
   const problem: Problem = {
@@ -400,7 +416,7 @@ export function fistaPruner(
     weight: best.weight,
     keep: best.keep,
     info: {
-      method: "fista",
+      method: "fista" as const,
       roundPer: problem.roundPer,
       lipschitz: problem.lipschitz,
       ...log,
@@ -522,3 +538,97 @@ export function layerErrorReference(
   }
   return e;
 }
+
+/** The methods whose result can be FISTAPruner's warm start. */
+const WARM_STARTS = { wanda: wandaMethod, sparsegpt: sparsegptMethod } as const;
+type WarmStart = keyof typeof WARM_STARTS;
+
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+const exp = (x: number) => x.toExponential(2);
+
+/**
+ * The FISTAPruner method, for the pipeline and the CLIs: {@link fistaPruner} warm-started from
+ * Wanda's (the default) or SparseGPT's result, computed here on the inputs the pruned operator
+ * will see: `inputsPruned` (X*) when given, else `inputs` (OUR READING; the paper runs the
+ * warm-start method as usual). Rounds per operator: all weights of the operator compete. Its
+ * paper's pipeline: dense inputs across blocks and the intra-layer order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { matrix } from "../tensor/matrix.ts";
+ * import { createRng, randn } from "../tensor/rng.ts";
+ * import { fistaMethod } from "./fistapruner.ts";
+ * const rng = createRng(1);
+ * const weight = matrix(4, 8, randn(32, rng)), inputs = matrix(64, 8, randn(512, rng));
+ * const r = fistaMethod.prune(weight, { inputs }, { kind: "nm", n: 2, m: 4 }, { warmStart: "sparsegpt" });
+ * assert.equal(r.info!.warmStart, "sparsegpt");
+ * assert.match(fistaMethod.infoLines!(r.info!)[0], /^sparsity 50\.00%, rel err /);
+ * ```
+ */
+export const fistaMethod: MethodDescriptor<FistaInfo> = {
+  name: "fista",
+  title: "FISTAPruner, LASSO by FISTA (Zhao et al., arXiv:2408.03728)",
+  calibration: "inputs (and inputs_pruned, X*)",
+  prune(weight, calib, target, options = {}) {
+    const warmName = (options.warmStart ?? "wanda") as WarmStart;
+    if (!Object.hasOwn(WARM_STARTS, warmName)) {
+      throw new RangeError(
+        `Cannot prune with fista: warmStart must be wanda or sparsegpt, got ${warmName}`,
+      );
+    }
+    const warmCalib = { inputs: calib?.inputsPruned ?? calib?.inputs, colNorms: calib?.colNorms };
+    const warm = WARM_STARTS[warmName].prune(weight, warmCalib, target, options);
+    const result = fistaPruner(weight, calib, target, {
+      iterations: options.iterations as number | undefined,
+      updates: options.updates as number | undefined,
+      warmStart: { weight: warm.weight, keep: warm.keep },
+    });
+    return { ...result, info: { ...result.info!, warmStart: warmName } };
+  },
+  competes: (target) =>
+    target.kind === "nm" ? `per ${target.m} consecutive weights of a row` : "per operator",
+  pipeline: { denseInputs: true, intraLayer: true },
+  options: [
+    {
+      flag: "iterations",
+      key: "iterations",
+      arg: "K",
+      help: "fista's FISTA iterations per run",
+      default: "20",
+      parse: intAtLeast("iterations", 1),
+    },
+    {
+      flag: "updates",
+      key: "updates",
+      arg: "T",
+      help: "fista's lambda-search runs",
+      default: "3",
+      parse: intAtLeast("updates", 1),
+    },
+    {
+      flag: "warm-start",
+      key: "warmStart",
+      arg: "M",
+      help: "fista's warm start: wanda | sparsegpt",
+      default: "wanda",
+      parse: oneOf<WarmStart>("warm-start", ["wanda", "sparsegpt"]),
+    },
+  ],
+  /** The lambdas of the T runs, each run's objective at its first and last iteration (iterations
+   * used) and `E_round / E_total`, the sparsity, and the relative layer error against the warm
+   * start's. */
+  infoLines(i) {
+    const energy = i.outputEnergy || 1;
+    const runs = i.lambdas.map((lam, r) => {
+      const o = i.objectives[r];
+      return `${exp(lam)}: obj ${exp(o[0])}->${exp(o[o.length - 1])} (${i.iterations[r]} it), ` +
+        `Er/Et ${i.ratio[r].toFixed(3)}`;
+    });
+    return [
+      `sparsity ${pct(i.sparsity)}, rel err ${(i.layerError / energy).toFixed(5)} vs warm start ${
+        (i.warmStartLayerError / energy).toFixed(5)
+      } (best run ${i.bestRun}); lambda ${runs.join("; ")}`,
+    ];
+  },
+};

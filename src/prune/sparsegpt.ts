@@ -67,8 +67,10 @@ import {
 import { gemmAccumulate, gramAccumulate } from "../linalg/matmul.ts";
 import { nmMask } from "../select/nm.ts";
 import { selectBySort } from "../select/sort.ts";
+import { checkTarget, type Target } from "../select/target.ts";
 import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
-import type { LayerCalibration, PruneResult, Target } from "./types.ts";
+import { finiteAtLeastZero, intAtLeast, type MethodDescriptor, type MethodInfo } from "./method.ts";
+import type { LayerCalibration, PruneResult } from "./types.ts";
 
 /** Options of {@link sparsegpt}. */
 export interface SparseGptOptions {
@@ -82,8 +84,19 @@ export interface SparseGptOptions {
   onProgress?: (done: number, total: number, label?: string) => void;
 }
 
+/** SparseGPT's diagnostics in `PruneResult.info`. */
+export interface SparseGptInfo extends MethodInfo {
+  method: "sparsegpt";
+  /** The tracked OBS loss, summed over rows. */
+  loss: number;
+  /** The dampening added to the diagonal of H. */
+  damp: number;
+  blocksize: number;
+  percdamp: number;
+}
+
 /** What {@link sparsegpt} returns: a {@link PruneResult} plus the tracked loss. */
-export interface SparseGptResult extends PruneResult {
+export interface SparseGptResult extends PruneResult<SparseGptInfo> {
   /** The tracked OBS loss, summed over rows (see the module header for its meaning). */
   loss: number;
   /** The tracked loss of each row. */
@@ -200,24 +213,7 @@ function prepare(
 ): Prepared {
   checkMatrix(weight, "weight");
   const { rows, cols } = weight;
-  if (target.kind === "unstructured") {
-    if (!(target.sparsity >= 0 && target.sparsity <= 1)) {
-      throw new RangeError(
-        `Cannot prune with SparseGPT: sparsity must be in [0, 1], got ${target.sparsity}`,
-      );
-    }
-  } else if (target.kind === "nm") {
-    nmMask({ data: new Float32Array(target.m), rows: 1, cols: target.m }, target.n, target.m); // validates n, m
-    if (cols % target.m !== 0) {
-      throw new RangeError(
-        `Cannot build ${target.n}:${target.m} mask for weight [${rows}, ${cols}]: cols must be divisible by ${target.m}`,
-      );
-    }
-  } else {
-    throw new TypeError(
-      `Cannot prune with SparseGPT: unknown target kind ${(target as { kind: unknown }).kind}`,
-    );
-  }
+  checkTarget(target, rows, cols);
   const percdamp = options.percdamp ?? 0.01;
   if (!(percdamp >= 0 && Number.isFinite(percdamp))) {
     throw new RangeError(
@@ -482,3 +478,52 @@ export function sparsegptReference(
   }
   return finish(w, keep, lossPerRow, damp, rows, cols, cols, options);
 }
+
+/**
+ * The SparseGPT method, for the pipeline and the CLIs: {@link sparsegpt} with `blocksize` and
+ * `percdamp` from the options. Unstructured targets select per block of columns (all rows of the
+ * block compete), whatever `target.group` says; N:M per group of M of a row. Rows are coupled
+ * through the OBS updates, so it is not split by rows. Pruned inputs across blocks, as in the
+ * paper.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sparsegptMethod } from "./sparsegpt.ts";
+ * const target = { kind: "unstructured", sparsity: 0.5, group: "row" } as const;
+ * assert.equal(sparsegptMethod.competes(target, { blocksize: 64 }), "per block of 64 columns (all rows)");
+ * ```
+ */
+export const sparsegptMethod: MethodDescriptor<SparseGptInfo> = {
+  name: "sparsegpt",
+  title: "SparseGPT, OBS updates (Frantar & Alistarh, arXiv:2301.00774)",
+  calibration: "inputs",
+  prune: (weight, calib, target, options = {}) =>
+    sparsegpt(weight, calib, target, {
+      blocksize: options.blocksize as number | undefined,
+      percdamp: options.percdamp as number | undefined,
+    }),
+  competes: (target, options = {}) =>
+    target.kind === "nm"
+      ? `per ${target.m} consecutive weights of a row`
+      : `per block of ${options.blocksize ?? 128} columns (all rows)`,
+  pipeline: { denseInputs: false, intraLayer: false },
+  options: [
+    {
+      flag: "blocksize",
+      key: "blocksize",
+      arg: "B",
+      help: "sparsegpt's columns per block",
+      default: "128",
+      parse: intAtLeast("blocksize", 1),
+    },
+    {
+      flag: "damp",
+      key: "percdamp",
+      arg: "D",
+      help: "sparsegpt's dampening, fraction of mean(diag H)",
+      default: "0.01",
+      parse: finiteAtLeastZero("damp"),
+    },
+  ],
+};

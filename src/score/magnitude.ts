@@ -13,6 +13,7 @@
  * @module
  */
 import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
+import { scoreThenSelect } from "../prune/method.ts";
 
 /**
  * The reference: `|W_ij|` element by element with `Math.abs`.
@@ -60,3 +61,26 @@ export function magnitudeScores(weight: Matrix): Matrix {
   for (let t = 0; t < bits.length; t++) bits[t] &= 0x7fffffff; // |w|: clear the sign bit
   return { data: out, rows: weight.rows, cols: weight.cols };
 }
+
+/**
+ * The magnitude method: scores `|W_ij|`, selects, never changes the kept weights; needs no
+ * calibration. Its papers compare per layer; `--group layer` does that (the CLIs' default is per
+ * row for every method).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fromRows } from "../tensor/matrix.ts";
+ * import { magnitudeMethod } from "./magnitude.ts";
+ * const r = magnitudeMethod.prune(fromRows([[1, -4, 2, 3]]), {}, { kind: "nm", n: 2, m: 4 });
+ * assert.deepEqual(Array.from(r.weight.data), [0, -4, 0, 3]);
+ * ```
+ */
+export const magnitudeMethod = scoreThenSelect({
+  name: "magnitude",
+  title: "magnitude |W_ij| (no calibration)",
+  calibration: "none",
+  columns: () => undefined,
+  score: (weight) => magnitudeScores(weight),
+  scoreReference: (weight) => magnitudeScoresReference(weight),
+});

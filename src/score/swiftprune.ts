@@ -52,6 +52,7 @@
  */
 import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
 import { checkColNorms, columnNorms, columnNormsReference } from "./wanda.ts";
+import { finiteAtLeastZero, oneOf, scoreThenSelect } from "../prune/method.ts";
 
 /** Which input statistic plays `x` in `H = x x^T + eps I` (OUR READING, see the module doc). */
 export type XStat = "norm" | "token" | "mean";
@@ -256,3 +257,66 @@ export function swiftPruneScores(
   }
   return { data: out, rows, cols };
 }
+
+/**
+ * The SwiftPrune method: scores `W_ij^2 / (1 - x_j^2 / (S + eps))` (OUR READING), selects per row
+ * (the default; the paper's exact EWMA selector is `--select ewma-exact`), mask only. For the
+ * `"norm"` reading the inputs are reduced to their column norms once per layer (the same float32
+ * function the scores use, so the result is the same bitwise).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fromRows } from "../tensor/matrix.ts";
+ * import { swiftpruneMethod } from "./swiftprune.ts";
+ * const target = { kind: "unstructured", sparsity: 0.5, group: "row" } as const;
+ * const r = swiftpruneMethod.prune(fromRows([[1, 1]]), { inputs: fromRows([[10, 0], [0, 1]]) }, target);
+ * assert.deepEqual(Array.from(r.keep), [1, 0]); // the dominant channel is kept
+ * assert.deepEqual(swiftpruneMethod.options.map((o) => o.flag), ["select", "x-stat", "eps"]);
+ * ```
+ */
+export const swiftpruneMethod = scoreThenSelect({
+  name: "swiftprune",
+  title: "SwiftPrune W_ij^2 / (1 - x_j^2 / (S + eps)) (Kang et al., arXiv:2501.16376v2)",
+  calibration: "inputs, or col_norms for --x-stat norm",
+  options: [
+    {
+      flag: "x-stat",
+      key: "xStat",
+      arg: "STAT",
+      help: "swiftprune's x: norm | token | mean",
+      default: "norm",
+      parse: oneOf<XStat>("x-stat", X_STATS),
+    },
+    {
+      flag: "eps",
+      key: "eps",
+      arg: "E",
+      help: "swiftprune's relative ridge, > 0",
+      default: String(SWIFTPRUNE_DEFAULT_EPS),
+      parse: (text) => {
+        const eps = finiteAtLeastZero("eps")(text);
+        if (eps === 0) throw new RangeError(`--eps must be a finite number > 0, got "${text}"`);
+        return eps;
+      },
+    },
+  ],
+  columns: (weight, calib, options): SwiftPruneCalibration => {
+    const { inputs, colNorms } = calib ?? {};
+    const norm = (options.xStat ?? "norm") === "norm";
+    if (norm && inputs?.cols === weight.cols && inputs.data instanceof Float32Array) {
+      return { colNorms: columnNorms(inputs) }; // inputs win over colNorms, as in the scores
+    }
+    return { inputs, colNorms }; // the scores check and report what does not fit
+  },
+  score: (weight, columns: SwiftPruneCalibration, options) =>
+    swiftPruneScores(weight, columns, {
+      xStat: options.xStat as XStat | undefined,
+      eps: options.eps as number | undefined,
+    }),
+  scoreReference: (weight, calib, options) =>
+    swiftPruneScoresReference(weight, calib, {
+      xStat: options.xStat as XStat | undefined,
+      eps: options.eps as number | undefined,
+    }),
+});

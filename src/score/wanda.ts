@@ -19,6 +19,8 @@
  * @module
  */
 import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
+import { scoreThenSelect } from "../prune/method.ts";
+import type { LayerCalibration } from "../prune/types.ts";
 
 /**
  * The reference: `||X_:,j||_2` one column at a time, float64 accumulation.
@@ -159,3 +161,62 @@ export function wandaScores(weight: Matrix, colNorms: Float32Array): Matrix {
   }
   return { data: out, rows, cols };
 }
+
+/**
+ * The column norms a layer's Wanda scores use: `calib.colNorms` if given, else computed from
+ * `calib.inputs`.
+ *
+ * @param weight `W` `[rows, cols]`.
+ * @param calib `colNorms` or `inputs` `[tokens, cols]`.
+ * @returns `||X_:,j||_2`, `Float32Array(cols)`.
+ * @throws {TypeError} If neither is given or the inputs do not fit `W`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fromRows } from "../tensor/matrix.ts";
+ * import { wandaColumnNorms } from "./wanda.ts";
+ * assert.deepEqual(Array.from(wandaColumnNorms(fromRows([[1, 1]]), { inputs: fromRows([[3, 0], [4, 1]]) })), [5, 1]);
+ * assert.throws(() => wandaColumnNorms(fromRows([[1, 1]]), {}), TypeError);
+ * ```
+ */
+export function wandaColumnNorms(weight: Matrix, calib: LayerCalibration): Float32Array {
+  if (calib?.colNorms !== undefined) return calib.colNorms;
+  if (calib?.inputs !== undefined) {
+    checkMatrix(calib.inputs, "inputs");
+    if (calib.inputs.cols !== weight.cols) {
+      throw new TypeError(
+        `Cannot prune with wanda: inputs are [${calib.inputs.rows}, ${calib.inputs.cols}], expected [tokens, ${weight.cols}]`,
+      );
+    }
+    return columnNorms(calib.inputs);
+  }
+  throw new TypeError("Cannot prune with wanda: calibration inputs or colNorms are missing");
+}
+
+/**
+ * The Wanda method: scores `|W_ij| ||X_:,j||_2` from `calib.colNorms` or `calib.inputs`, selects
+ * per row (the paper's group), never changes the kept weights.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fromRows } from "../tensor/matrix.ts";
+ * import { wandaMethod } from "./wanda.ts";
+ * const target = { kind: "unstructured", sparsity: 0.5, group: "row" } as const;
+ * const r = wandaMethod.prune(fromRows([[1, 2]]), { colNorms: new Float32Array([4, 1]) }, target);
+ * assert.deepEqual(Array.from(r.keep), [1, 0]); // 1 * 4 > 2 * 1
+ * ```
+ */
+export const wandaMethod = scoreThenSelect({
+  name: "wanda",
+  title: "Wanda |W_ij| ||X_j|| (Sun et al., arXiv:2306.11695)",
+  calibration: "inputs or col_norms",
+  columns: wandaColumnNorms,
+  score: (weight, colNorms: Float32Array) => wandaScores(weight, colNorms),
+  scoreReference: (weight, calib) =>
+    wandaScoresReference(
+      weight,
+      calib.colNorms ??
+        (calib.inputs ? columnNormsReference(calib.inputs) : wandaColumnNorms(weight, calib)),
+    ),
+});

@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
-import type { SelectMode, Target } from "../prune/types.ts";
+import { checkMask, checkMatrix, type Matrix } from "../tensor/matrix.ts";
+import { checkSelectMode, checkSparsity, GROUPS, type SelectMode, type Target } from "./target.ts";
 import { type EwmaOptions, selectEwmaInto } from "./ewma.ts";
 import { selectEwmaExactInto } from "./ewma_exact.ts";
 import { nmMask } from "./nm.ts";
@@ -36,26 +36,6 @@ export interface MaskResult {
   sparsity: number;
   /** Pruned per row (per-row groups only). */
   prunedPerRow?: Uint32Array;
-}
-
-const SELECT_MODES: readonly SelectMode[] = ["sort", "ewma", "ewma-exact"];
-
-/**
- * Throws a `RangeError` unless `sparsity` is a number in `[0, 1)`.
- *
- * @param sparsity The value to check.
- * @throws {RangeError} If it is not a number in `[0, 1)`.
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { checkSparsity } from "./mask.ts";
- * assert.throws(() => checkSparsity(1), /got 1/);
- * ```
- */
-export function checkSparsity(sparsity: unknown): asserts sparsity is number {
-  if (typeof sparsity !== "number" || !(sparsity >= 0 && sparsity < 1)) {
-    throw new RangeError(`Cannot prune: sparsity must be a number in [0, 1), got ${sparsity}`);
-  }
 }
 
 /**
@@ -130,11 +110,7 @@ export function buildMask(scores: Matrix, target: Target, options: MaskOptions =
   }
   checkSparsity(target.sparsity);
   const select = options.select ?? "ewma-exact";
-  if (!SELECT_MODES.includes(select)) {
-    throw new RangeError(
-      `Cannot build mask: select must be sort, ewma or ewma-exact, got ${select}`,
-    );
-  }
+  checkSelectMode(select);
   const choose = selector(select, options.ewma ?? {});
   if (target.group === "layer") {
     const k = Math.floor(target.sparsity * total);
@@ -142,7 +118,7 @@ export function buildMask(scores: Matrix, target: Target, options: MaskOptions =
     choose(scores.data, k, keep);
     return done(keep, k);
   }
-  if (target.group !== "row") {
+  if (!GROUPS.includes(target.group)) {
     throw new RangeError(`Cannot build mask: group must be row or layer, got ${target.group}`);
   }
   const k = Math.floor(target.sparsity * cols); // floor(s * cols) per row
@@ -153,4 +129,28 @@ export function buildMask(scores: Matrix, target: Target, options: MaskOptions =
     prunedPerRow[i] = choose(scores.data.subarray(from, to), k, keep.subarray(from, to));
   }
   return done(keep, k * rows, prunedPerRow);
+}
+
+/**
+ * Zeroes the pruned weights: a new matrix equal to `weight` where `keep` is 1 and 0 elsewhere.
+ *
+ * @param weight `W` `[rows, cols]` (not mutated).
+ * @param keep Mask `Uint8Array(rows * cols)`, 1 = keep.
+ * @returns The masked weight (a new matrix).
+ * @throws {TypeError} If the shapes differ or the mask holds values other than 0 and 1.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fromRows } from "../tensor/matrix.ts";
+ * import { applyMask } from "./mask.ts";
+ * const w = applyMask(fromRows([[1, -2, 3]]), new Uint8Array([1, 0, 1]));
+ * assert.deepEqual(Array.from(w.data), [1, 0, 3]);
+ * ```
+ */
+export function applyMask(weight: Matrix, keep: Uint8Array): Matrix {
+  checkMatrix(weight, "weight");
+  checkMask(keep, weight.rows, weight.cols);
+  const out = new Float32Array(weight.data.length);
+  for (let t = 0; t < out.length; t++) out[t] = keep[t] ? weight.data[t] : 0;
+  return { data: out, rows: weight.rows, cols: weight.cols };
 }

@@ -2,11 +2,12 @@
  * An independent backend for the conformance suite, written from `docs/conformance.md` alone (the
  * conventions, the rounding points and the FISTAPruner port specification), the way an engineer of
  * another backend would write one. It imports nothing of `src/` but the safetensors reader and
- * writer (file I/O, which any backend gets from a library): every score, selection, SparseGPT and
+ * writer (file I/O, which any backend gets from a library) and the manifest's types: every score, selection, SparseGPT and
  * FISTAPruner step is re-implemented here, in float64 with the float32 roundings the docs list.
  *
  * `bugs` plants the mistakes the suite must catch (a missing SwiftPrune ridge, SparseGPT's
- * dampening not scaled by `mean(diag H)`, a block size that ignores `--blocksize`).
+ * dampening not scaled by `mean(diag H)`, a block size that ignores `--blocksize`, FISTAPruner
+ * ignoring its options or rounding per row); `fistaFloat32` is not a bug but a float32 port.
  * `tests/conformance_backend_test.ts` runs it through `verify`.
  *
  * @module
@@ -14,6 +15,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readSafetensors, writeSafetensors } from "../../src/io/safetensors.ts";
+import type { ConformanceCase } from "../../src/conformance/manifest.ts";
 
 /** Mistakes to plant. */
 export interface Bugs {
@@ -23,6 +25,10 @@ export interface Bugs {
   absoluteDamp?: boolean;
   /** SparseGPT with one block whatever `--blocksize` says. */
   ignoreBlocksize?: boolean;
+  /** FISTAPruner rounds with the case's group (per row) instead of per operator. */
+  fistaRoundByGroup?: boolean;
+  /** FISTAPruner at its defaults (K 20, T 3, Wanda warm start) whatever the case's options say. */
+  fistaDefaults?: boolean;
   /**
    * Not a bug: FISTAPruner in float32 arithmetic throughout (Grams, products, sums and iterates
    * rounded after every operation), the way a float32 GPU port computes; `L` stays float64.
@@ -34,26 +40,8 @@ export interface Bugs {
 type Round = (x: number) => number;
 const exact: Round = (x) => x;
 
-/** A case as the manifest gives it (the fields this backend reads). */
-interface Case {
-  name: string;
-  dataset: string;
-  method: string;
-  target: { kind: "unstructured"; sparsity: number; group: "row" | "layer" } | {
-    kind: "nm";
-    n: number;
-    m: number;
-  };
-  options: {
-    xStat?: "norm" | "token" | "mean";
-    eps?: number;
-    blocksize?: number;
-    damp?: number;
-    iterations?: number;
-    updates?: number;
-    warmStart?: "wanda" | "sparsegpt";
-  };
-}
+/** A case as the manifest gives it (the fields this backend reads; the types are the file format). */
+type Case = Pick<ConformanceCase, "name" | "dataset" | "method" | "target" | "options">;
 
 /** A layer: `w` `[rows, cols]`, and `x` `[tokens, cols]` or `norms` `[cols]`. */
 interface Layer {
@@ -288,13 +276,27 @@ const dot = (a: Float64Array, b: Float64Array, R: Round = exact) =>
   a.reduce((s, v, i) => R(s + R(v * b[i])), 0);
 
 /** Rounding by magnitude: per operator (unstructured, whatever the group) or N:M. */
-function roundByMagnitude(w: Float64Array, rows: number, cols: number, target: Case["target"]) {
-  const t = target.kind === "nm" ? target : { ...target, group: "layer" as const };
+function roundByMagnitude(
+  w: Float64Array,
+  rows: number,
+  cols: number,
+  target: Case["target"],
+  byGroup = false,
+) {
+  const t = target.kind === "nm" || byGroup ? target : { ...target, group: "layer" as const };
   const keep = selectMask(w.map(Math.abs), rows, cols, t);
   return { weight: w.map((v, i) => (keep[i] ? v : 0)), keep };
 }
 
-function fistaPruner(l: Layer, target: Case["target"], o: Case["options"], bugs: Bugs): Output {
+function fistaPruner(
+  l: Layer,
+  target: Case["target"],
+  options: Case["options"],
+  bugs: Bugs,
+): Output {
+  const o = bugs.fistaDefaults
+    ? { iterations: 20, updates: 3, warmStart: "wanda" as const }
+    : options;
   const { rows, cols: n, tokens } = l;
   const R: Round = bugs.fistaFloat32 ? Math.fround : exact;
   const g = gram(l, tokens, R); // G* = Gx = G = X^T X / tokens (no inputs_pruned in the suite)
@@ -309,7 +311,8 @@ function fistaPruner(l: Layer, target: Case["target"], o: Case["options"], bugs:
       const keep = selectMask(wandaScores(l), rows, n, target);
       return l.w.map((v, i) => (keep[i] ? v : 0));
     })();
-  let best = roundByMagnitude(warm, rows, n, target), bestError = eTotal(best.weight);
+  let best = roundByMagnitude(warm, rows, n, target, bugs.fistaRoundByGroup),
+    bestError = eTotal(best.weight);
   let lambda = 1e-3 * c.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   let tooSmall = 0, tooLarge = Infinity;
   for (let run = 0; run < o.updates!; run++) {
@@ -329,7 +332,7 @@ function fistaPruner(l: Layer, target: Case["target"], o: Case["options"], bugs:
       [beta, t] = [(t - 1) / tNext, tNext];
       if (Math.sqrt(change) <= 1e-6 * Math.sqrt(size)) break;
     }
-    const rounded = roundByMagnitude(x, rows, n, target);
+    const rounded = roundByMagnitude(x, rows, n, target, bugs.fistaRoundByGroup);
     const d = rounded.weight.map((v, i) => v - x[i]);
     const eRound = tokens * Math.max(0, dot(timesGram(d, g, rows, n, R), d, R));
     const eTot = eTotal(rounded.weight);

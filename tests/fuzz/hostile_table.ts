@@ -181,12 +181,13 @@ const CONFIG: Row[] = [
   ["kv heads not dividing heads", () => parseHfLlamaConfig(cfg({ num_key_value_heads: 3 }))],
   ["rms_norm_eps negative", () => parseHfLlamaConfig(cfg({ rms_norm_eps: -1e-5 }))],
   [
-    "rope_scaling set",
-    () => parseHfLlamaConfig(cfg({ rope_scaling: { type: "linear", factor: 2 } })),
+    "rope_scaling of a type not implemented",
+    () => parseHfLlamaConfig(cfg({ rope_scaling: { type: "yarn", factor: 2 } })),
   ],
   ["hidden_act gelu", () => parseHfLlamaConfig(cfg({ hidden_act: "gelu" }))],
   ["tie_word_embeddings a string", () => parseHfLlamaConfig(cfg({ tie_word_embeddings: "yes" }))],
-  ["head_dim inconsistent", () => parseHfLlamaConfig(cfg({ head_dim: 16 }))],
+  ["head_dim odd", () => parseHfLlamaConfig(cfg({ head_dim: 7 }))],
+  ["sliding-window attention", () => parseHfLlamaConfig(cfg({ use_sliding_window: true }))],
 ];
 
 /** Runs a CLI in process; the exit status and the error line it printed (temp names masked). */

@@ -122,7 +122,7 @@ export function buildLlama2c(m: CheckpointModel): Uint8Array {
 function arraysInOrder(w: LlamaWeights, v1: boolean): Float32Array[] {
   const per = (key: keyof LlamaWeights["blocks"][number]) =>
     w.blocks.map((b) => {
-      const v = b[key];
+      const v = b[key]!;
       return v instanceof Float32Array ? v : v.data;
     });
   const matrices = ["wq", "wk", "wv", "wo"] as const, ffn = ["w1", "w2", "w3"] as const;

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { LINEAR_NAMES } from "../../src/model/weights.ts";
+import { linearOf } from "../../src/model/family.ts";
+import { linearsOf } from "../../src/model/model.ts";
 import type { PruneModelResult } from "../../src/pipeline/prune_model.ts";
 
 const bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength).slice();
@@ -14,7 +15,9 @@ export function comparable(r: PruneModelResult) {
   return {
     masks: r.masks,
     sparsity: r.sparsity,
-    weights: r.weights.blocks.map((b) => LINEAR_NAMES.map((n) => bytes(b[n].data))),
+    weights: r.weights.blocks.map((b) =>
+      linearsOf(r.weights).map((s) => bytes(linearOf(b, s.name).data))
+    ),
     layers: r.layers.map(({ info, ...rest }) => {
       const { timesMs: _, ...kept } = info ?? {};
       return { ...rest, info: kept };
