@@ -268,7 +268,7 @@ async function writePrunedFolder(
 ): Promise<string[]> {
   const model = run.result.weights, masks = run.result.masks;
   const family = familyOf(model), hf = family.hf!, c = model.config;
-  const linears = model.blocks.flatMap((b, l) =>
+  const linears = model.blocks.flatMap((_, l) =>
     family.linears(c).map(({ name }) => ({ l, name, tensor: hf.linearTensor(c, l, name) }))
   );
   const src = folderSource(s.model);
