@@ -31,7 +31,9 @@ import { checkCalibrationSize, runShape } from "../src/pipeline/run_shape.ts";
 import { createProgress } from "./lib/progress.ts";
 import { writeSafetensors } from "../src/io/safetensors.ts";
 import { linearOf, type Model } from "../src/model/family.ts";
-import { blockForward, embed, linearsOf } from "../src/model/model.ts";
+import { embed, linearsOf } from "../src/model/model.ts";
+import { runBlockWindows } from "../src/pipeline/block_run.ts";
+import type { Matrix } from "../src/tensor/matrix.ts";
 import { LINEAR_NAMES } from "../src/model/weights.ts";
 import { sampleWindows } from "../src/pipeline/calibration.ts";
 
@@ -101,14 +103,15 @@ export function parseLayerName(
 }
 
 /**
- * The inputs of operator `op` of block `layer` on each window, stacked: `[windows x seqlen, cols]`.
- * Runs the dense model up to that block only.
+ * The inputs of operator `op` of block `layer` on each window, stacked: `[windows x seqlen, cols]`,
+ * by the pipeline's own calibration forward (`runBlockWindows`). Runs the dense model up to that
+ * block only.
  *
  * @param weights The model.
  * @param windows Token windows of equal length.
  * @param layer The block.
  * @param op The operator.
- * @param onWindow Called after each window (progress).
+ * @param onBlock Called after each block run (progress; `layer + 1` in all).
  * @returns The stacked inputs.
  */
 export function layerInputs(
@@ -116,19 +119,17 @@ export function layerInputs(
   windows: Int32Array[],
   layer: number,
   op: string,
-  onWindow: (done: number) => void = () => {},
-): { data: Float32Array; rows: number; cols: number } {
-  const cols = linearOf(weights.blocks[layer], op).cols, seqlen = windows[0].length;
-  const data = new Float32Array(windows.length * seqlen * cols);
-  windows.forEach((ids, w) => {
-    let h = embed(weights, ids);
-    for (let l = 0; l < layer; l++) h = blockForward(weights, l, h);
-    blockForward(weights, layer, h, {
-      onLinearInput: (_, name, x) => void (name === op && data.set(x.data, w * seqlen * cols)),
-    });
-    onWindow(w + 1);
-  });
-  return { data, rows: windows.length * seqlen, cols };
+  onBlock: (done: number) => void = () => {},
+): Matrix {
+  const input = linearsOf(weights).find((s) => s.name === op)!.input; // q, k, v share wq's
+  let h = windows.map((ids) => embed(weights, ids));
+  for (let l = 0; l < layer; l++) {
+    h = runBlockWindows(weights, l, h, { capture: false }).outputs;
+    onBlock(l + 1);
+  }
+  const x = runBlockWindows(weights, layer, h).inputs[input]!;
+  onBlock(layer + 1);
+  return x;
 }
 
 async function extractLayer(argv: string[], io: CliIo): Promise<number> {
@@ -169,7 +170,7 @@ async function extractLayer(argv: string[], io: CliIo): Promise<number> {
     windows,
     layer,
     op,
-    (d) => say.bar(d, windows.length, `${v.layer} inputs`),
+    (d) => say.bar(d, layer + 1, `${v.layer} inputs`),
   );
   const w = linearOf(weights.blocks[layer], op);
   say.step(`captured ${x.rows} x ${x.cols} inputs of ${v.layer} [${w.rows} x ${w.cols}]`);

@@ -17,12 +17,13 @@ import { join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { CliError, type CliIo, parseFlags, runCli } from "./lib/cli.ts";
-import { writeDirAtomic } from "./lib/files.ts";
+import { writeDirAtomic, writeFileAtomic } from "./lib/files.ts";
+import { writeLlama2c } from "../src/io/llama2c.ts";
 import { hfLlamaTensorSpecs } from "../src/io/hf_llama.ts";
 import { hfLlamaConfigJson } from "../src/io/hf_llama_config.ts";
 import { float32ToBf16 } from "../src/io/half.ts";
 import { safetensorsHeader } from "../src/io/safetensors_write.ts";
-import { SYNTHETIC_SHAPES, syntheticTensor } from "../src/model/synthetic.ts";
+import { SYNTHETIC_SHAPES, syntheticLlama, syntheticTensor } from "../src/model/synthetic.ts";
 
 const TOKENIZER_DIR = resolve(
   fileURLToPath(new URL("..", import.meta.url)),
@@ -32,12 +33,15 @@ const TOKENIZER_DIR = resolve(
 const HELP = `deno task make-synthetic --shape NAME --out DIR [--seed N] [--force]
   --shape NAME   ${Object.keys(SYNTHETIC_SHAPES).join(" | ")}
   --out DIR      the checkpoint folder (config.json, two BF16 shards + index, tokenizer)
+  --llama2c FILE instead, the same model as one float32 llama2.c file (held in memory to write:
+                 4 bytes per parameter, twice); use it with --tokenizer of a llama2.c tokenizer
   --seed N       seed of the weights [0]
   --force        replace existing files in DIR`;
 
 const FLAGS = {
   shape: { type: "string" },
   out: { type: "string" },
+  llama2c: { type: "string" },
   seed: { type: "string", default: "0" },
   force: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
@@ -68,12 +72,21 @@ async function makeSynthetic(argv: string[], io: CliIo): Promise<number> {
       `--shape must be one of ${Object.keys(SYNTHETIC_SHAPES).join(", ")}, got "${v.shape}"`,
     );
   }
-  if (v.out === undefined) throw new CliError("--out DIR is required");
+  if ((v.out === undefined) === (v.llama2c === undefined)) {
+    throw new CliError("give exactly one of --out DIR or --llama2c FILE");
+  }
   const seed = Number(v.seed);
   if (!Number.isSafeInteger(seed) || seed < 0) {
     throw new CliError(`--seed must be a non-negative integer, got "${v.seed}"`);
   }
   const config = SYNTHETIC_SHAPES[v.shape];
+  if (v.llama2c !== undefined) {
+    const bytes = writeLlama2c(syntheticLlama(config, seed));
+    await writeFileAtomic(resolve(v.llama2c), bytes, { force: v.force });
+    io.stdout(`${v.shape}: ${(bytes.length / 1e9).toFixed(2)} GB llama2.c -> ${v.llama2c}\n`);
+    return 0;
+  }
+  const out = v.out!;
   const specs = hfLlamaTensorSpecs(config).map((s, i) => ({ ...s, seed: seed * 1000 + i }));
   const bytesOf = (s: { shape: number[] }) => 2 * s.shape.reduce((p, d) => p * d, 1);
   const total = specs.reduce((n, s) => n + bytesOf(s), 0);
@@ -101,7 +114,7 @@ async function makeSynthetic(argv: string[], io: CliIo): Promise<number> {
       io.stderr(`  ${++done}/${specs.length} ${name} (${elapsed.toFixed(0)} s${eta})\n`);
     } else done++;
   };
-  const written = await writeDirAtomic(resolve(v.out), {
+  const written = await writeDirAtomic(resolve(out), {
     "config.json": json({ ...hfLlamaConfigJson(config, "BF16"), bos_token_id: 0, eos_token_id: 1 }),
     "model.safetensors.index.json": json({
       metadata: { total_size: total },
@@ -116,7 +129,7 @@ async function makeSynthetic(argv: string[], io: CliIo): Promise<number> {
   io.stdout(
     `${v.shape}: ${(params / 1e9).toFixed(3)}B parameters, ${
       (total / 1e9).toFixed(2)
-    } GB BF16 in 2 shards, ${written.length} files in ${v.out} (${
+    } GB BF16 in 2 shards, ${written.length} files in ${out} (${
       ((performance.now() - started) / 1000).toFixed(0)
     } s)\n`,
   );

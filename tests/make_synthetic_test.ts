@@ -8,6 +8,7 @@ import { readSafetensors } from "../src/io/safetensors.ts";
 import { SYNTHETIC_SHAPES, syntheticTensor } from "../src/model/synthetic.ts";
 import { float32ToBf16 } from "../src/io/half.ts";
 import { capture } from "./lib/capture.ts";
+import { readLlama2c } from "../src/io/llama2c.ts";
 
 Deno.test("make-synthetic writes an HF folder: config of the shape, two BF16 shards that the index maps, every tensor regenerable", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "secateur-synthetic-" });
@@ -42,6 +43,18 @@ Deno.test("make-synthetic writes an HF folder: config of the shape, two BF16 sha
     assert.ok(readFileSync(join(dir, "tokenizer.json")).length > 1000);
     assert.equal(await main(["--shape", "tiny-test", "--out", dir], capture()), 2); // exists, no --force
     assert.equal(await main(["--shape", "gpt-5", "--out", dir], capture()), 2);
+    // the same model as one llama2.c file
+    const bin = join(dir, "tiny.bin");
+    assert.equal(
+      await main(["--shape", "tiny-test", "--llama2c", bin, "--seed", "3"], capture()),
+      0,
+    );
+    const w = readLlama2c(new Uint8Array(readFileSync(bin)));
+    assert.deepEqual(w.config, { ...shape, normEps: w.config.normEps });
+    const raw = (name: string, file: string) =>
+      readSafetensors(new Uint8Array(readFileSync(join(dir, file)))).float32(name);
+    const wv = index.weight_map["model.layers.1.self_attn.v_proj.weight"];
+    assert.deepEqual(w.blocks[1].wv.data, raw("model.layers.1.self_attn.v_proj.weight", wv));
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

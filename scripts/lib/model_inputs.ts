@@ -11,13 +11,13 @@ import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { CliError } from "./cli.ts";
 import { readBytes } from "./files.ts";
-import { folderSource } from "./hf_files.ts";
 import { collectGarbage } from "./memory.ts";
 import { DEFAULTS, ROOT } from "./prune_settings.ts";
 import { readHfModel } from "../../src/io/hf_model.ts";
 import { readLlama2c } from "../../src/io/llama2c.ts";
 import { assertFiniteWeights } from "../../src/check/finite.ts";
 import { openHfFolder } from "../../src/io/hf_folder.ts";
+import { folderSource } from "./hf_files.ts";
 import { readTokenizer } from "../../src/io/tokenizer.ts";
 import {
   hfTokenizer,
@@ -50,18 +50,19 @@ export async function loadModel(path: string, shared: boolean): Promise<Model> {
   if (!statSync(path).isDirectory()) {
     return readLlama2c(await readBytes(path, { shared }), { view: true });
   }
-  const src = folderSource(path); // tensors are read one at a time, by offsets
-  try {
-    const folder = await openHfFolder(src);
-    return await readHfModel(folder.config, folder.tensors);
-  } catch (e) {
-    // a missing file or a malformed index names the folder
-    if (e instanceof RangeError && /^Cannot open the model folder/.test(e.message)) {
-      throw new CliError(e.message.replace("the model folder", `the HF model folder ${path}`));
+  const has = (name: string) => existsSync(join(path, name));
+  // one model.safetensors, or shards through model.safetensors.index.json
+  for (const name of ["config.json", "model.safetensors"]) {
+    if (!has(name) && !(name === "model.safetensors" && has("model.safetensors.index.json"))) {
+      throw new CliError(`Cannot load the HF model folder ${path}: ${name} is missing`);
     }
-    throw e;
+  }
+  const source = folderSource(path); // one shard or several (through the index), a tensor at a time
+  try {
+    const folder = await openHfFolder(source);
+    return await readHfModel(folder.config, folder.tensors);
   } finally {
-    await src.close();
+    await source.close();
   }
 }
 

@@ -291,7 +291,7 @@ export function llamaToHf(
 }
 
 /** Checks a tensor's header entry against the shape the config implies. */
-function checkSpec(file: SafetensorsIndex, spec: HfTensorSpec): void {
+function checkSpec(file: HfTensorFile, spec: HfTensorSpec): void {
   if (!file.has(spec.name)) {
     throw new RangeError(`Cannot read HF Llama checkpoint: tensor "${spec.name}" is missing`);
   }
@@ -401,7 +401,8 @@ export function llamaHfFamily(family: "llama" | "qwen2"): HfFamily<LlamaWeights>
 }
 
 /** A safetensors file in memory or a streaming reader (both from `safetensors.ts`). */
-export interface HfTensorFile extends SafetensorsIndex {
+export interface HfTensorFile extends Pick<SafetensorsIndex, "has"> {
+  info(name: string): { dtype: string; shape: number[] };
   float32(name: string): Float32Array | Promise<Float32Array>;
 }
 

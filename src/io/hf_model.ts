@@ -8,16 +8,11 @@
  */
 import type { HfTensorSpec, Model } from "../model/family.ts";
 import { familyForHfConfig } from "../model/families.ts";
-/**
- * The tensors of a checkpoint: a safetensors file in memory or a streaming reader (both from
- * `safetensors.ts`), or a whole folder's `TensorStore` (`hf_folder.ts`, sharded checkpoints too).
- */
-export interface HfTensorSource {
-  /** True when the checkpoint has this tensor. */
-  has(name: string): boolean;
-  /** Its header entry. */
+import type { SafetensorsIndex } from "./safetensors.ts";
+
+/** A safetensors file in memory or a streaming reader (both from `safetensors.ts`). */
+export interface HfTensorSource extends Pick<SafetensorsIndex, "has"> {
   info(name: string): { dtype: string; shape: number[] };
-  /** Its values as float32. */
   float32(name: string): Float32Array | Promise<Float32Array>;
 }
 

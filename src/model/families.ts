@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { unsupported } from "../io/hf_config.ts";
 import type { Family, Model } from "./family.ts";
 import { gptNeoXFamily } from "./gpt_neox.ts";
 import { llamaFamily } from "./llama.ts";
@@ -63,21 +64,17 @@ export function familyOf(model: Model): Family {
 export function familyForHfConfig(json: unknown): Family {
   const type = (json as { model_type?: unknown } | null)?.model_type;
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw new TypeError(`Cannot read config.json: expected a JSON object`);
+    throw new TypeError(`Cannot use config.json: expected a JSON object, got ${typeof json}`);
   }
   if (typeof type !== "string") {
     throw new TypeError(
-      `Cannot read config.json: "model_type" must be a string, got ${JSON.stringify(type)}`,
+      `Cannot use config.json: "model_type" must be a string, got ${JSON.stringify(type)}`,
     );
   }
   const all = Object.values(FAMILIES).filter((f) => f.hf !== undefined);
   const family = all.find((f) => f.hf!.modelTypes.includes(type));
   if (family === undefined) {
-    throw new RangeError(
-      `Cannot read config.json: model_type ${JSON.stringify(type)} is not supported (supported: ${
-        all.flatMap((f) => f.hf!.modelTypes).join(", ")
-      })`,
-    );
+    throw unsupported("model_type", type, all.flatMap((f) => f.hf!.modelTypes).join(", "));
   }
   return family;
 }

@@ -13,8 +13,11 @@
  *
  * @module
  */
+import { hfLlamaTensorSpecs, unpermuteFromHfRope } from "../io/hf_llama.ts";
+import { bf16ToFloat32, float32ToBf16 } from "../io/half.ts";
 import { createRng } from "../tensor/rng.ts";
-import type { LlamaConfig } from "./weights.ts";
+import type { Matrix } from "../tensor/matrix.ts";
+import type { LlamaConfig, LlamaWeights } from "./weights.ts";
 
 /**
  * The shapes `make-synthetic` knows: TinyLlama-1.1B (the issue's target), a mid-size shape
@@ -91,4 +94,53 @@ export function syntheticTensor(shape: number[], seed: number): Float32Array {
   const out = new Float32Array(rows * cols);
   for (let i = 0; i < out.length; i++) out[i] = (2 * rng.uniform() - 1) * half;
   return out;
+}
+
+/**
+ * The whole synthetic model in memory, the same model as the Hugging Face files that
+ * `make-synthetic` writes with the same seed: tensor i of `hfLlamaTensorSpecs(config)` is
+ * `syntheticTensor(shape, seed * 1000 + i)` rounded to BF16, q/k rows taken back from HF's RoPE
+ * layout.
+ *
+ * @param config The shape.
+ * @param seed The run's seed.
+ * @returns The model.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SYNTHETIC_SHAPES, syntheticLlama } from "./synthetic.ts";
+ * const w = syntheticLlama(SYNTHETIC_SHAPES["tiny-test"], 0);
+ * assert.equal(w.blocks.length, 2);
+ * assert.notEqual(w.classifier, w.tokenEmbedding); // untied
+ * ```
+ */
+export function syntheticLlama(config: LlamaConfig, seed: number): LlamaWeights {
+  const values = new Map(
+    hfLlamaTensorSpecs(config).map((s, i) => [s.name, { shape: s.shape, seed: seed * 1000 + i }]),
+  );
+  const vector = (name: string) => { // rounded to BF16 as the HF files store it
+    const v = values.get(name)!;
+    return bf16ToFloat32(float32ToBf16(syntheticTensor(v.shape, v.seed)));
+  };
+  const matrix = (name: string): Matrix => {
+    const v = values.get(name)!;
+    return { data: vector(name), rows: v.shape[0], cols: v.shape[1] };
+  };
+  const tokenEmbedding = matrix("model.embed_tokens.weight");
+  const blocks = Array.from({ length: config.nLayers }, (_, l) => {
+    const p = `model.layers.${l}.`;
+    return {
+      rmsAtt: vector(`${p}input_layernorm.weight`),
+      wq: unpermuteFromHfRope(matrix(`${p}self_attn.q_proj.weight`), config.nHeads),
+      wk: unpermuteFromHfRope(matrix(`${p}self_attn.k_proj.weight`), config.nKvHeads),
+      wv: matrix(`${p}self_attn.v_proj.weight`),
+      wo: matrix(`${p}self_attn.o_proj.weight`),
+      rmsFfn: vector(`${p}post_attention_layernorm.weight`),
+      w1: matrix(`${p}mlp.gate_proj.weight`),
+      w2: matrix(`${p}mlp.down_proj.weight`),
+      w3: matrix(`${p}mlp.up_proj.weight`),
+    };
+  });
+  const classifier = config.sharedClassifier ? tokenEmbedding : matrix("lm_head.weight");
+  return { config, tokenEmbedding, blocks, rmsFinal: vector("model.norm.weight"), classifier };
 }

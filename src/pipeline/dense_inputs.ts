@@ -5,13 +5,9 @@
  *
  * @module
  */
-import { blockForward, embed } from "../model/llama.ts";
-import {
-  type DistinctInput,
-  INPUT_OF,
-  type LinearName,
-  type LlamaWeights,
-} from "../model/weights.ts";
+import { embed } from "../model/llama.ts";
+import type { DistinctInput, LlamaWeights } from "../model/weights.ts";
+import { runBlockWindows } from "./block_run.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 
 /** One block's inputs: `X` `[tokens, cols]` per distinct input, the windows' rows stacked. */
@@ -46,27 +42,12 @@ export function* denseBlockInputs(
   const last = Math.max(-1, ...blocks);
   let hidden = windows.map((w) => embed(weights, w));
   for (let l = 0; l <= last; l++) {
-    const parts = new Map<DistinctInput, Matrix[]>();
     const wanted = blocks.includes(l);
-    hidden = hidden.map((h) =>
-      blockForward(weights, l, h, {
-        onLinearInput: (_, name, x) => {
-          if (!wanted || INPUT_OF[name as LinearName] !== name) return; // one per distinct input
-          const list = parts.get(name as DistinctInput) ?? [];
-          list.push({ data: x.data.slice(), rows: x.rows, cols: x.cols });
-          parts.set(name as DistinctInput, list);
-        },
-      })
-    );
+    const run = runBlockWindows(weights, l, hidden, { capture: wanted }); // the pipeline's forward
+    hidden = run.outputs;
     if (!wanted) continue;
     const inputs = new Map<DistinctInput, Matrix>();
-    for (const [name, list] of parts) {
-      const cols = list[0].cols, rows = list.reduce((n, x) => n + x.rows, 0);
-      const data = new Float32Array(rows * cols);
-      let offset = 0;
-      for (const x of list) (data.set(x.data, offset), offset += x.data.length);
-      inputs.set(name, { data, rows, cols });
-    }
+    for (const [name, x] of Object.entries(run.inputs)) inputs.set(name as DistinctInput, x!);
     yield { block: l, inputs };
   }
 }

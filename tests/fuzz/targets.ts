@@ -12,6 +12,7 @@ import { tokenizerMutated, tokenizerStructured } from "./tokenizer_props.ts";
 import { configText, configValues } from "./config_props.ts";
 import { pruneLayerCli } from "./cli_props.ts";
 import { pruneCli } from "./cli_prune_props.ts";
+import { evalCli, extractLayerCli } from "./cli_model_props.ts";
 
 /** Real files used as mutation bases when present. */
 export interface FuzzBaseFiles {
@@ -53,8 +54,10 @@ export function fuzzTargets(files: FuzzBaseFiles, cliDir?: string): FuzzTarget<a
     configValues,
     configText,
     ...(cliDir === undefined ? [] : [pruneLayerCli(join(cliDir, "prune-layer"))]),
-    ...(cliDir === undefined || files.tokenizer === undefined
-      ? []
-      : [pruneCli(join(cliDir, "prune"), BASE_FILE_PATHS.tokenizer)]),
+    ...(cliDir === undefined || files.tokenizer === undefined ? [] : [
+      pruneCli(join(cliDir, "prune"), BASE_FILE_PATHS.tokenizer),
+      evalCli(join(cliDir, "eval"), BASE_FILE_PATHS.tokenizer),
+      extractLayerCli(join(cliDir, "extract-layer"), BASE_FILE_PATHS.tokenizer),
+    ]),
   ];
 }
