@@ -262,6 +262,8 @@ export {
 } from "./src/io/hf_llama.ts";
 export type { HfTensorFile, HfTensorSpec, LlamaToHfOptions } from "./src/io/hf_llama.ts";
 export { readHfModel } from "./src/io/hf_model.ts";
+export { createHfWriter, hfOutputFiles, MASKS_FILE, memorySink } from "./src/io/hf_write.ts";
+export type { FileSink, FolderSink, HfWriter, HfWriterOptions } from "./src/io/hf_write.ts";
 export { findDuplicateKey } from "./src/io/json_duplicates.ts";
 export type { DuplicateKey } from "./src/io/json_duplicates.ts";
 export { LLAMA2C_MAGIC, readLlama2c, ropeTables, writeLlama2c } from "./src/io/llama2c.ts";
@@ -273,6 +275,7 @@ export {
   SAFETENSORS_DTYPE_BYTES,
   SAFETENSORS_MAX_HEADER_BYTES,
   safetensorsChunks,
+  safetensorsLayout,
   writeSafetensors,
 } from "./src/io/safetensors.ts";
 export type {
@@ -284,8 +287,11 @@ export type {
   SafetensorsIndex,
   SafetensorsReader,
   SafetensorsReadOptions,
+  SafetensorsSpec,
   SafetensorsTensorInfo,
 } from "./src/io/safetensors.ts";
+export { hfTokenizer, llama2cTextTokenizer } from "./src/io/text_tokenizer.ts";
+export type { TextTokenizer } from "./src/io/text_tokenizer.ts";
 export {
   BOS_ID,
   decode,
