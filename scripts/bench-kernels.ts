@@ -68,7 +68,7 @@ import {
   shareWeights,
 } from "../src/parallel/forward_parallel.ts";
 import { pruneLayerParallel } from "../src/parallel/prune_parallel.ts";
-import { measureMs } from "./lib/measure.ts";
+import { measureMs } from "../src/bench/measure.ts";
 import { useKernelsFlag } from "./lib/cli.ts";
 
 const SHARED = new URL("../../shared/", import.meta.url);

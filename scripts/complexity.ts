@@ -1,5 +1,5 @@
 /**
- * `deno task complexity`: checks SwiftPrune's complexity claims in one command (issue 4).
+ * `deno task complexity`: checks SwiftPrune's complexity claims in one command.
  *
  * Sweeps per-row selection over rows of 2^10..2^22 and whole-layer scoring (+ selection) over
  * layers of 2^16..2^24 weights, repeats each size until its timing is stable, fits the log-log

@@ -32,15 +32,14 @@ import {
   checkTextHolds,
   encodeCorpus,
   loadModel,
-  readInput,
+  loadTokenizer,
 } from "./lib/model_inputs.ts";
-import { DEFAULTS, workersFlag } from "./lib/prune_settings.ts";
+import { DEFAULTS, tokenizerFor, workersFlag } from "./lib/prune_settings.ts";
 import { runShape } from "../src/pipeline/run_shape.ts";
 import { nllStandardError } from "../src/eval/perplexity.ts";
 import { createProgress } from "./lib/progress.ts";
 import { perplexityParallel, shareWeights } from "../src/parallel/forward_parallel.ts";
 import { createPool, sharedMemoryAvailable } from "../src/parallel/pool.ts";
-import { readTokenizer } from "../src/io/tokenizer.ts";
 import { weightSparsity } from "../src/eval/sparsity.ts";
 
 const FLAGS = {
@@ -60,7 +59,8 @@ const FLAGS = {
 export const HELP = `deno task eval: perplexity and weight sparsity of a model, without pruning it
 
   --model PATH        llama2.c .bin or HF folder (e.g. prune's --out) [stories260K]
-  --tokenizer PATH    llama2.c tokenizer .bin [tok512.bin]
+  --tokenizer PATH    HF tokenizer.json or llama2.c tokenizer .bin [the model folder's
+                      tokenizer.json, else tok512.bin]
   --eval FILE         text or jsonl to evaluate on [TinyStories validation head]
   --eval-tokens N     evaluate the first N tokens [prune's budget: 2e9 / (prunable weights x seqlen) windows]
   --seqlen N          tokens per window [min(256, model seq_len)]
@@ -80,7 +80,7 @@ async function evaluate(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const model = v.model ?? DEFAULTS.model, evalFile = v.eval ?? DEFAULTS.eval;
-  const tokenizer = v.tokenizer ?? DEFAULTS.tokenizer;
+  const tokenizer = tokenizerFor(model, v.tokenizer);
   const asked = {
     seqlen: v.seqlen === undefined ? undefined : intFlag(v.seqlen, "seqlen", 2),
     evalTokens: v["eval-tokens"] === undefined
@@ -96,7 +96,7 @@ async function evaluate(argv: string[], io: CliIo): Promise<number> {
   let weights = await loadModel(model, workers > 1 && sharedMemoryAvailable());
   const { seqlen, evalTokens } = runShape({ ...asked, nsamples: 1 }, weights);
   checkSeqlen(seqlen, weights.config);
-  const tok = readTokenizer(await readInput(tokenizer, "tokenizer"));
+  const tok = await loadTokenizer(tokenizer);
   say.step(`loaded ${basename(model)}; encoding ${basename(evalFile)}`, 0);
   const all = await encodeCorpus(tok, evalFile, "eval");
   if (asked.evalTokens !== undefined) {

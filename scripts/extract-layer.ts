@@ -24,12 +24,11 @@ import {
   checkTextHolds,
   encodeCorpus,
   loadModel,
-  readInput,
+  loadTokenizer,
 } from "./lib/model_inputs.ts";
-import { DEFAULTS } from "./lib/prune_settings.ts";
+import { DEFAULTS, tokenizerFor } from "./lib/prune_settings.ts";
 import { checkCalibrationSize, runShape } from "../src/pipeline/run_shape.ts";
 import { createProgress } from "./lib/progress.ts";
-import { readTokenizer } from "../src/io/tokenizer.ts";
 import { writeSafetensors } from "../src/io/safetensors.ts";
 import { linearOf, type Model } from "../src/model/family.ts";
 import { embed, linearsOf } from "../src/model/model.ts";
@@ -59,7 +58,8 @@ export const HELP =
   --model PATH        llama2.c .bin or HF folder [stories260K]
   --layer NAME        layers.L.OP, OP one of ${LINEAR_NAMES.join(", ")} (required)
   --out FILE          the safetensors file: weight [rows, cols], inputs [tokens, cols] (required)
-  --tokenizer PATH    llama2.c tokenizer .bin [tok512.bin]
+  --tokenizer PATH    HF tokenizer.json or llama2.c tokenizer .bin [the model folder's
+                      tokenizer.json, else tok512.bin]
   --calib FILE        calibration text or jsonl [the C4 train head]
   --nsamples N        calibration windows [prune's budget: 1e9 / (prunable weights x seqlen)]
   --seqlen N          tokens per window [min(256, model seq_len)]
@@ -142,7 +142,7 @@ async function extractLayer(argv: string[], io: CliIo): Promise<number> {
   if (v.out === undefined) {
     throw new CliError("--out is required (e.g. --out out/layer.safetensors)");
   }
-  const model = v.model ?? DEFAULTS.model, tokenizer = v.tokenizer ?? DEFAULTS.tokenizer;
+  const model = v.model ?? DEFAULTS.model, tokenizer = tokenizerFor(model, v.tokenizer);
   const calib = v.calib ?? DEFAULTS.calib;
   const int = (flag: "nsamples" | "seqlen" | "seed", min: number) =>
     v[flag] === undefined ? undefined : intFlag(v[flag]!, flag, min);
@@ -158,7 +158,7 @@ async function extractLayer(argv: string[], io: CliIo): Promise<number> {
   const { seqlen, nsamples } = runShape({ ...asked, evalTokens: 1 }, weights);
   checkSeqlen(seqlen, weights.config);
   checkCalibrationSize(nsamples, seqlen, weights);
-  const tok = readTokenizer(await readInput(tokenizer, "tokenizer"));
+  const tok = await loadTokenizer(tokenizer);
   say.step(`loaded ${basename(model)}; encoding ${basename(calib)}`, 0);
   const ids = await encodeCorpus(tok, calib, "calib");
   if (asked.nsamples !== undefined) {

@@ -1,6 +1,6 @@
 /**
  * `deno task memory`: the peak resident memory of `deno task prune`, measured, against the bound
- * of issue #8 item 6: three times the checkpoint size plus one block's activations.
+ * of docs/memory.md: three times the checkpoint size plus one block's activations.
  *
  * Each run is `deno task prune` as `deno.json` defines it (same flags), in a child process, with
  * `--report` to a temporary file; the child reports its own peak resident set (`getrusage`, all
@@ -148,7 +148,7 @@ async function main(args: string[]): Promise<number> {
   const base = ["--model", LLAMA4M];
   if (!json) {
     console.log(
-      "memory of `deno task prune` (bound: 3 x checkpoint + one block's activations, issue #8)",
+      "memory of `deno task prune` (bound: 3 x checkpoint + one block's activations)",
     );
     console.log(HEADER);
   }

@@ -39,7 +39,7 @@ import {
   checkTextHolds,
   encodeCorpus,
   loadModel,
-  readInput,
+  loadTokenizer,
 } from "./lib/model_inputs.ts";
 import { collectGarbage, megabytes, peakResidentBytes, PeakTracker } from "./lib/memory.ts";
 import type { SweepPoint } from "./lib/report_html.ts";
@@ -73,7 +73,7 @@ import {
 } from "../src/parallel/pool.ts";
 import { pruneModelParallel } from "../src/parallel/prune_model_parallel.ts";
 import { NonFiniteInputError } from "../src/check/finite.ts";
-import { readTokenizer, type Tokenizer } from "../src/io/tokenizer.ts";
+import type { TextTokenizer } from "../src/io/text_tokenizer.ts";
 import type { Model } from "../src/model/family.ts";
 import { sampleWindows } from "../src/pipeline/calibration.ts";
 import {
@@ -132,7 +132,7 @@ function runConsole(s: Settings, io: CliIo): RunConsole {
  */
 async function tokenize(
   s: Settings,
-  tok: Tokenizer,
+  tok: TextTokenizer,
   shape: RunShape,
 ): Promise<{ windows: Int32Array[]; calibTokens: number; evalIds: Int32Array; evalTotal: number }> {
   const { seqlen, nsamples, evalTokens } = shape;
@@ -176,7 +176,7 @@ async function loadInputs(s: Settings, say: RunConsole): Promise<Inputs> {
   const weights = await loadModel(s.model, s.workers > 1 && sharedMemoryAvailable());
   say.memory("loading the model");
   if (!s.allowNonfinite) checkFiniteModel(weights, s.model);
-  const tok = readTokenizer(await readInput(s.tokenizer, "tokenizer"));
+  const tok = await loadTokenizer(s.tokenizer);
   const shape = runShape(s, weights);
   checkSeqlen(shape.seqlen, weights.config);
   checkCalibrationSize(shape.nsamples, shape.seqlen, weights);
@@ -252,7 +252,7 @@ async function runMethod(
     target,
     denseInputs,
     intraLayer,
-    inPlace, // the dense model is not needed after this run: prune it in place (item 6)
+    inPlace, // the dense model is not needed after this run: prune it in place
     keepMasks: s.out !== undefined || (s.html !== undefined && s.methods.length > 1),
     releaseArrays: true, // the registered methods keep no references
     onProgress: (done, total, label) => {

@@ -27,3 +27,21 @@ Deno.test("bundle: a module that imports a Node built-in does not bundle for the
   assert.deepEqual(forbiddenReferences(esm), []);
   assert.match(esm, /new Worker\(/); // created lazily, inside createPool
 });
+
+Deno.test("bundle: the HF tokenizer (npm @huggingface/tokenizers) and folder reader run in the bare vm context", async () => {
+  const iife = await bundleForBrowser("mod.ts", "iife");
+  const json = Deno.readTextFileSync("../shared/models/hf/opt/tokenizer.json");
+  const config = Deno.readTextFileSync("../shared/models/hf/opt/config.json");
+  const example = `(async () => {
+    const tok = secateur.hfTokenizer(${JSON.stringify(json)});
+    const weights = secateur.writeSafetensors([{ name: "w", dtype: "BF16", shape: [2], data: new Float32Array([1, -2]) }]);
+    const folder = await secateur.openHfFolder(secateur.memoryFolder({
+      "config.json": Uint8Array.from(new TextEncoder().encode(${
+    JSON.stringify(config)
+  })), "model.safetensors": weights }));
+    return Array.from(tok.encode("Once upon a time")).join(",") + " " + Array.from(await folder.tensors.float32("w")).join(",");
+  })()`;
+  const { result } = runInBrowserLikeContext(iife, example);
+  const reference = JSON.parse(Deno.readTextFileSync("tests/golden/hf/reference.json"));
+  assert.equal(await result, `${reference.models.opt.once_upon_a_time_ids.join(",")} 1,-2`);
+});

@@ -185,7 +185,7 @@ Deno.test("explain: with no arguments, a real row of stories260K with calibrated
 });
 
 Deno.test("explain: on the default row the tracker's provisional decisions differ from the final mask on 6 of 64", async () => {
-  // the count issue 16 reported for this row; the marks are checked against sort's mask
+  // the count reported for this row; the marks are checked against sort's mask
   const io = capture();
   assert.equal(await main([], io), 0, io.err);
   const rows = tableRows(io.out);

@@ -12,6 +12,7 @@ import { forward } from "../src/model/llama.ts";
 import { DEFAULTS } from "../scripts/lib/prune_settings.ts";
 import { encodeCorpus } from "../scripts/lib/model_inputs.ts";
 import { readTokenizer } from "../src/io/tokenizer.ts";
+import { llama2cTextTokenizer } from "../src/io/text_tokenizer.ts";
 import { sampleWindows } from "../src/pipeline/calibration.ts";
 
 const bytesOf = (p: string) => new Uint8Array(readFileSync(p));
@@ -38,7 +39,11 @@ Deno.test("extract-layer writes what prune-layer takes; its mask equals the whol
     // the first window's rows are what the model's full forward gives layers.0.w1 on the first
     // window prune draws (same text, seed, nsamples and seqlen)
     const weights = readLlama2c(bytesOf(DEFAULTS.model));
-    const ids = await encodeCorpus(readTokenizer(bytesOf(DEFAULTS.tokenizer)), DEFAULTS.calib, "c");
+    const ids = await encodeCorpus(
+      llama2cTextTokenizer(readTokenizer(bytesOf(DEFAULTS.tokenizer))),
+      DEFAULTS.calib,
+      "c",
+    );
     const [first] = sampleWindows(ids, { nsamples: 2, seqlen: 64, seed: 0 });
     let seen: Float32Array | undefined;
     forward(weights, first, {

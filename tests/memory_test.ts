@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { memoryLine, type MemoryRun } from "../scripts/memory.ts";
 
-// Issue #8 item 6: the peak resident memory of `deno task prune` on llama4m, measured in a child
+// The memory bound of docs/memory.md: the peak resident memory of `deno task prune` on llama4m, measured in a child
 // process, against three times the checkpoint plus one block's activations. What the run allocates
 // (peak minus the resident set at start: the runtime and the modules) must stay within the bound;
 // the total, with the runtime's own ~50 MB, is printed (docs/memory.md has the figures).

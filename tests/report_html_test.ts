@@ -8,10 +8,10 @@ import { readFileSync } from "node:fs";
 import {
   heatColor,
   methodsOf,
-  pairwiseAgreement,
   type PruneReport,
   renderReportHtml,
 } from "../scripts/lib/report_html.ts";
+import { pairwiseAgreement } from "../src/pipeline/layer_report.ts";
 
 const FIXTURE: PruneReport = JSON.parse(
   readFileSync(new URL("./golden/report_fixture.json", import.meta.url), "utf8"),

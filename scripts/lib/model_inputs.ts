@@ -8,7 +8,7 @@
  * @module
  */
 import { existsSync, statSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { CliError } from "./cli.ts";
 import { readBytes } from "./files.ts";
 import { collectGarbage } from "./memory.ts";
@@ -18,12 +18,18 @@ import { readLlama2c } from "../../src/io/llama2c.ts";
 import { assertFiniteWeights } from "../../src/check/finite.ts";
 import { openHfFolder } from "../../src/io/hf_folder.ts";
 import { folderSource } from "./hf_files.ts";
-import { encoderStream, type Tokenizer } from "../../src/io/tokenizer.ts";
+import { readTokenizer } from "../../src/io/tokenizer.ts";
+import {
+  hfTokenizer,
+  llama2cTextTokenizer,
+  type TextTokenizer,
+} from "../../src/io/text_tokenizer.ts";
 import type { Model, ModelConfig } from "../../src/model/family.ts";
 import { corpusPieces } from "../../src/pipeline/calibration.ts";
 
 /**
- * Reads a llama2.c `.bin` or an HF folder (`config.json` + `model.safetensors`).
+ * Reads a llama2.c `.bin` or an HF folder (`config.json` + `model.safetensors`, or shards through
+ * `model.safetensors.index.json`).
  *
  * @param path The `--model` path.
  * @param shared Read into shared memory (when worker threads will use the weights).
@@ -91,8 +97,38 @@ export async function readInput(path: string, flag: string): Promise<Uint8Array>
 }
 
 /**
- * Encodes a corpus file (C4 jsonl or plain text) once, with BOS, a document at a time (the corpus
- * is never one string: memory).
+ * Reads the tokenizer at `path`: a Hugging Face `tokenizer.json` (by its extension or its first
+ * byte `{`; the `tokenizer_config.json` beside it is read too when there is one) or a llama2.c
+ * `tokenizer.bin`.
+ *
+ * @param path The tokenizer's path (`tokenizerFor` in prune_settings.ts picks it).
+ * @returns The tokenizer.
+ * @throws {CliError} If there is no file at `path`.
+ * @throws {TypeError} If a `tokenizer.json` is malformed.
+ * @throws {RangeError} If a llama2.c tokenizer is malformed.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadTokenizer } from "./model_inputs.ts";
+ * const tok = await loadTokenizer("../shared/models/hf/opt/tokenizer.json");
+ * assert.equal(tok.kind, "tokenizer.json");
+ * assert.equal((await loadTokenizer("../shared/models/stories260K/tok512.bin")).kind, "llama2.c");
+ * ```
+ */
+export async function loadTokenizer(path: string): Promise<TextTokenizer> {
+  const bytes = await readInput(path, "tokenizer");
+  // a llama2.c file starts with a little-endian int32: never "{" followed by a non-zero byte
+  const isJson = path.toLowerCase().endsWith(".json") || (bytes[0] === 0x7b && bytes[1] !== 0);
+  if (!isJson) return llama2cTextTokenizer(readTokenizer(bytes));
+  const configPath = join(dirname(path), "tokenizer_config.json");
+  const config = existsSync(configPath) ? await readBytes(configPath) : undefined;
+  return hfTokenizer(bytes, config);
+}
+
+/**
+ * Encodes a corpus file (C4 jsonl or plain text) once as the model's tokenizer encodes a text
+ * (llama2.c: with BOS; tokenizer.json: with its post-processor's special tokens), fed a document
+ * at a time.
  *
  * @param tok The tokenizer.
  * @param path The file.
@@ -100,11 +136,11 @@ export async function readInput(path: string, flag: string): Promise<Uint8Array>
  * @returns The token ids.
  */
 export async function encodeCorpus(
-  tok: Tokenizer,
+  tok: TextTokenizer,
   path: string,
   flag: string,
 ): Promise<Int32Array> {
-  const encoder = encoderStream(tok, { bos: true, eos: false });
+  const encoder = tok.stream();
   let pieces = 0;
   for (const piece of corpusPieces(await readInput(path, flag), { fileName: path })) {
     encoder.push(piece);

@@ -10,9 +10,8 @@ import { readFile } from "node:fs/promises";
 import { basename, relative, resolve } from "node:path";
 import { CliError, intFlag } from "./cli.ts";
 import { UnsafeWriteError, writeFileAtomic } from "./files.ts";
-import { checkSeqlen, encodeCorpus, loadModel, readInput } from "./model_inputs.ts";
-import { DEFAULTS, ROOT } from "./prune_settings.ts";
-import { readTokenizer } from "../../src/io/tokenizer.ts";
+import { checkSeqlen, encodeCorpus, loadModel, loadTokenizer } from "./model_inputs.ts";
+import { DEFAULTS, ROOT, tokenizerFor } from "./prune_settings.ts";
 import type { LlamaWeights } from "../../src/model/weights.ts";
 import { sampleWindows } from "../../src/pipeline/calibration.ts";
 
@@ -56,7 +55,7 @@ export async function calibrationOf(v: {
     ? Math.min(256, weights.config.seqLen)
     : intFlag(v.seqlen, "seqlen", 2);
   checkSeqlen(seqlen, weights.config);
-  const tok = readTokenizer(await readInput(v.tokenizer ?? DEFAULTS.tokenizer, "tokenizer"));
+  const tok = await loadTokenizer(tokenizerFor(model, v.tokenizer));
   const ids = await encodeCorpus(tok, v.calib ?? DEFAULTS.calib, "calib");
   const windows = sampleWindows(ids, {
     nsamples: intFlag(v.nsamples, "nsamples", 1),

@@ -1,19 +1,24 @@
 /**
- * The files `deno task prune` (`scripts/prune.ts`) writes: the pruned model as an HF Llama folder
- * (`--out`: `config.json`, `model.safetensors`, `masks.safetensors`), the run as JSON (`--report`)
- * and as an HTML page (`--html`, `scripts/lib/report_html.ts`).
+ * The files `deno task prune` (`scripts/prune.ts`) writes: the pruned model (`--out`), the run as
+ * JSON (`--report`) and as an HTML page (`--html`, `scripts/lib/report_html.ts`).
+ *
+ * `--out` from a Hugging Face folder writes a pruned copy of that folder (`src/io/hf_write.ts`:
+ * same config plus a `"secateur"` entry, same dtype and shards, every tensor not pruned
+ * byte-identical, tokenizer files copied, `masks.safetensors`); from a llama2.c `.bin` it writes an
+ * HF Llama folder (`config.json`, `model.safetensors` in float32, `masks.safetensors`).
  *
  * Every file is written atomically and never replaces an input or, without `--force`, an existing
  * file (`scripts/lib/files.ts`); a refused write is a `CliError` (exit status 2).
  *
  * @module
  */
-import { existsSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 import { CliError, type CliIo } from "./cli.ts";
 import { checkTarget, UnsafeWriteError, writeDirAtomic, writeFileAtomic } from "./files.ts";
 import type { PeakTracker } from "./memory.ts";
-import { pairwiseAgreement, renderReportHtml, type SweepPoint } from "./report_html.ts";
+import { renderReportHtml, type SweepPoint } from "./report_html.ts";
+import { pairwiseAgreement } from "../../src/pipeline/layer_report.ts";
 import type { Settings } from "./prune_settings.ts";
 import type { RunShape } from "../../src/pipeline/run_shape.ts";
 import type { Evaluation, MethodRun } from "./prune_text.ts";
@@ -23,15 +28,32 @@ import { linearOf, type Model, type ModelConfig } from "../../src/model/family.t
 import { familyOf } from "../../src/model/families.ts";
 import { safetensorsChunks } from "../../src/io/safetensors.ts";
 import type { LlamaWeights } from "../../src/model/weights.ts";
+import { folderSink, folderSource } from "./hf_files.ts";
+import { COMPANION_FILES, INDEX_FILE, openHfFolder } from "../../src/io/hf_folder.ts";
+import { createHfWriter, MASKS_FILE } from "../../src/io/hf_write.ts";
 
-/** The files `--out` writes into its folder. */
-const OUT_FILES = ["config.json", "model.safetensors", "masks.safetensors"];
+/** True when `--model` is a folder (a Hugging Face checkpoint), not a llama2.c file. */
+function isFolder(model: string): boolean {
+  return model !== "" && existsSync(model) && statSync(model).isDirectory();
+}
 
 /**
- * Refuses two outputs that name the same file, before any work (fuzz-found, #8: `--report F
- * --html F` lost the report).
+ * The files `--out` writes into its folder: from an HF folder, its config, weights, index and
+ * companion files plus the masks; from a llama2.c file, the three files of the export.
+ */
+function outFiles(model: string): string[] {
+  if (!isFolder(model)) return ["config.json", "model.safetensors", MASKS_FILE];
+  const kept = (f: string) =>
+    f.endsWith(".safetensors") || f === INDEX_FILE || COMPANION_FILES.includes(f);
+  return ["config.json", MASKS_FILE, ...readdirSync(model).filter(kept)];
+}
+
+/**
+ * Refuses two outputs that name the same file, before any work (`--report F --html F` would lose
+ * the report).
  *
- * @param s The settings (`out`, `report`, `html`).
+ * @param s The settings (`out`, `report`, `html`, and `model`, whose kind decides what `--out`
+ *   writes).
  * @throws {CliError} Naming the file given twice.
  * @example
  * ```ts
@@ -44,8 +66,11 @@ const OUT_FILES = ["config.json", "model.safetensors", "masks.safetensors"];
  * );
  * ```
  */
-export function checkDistinctOutputs(s: Pick<Settings, "out" | "report" | "html">): void {
-  const outputs = [...(s.out ? OUT_FILES.map((n) => join(s.out!, n)) : []), s.report, s.html]
+export function checkDistinctOutputs(
+  s: Pick<Settings, "out" | "report" | "html"> & { model?: string },
+): void {
+  const out = s.out ? outFiles(s.model ?? "").map((n) => join(s.out!, n)) : [];
+  const outputs = [...out, s.report, s.html]
     .filter((f) => f !== undefined).map((f) => resolve(f));
   const twice = outputs.find((f, i) => outputs.indexOf(f) !== i);
   if (twice) {
@@ -185,7 +210,8 @@ function hfMaskEntries(weights: Model, masks: Record<string, Uint8Array>) {
   );
 }
 
-async function writeOut(
+/** `--out` from a llama2.c file: the HF Llama export of the pruned model, in float32. */
+async function writeExport(
   dir: string,
   run: MethodRun,
   s: Settings,
@@ -213,6 +239,69 @@ async function writeOut(
   return await safeWrite(() => writeDirAtomic(dir, files, { force: s.force, inputs }));
 }
 
+/** What `config.json`'s `"secateur"` entry records of the run. */
+function runRecord(run: MethodRun, s: Settings) {
+  return {
+    method: run.method,
+    options: run.options,
+    sparsity: run.result.sparsity,
+    masks: MASKS_FILE,
+    // the evaluation prune reported, so the folder can be checked against it
+    eval: {
+      file: basename(s.eval),
+      seqlen: run.ppl.predicted / run.ppl.windows + 1,
+      windows: run.ppl.windows,
+      ppl: run.ppl.ppl,
+    },
+  };
+}
+
+/**
+ * `--out` from an HF folder: a pruned copy of it (src/io/hf_write.ts). Each pruned linear is given
+ * to the writer as the family stores it (`exportLinear`: HF row order, for the weight and its
+ * mask alike); everything else is copied byte for byte.
+ */
+async function writePrunedFolder(
+  dir: string,
+  run: MethodRun,
+  s: Settings,
+  inputs: string[],
+): Promise<string[]> {
+  const model = run.result.weights, masks = run.result.masks;
+  const family = familyOf(model), hf = family.hf!, c = model.config;
+  const linears = model.blocks.flatMap((_, l) =>
+    family.linears(c).map(({ name }) => ({ l, name, tensor: hf.linearTensor(c, l, name) }))
+  );
+  const src = folderSource(s.model);
+  try {
+    const input = await openHfFolder(src);
+    const writer = await safeWrite(() =>
+      createHfWriter(input, src, folderSink(dir, { force: s.force, inputs }), {
+        pruned: linears.map((x) => x.tensor),
+        record: runRecord(run, s),
+        maskMetadata: { method: run.method, target: JSON.stringify(s.target) },
+      })
+    );
+    for (const { l, name, tensor } of linears) {
+      const values = hf.exportLinear(c, name, linearOf(model.blocks[l], name).data);
+      await writer.put(tensor, values, hf.exportLinear(c, name, masks[`layers.${l}.${name}`]));
+    }
+    return await safeWrite(() => writer.finish());
+  } finally {
+    await src.close();
+  }
+}
+
+async function writeOut(
+  dir: string,
+  run: MethodRun,
+  s: Settings,
+  inputs: string[],
+): Promise<string[]> {
+  if (isFolder(s.model)) return await writePrunedFolder(dir, run, s, inputs);
+  return await writeExport(dir, run, s, inputs);
+}
+
 async function safeWrite<T>(write: () => Promise<T>): Promise<T> {
   try {
     return await write();
@@ -228,9 +317,7 @@ async function safeWrite<T>(write: () => Promise<T>): Promise<T> {
 /** The files a run reads, which no output may replace (even with `--force`). */
 function runInputs(s: Settings): string[] {
   // the files of an HF model folder are inputs too (--out on it replaced them)
-  const hfFiles = existsSync(s.model) && statSync(s.model).isDirectory()
-    ? ["config.json", "model.safetensors"]
-    : [];
+  const hfFiles = isFolder(s.model) ? readdirSync(s.model) : [];
   return [s.model, ...hfFiles.map((n) => join(s.model, n)), s.tokenizer, s.calib, s.eval];
 }
 
@@ -257,7 +344,7 @@ function runInputs(s: Settings): string[] {
 export async function checkOutputs(s: Settings): Promise<void> {
   checkDistinctOutputs(s);
   const options = { force: s.force, inputs: runInputs(s) };
-  const files = [...(s.out ? OUT_FILES.map((n) => join(s.out!, n)) : []), s.report, s.html];
+  const files = [...(s.out ? outFiles(s.model).map((n) => join(s.out!, n)) : []), s.report, s.html];
   for (const file of files) {
     if (file !== undefined) await safeWrite(() => checkTarget(file, options));
   }

@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { resolve } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CliError, kernelsFlag, parseFlags } from "./cli.ts";
 import type { KernelSet } from "../../src/linalg/kernels.ts";
@@ -43,6 +44,29 @@ export const DEFAULTS = {
   sparsity: DEFAULT_SPARSITY,
   seed: 0,
 };
+
+/**
+ * The tokenizer a run reads: `--tokenizer` when given; else, for a Hugging Face model folder,
+ * its `tokenizer.json`; else the default llama2.c `tok512.bin`.
+ *
+ * @param model The `--model` path.
+ * @param flag The `--tokenizer` value, if given.
+ * @returns The tokenizer's path.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULTS, tokenizerFor } from "./prune_settings.ts";
+ * assert.equal(tokenizerFor(DEFAULTS.model), DEFAULTS.tokenizer);
+ * assert.equal(tokenizerFor("../shared/models/hf/opt"), "../shared/models/hf/opt/tokenizer.json");
+ * assert.equal(tokenizerFor("../shared/models/hf/opt", "t.bin"), "t.bin");
+ * ```
+ */
+export function tokenizerFor(model: string, flag?: string): string {
+  if (flag !== undefined) return flag;
+  const json = join(model, "tokenizer.json");
+  if (existsSync(model) && statSync(model).isDirectory() && existsSync(json)) return json;
+  return DEFAULTS.tokenizer;
+}
 
 const FLAGS = {
   model: { type: "string" },
@@ -88,7 +112,8 @@ const FLAGS = {
 export const HELP: string =
   `deno task prune [flags]   prune a Llama checkpoint and compare dense vs pruned perplexity
   --model PATH        llama2.c .bin or HF folder (config.json + model.safetensors) [stories260K]
-  --tokenizer PATH    llama2.c tokenizer.bin [tok512.bin next to stories260K]
+  --tokenizer PATH    HF tokenizer.json or llama2.c tokenizer.bin [the model folder's
+                      tokenizer.json, else tok512.bin next to stories260K]
   --method NAME       ${methodNames().join(" | ")} [${DEFAULTS.method}]
   --sparsity S        unstructured sparsity in [0, 1) [0.5]      --pattern N:M   e.g. 2:4
   --group row|layer   which weights compete (unstructured; score-then-select methods) [row]
@@ -222,7 +247,7 @@ export function parseSettings(argv: string[]): Settings | undefined {
   if (v.help) return undefined;
   const settings: Settings = {
     model: v.model ?? DEFAULTS.model,
-    tokenizer: v.tokenizer ?? DEFAULTS.tokenizer,
+    tokenizer: tokenizerFor(v.model ?? DEFAULTS.model, v.tokenizer),
     methods: parseMethods(v),
     target: parseTarget(v),
     methodOptions: methodOptionsFromFlags(v),

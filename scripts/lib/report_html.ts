@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { escapeXml } from "./trace_view.ts";
+import { escapeXml, logTicks, svgDocument } from "./svg_chart.ts";
 
 /** One layer of a method's run (`layers` of the report JSON). */
 export interface ReportLayer {
@@ -116,51 +116,6 @@ export function parseSweep(text: string): number[] {
 }
 
 /**
- * The pairwise agreement of methods' masks: for each pair, the fraction of all weights (over every
- * layer) that both keep or both prune. For the report's `agreement` field.
- *
- * @param names The methods, in order.
- * @param masks For each method, its masks by layer name (`Uint8Array`, 1 = keep).
- * @returns `{ methods, matrix }`, `matrix[i][j]` in [0, 1], 1 on the diagonal.
- * @throws {TypeError} If the methods do not have masks of the same layers and sizes.
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { pairwiseAgreement } from "./report_html.ts";
- * const a = { l0: new Uint8Array([1, 0, 1, 0]) }, b = { l0: new Uint8Array([1, 1, 0, 0]) };
- * assert.deepEqual(pairwiseAgreement(["a", "b"], [a, b]).matrix, [[1, 0.5], [0.5, 1]]);
- * ```
- */
-export function pairwiseAgreement(
-  names: string[],
-  masks: Record<string, Uint8Array>[],
-): { methods: string[]; matrix: number[][] } {
-  const layers = Object.keys(masks[0] ?? {});
-  for (const [i, m] of masks.entries()) {
-    const same = Object.keys(m).length === layers.length &&
-      layers.every((l) => m[l]?.length === masks[0][l].length);
-    if (!same) {
-      throw new TypeError(
-        `Cannot compare masks: ${names[i]} does not have the layers of ${names[0]}`,
-      );
-    }
-  }
-  const total = layers.reduce((s, l) => s + masks[0][l].length, 0);
-  const matrix = names.map(() => names.map(() => 1));
-  for (let i = 0; i < names.length; i++) {
-    for (let j = i + 1; j < names.length; j++) {
-      let same = 0;
-      for (const l of layers) {
-        const a = masks[i][l], b = masks[j][l];
-        for (let t = 0; t < a.length; t++) same += a[t] === b[t] ? 1 : 0;
-      }
-      matrix[i][j] = matrix[j][i] = total ? same / total : 1;
-    }
-  }
-  return { methods: names, matrix };
-}
-
-/**
  * A colour between white and `#08306b` (dark blue) for `t` in [0, 1] (clamped).
  *
  * @param t The position on the scale.
@@ -242,7 +197,7 @@ function pplChart(report: PruneReport, methods: ReportMethod[]): string {
       }" text-anchor="middle">${s * 10}%</text>`,
     );
   }
-  const ticks = niceLogTicks(10 ** lo, 10 ** hi);
+  const ticks = logTicks(10 ** lo, 10 ** hi, 10);
   for (const y of ticks) {
     parts.push(
       `<line x1="${L}" x2="${W - R}" y1="${py(y).toFixed(1)}" y2="${
@@ -291,24 +246,6 @@ function pplChart(report: PruneReport, methods: ReportMethod[]): string {
     })" text-anchor="middle">perplexity (log)</text>`,
   );
   return svg(W, H, parts);
-}
-
-/** Round values 1, 1.5, 2, 3, 5, 7 x 10^k between lo and hi; linear 1-2-5 steps if that gives < 3. */
-function niceLogTicks(lo: number, hi: number): number[] {
-  const ticks: number[] = [];
-  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
-    for (const m of [1, 1.5, 2, 3, 5, 7]) {
-      if (m * 10 ** e >= lo && m * 10 ** e <= hi) ticks.push(m * 10 ** e);
-    }
-  }
-  if (ticks.length >= 3) return ticks;
-  const raw = (hi - lo) / 5, unit = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * unit).find((v) => v >= raw)!;
-  const linear: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) {
-    linear.push(Number(v.toPrecision(6)));
-  }
-  return linear;
 }
 
 /** Horizontal stacked bars: calibration forward, pruning, evaluation, per method. */
@@ -432,11 +369,9 @@ function agreementMatrix(agreement: NonNullable<PruneReport["agreement"]>): stri
   return svg(L + cell * n + 10, T + cell * n + 10, parts);
 }
 
-function svg(width: number, height: number, parts: string[]): string {
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">${
-    parts.join("")
-  }</svg>`;
-}
+/** A chart of the page: an SVG document on the page's (transparent) background. */
+const svg = (width: number, height: number, parts: string[]) =>
+  svgDocument(width, height, parts, { background: false });
 
 const CSS =
   `body{font-family:sans-serif;margin:24px;max-width:1200px;color:#222}h1{font-size:22px}h2{font-size:17px;margin-top:28px}

@@ -1,7 +1,9 @@
 /**
- * A self-contained log-log line chart as plain SVG text: one or more panels side by side, each
- * with axes, tick labels (powers of two on x, 1-2-5 decades on y), one coloured line with markers
- * per series, and a legend. No dependencies, no fonts beyond the generic `sans-serif`.
+ * SVG as plain text, shared by every chart the scripts draw (the complexity panels here, the
+ * report page's charts, `explain`'s trace): escaping, log-axis ticks, the document wrapper; and the
+ * self-contained log-log line chart of `complexity`: one or more panels side by side, each with
+ * axes, tick labels (powers of two on x, 1-2-5 decades on y), one coloured line with markers per
+ * series, and a legend. No dependencies, no fonts beyond the generic `sans-serif`.
  *
  * @module
  */
@@ -36,7 +38,7 @@ const PANEL_W = 560, PANEL_H = 420;
 const MARGIN = { left: 70, right: 20, top: 36, bottom: 52 };
 
 /**
- * Escapes `&`, `<`, `>` and `"` for SVG text and attributes.
+ * Escapes `& < > " '` for SVG (and HTML) text and attributes.
  *
  * @param text Any text.
  * @returns The escaped text.
@@ -44,19 +46,23 @@ const MARGIN = { left: 70, right: 20, top: 36, bottom: 52 };
  * ```ts
  * import assert from "node:assert/strict";
  * import { escapeXml } from "./svg_chart.ts";
- * assert.equal(escapeXml('a<b & "c"'), "a&lt;b &amp; &quot;c&quot;");
+ * assert.equal(escapeXml(`a<b & "c" 'd'`), "a&lt;b &amp; &quot;c&quot; &#39;d&#39;");
  * ```
  */
 export function escapeXml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(
-    /"/g,
-    "&quot;",
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
   );
 }
 
+/** Mantissas of base-10 ticks per decade, tried in order until at least three ticks fit. */
+const DECADE_MANTISSAS = [[1], [1, 2, 5], [1, 1.5, 2, 3, 5, 7]];
+
 /**
- * Tick values for a log axis over `[lo, hi]`: the powers of `base` inside it, plus 2x and 5x
- * multiples (base 10 only) when fewer than three powers fit.
+ * Tick values for a log axis over `[lo, hi]`. Base 2: the powers of 2 inside it. Base 10: the
+ * powers of 10 if three fit, else 1-2-5 steps of each decade, else 1, 1.5, 2, 3, 5, 7; if even
+ * those give fewer than three (a narrow range), about five linear 1-2-5 steps.
  *
  * @param lo Smallest value, > 0.
  * @param hi Largest value, >= lo.
@@ -68,22 +74,65 @@ export function escapeXml(text: string): string {
  * import { logTicks } from "./svg_chart.ts";
  * assert.deepEqual(logTicks(1000, 5000, 2), [1024, 2048, 4096]);
  * assert.deepEqual(logTicks(0.3, 3, 10), [0.5, 1, 2]);
+ * assert.deepEqual(logTicks(4, 12, 10), [5, 7, 10]);
+ * assert.deepEqual(logTicks(20, 24, 10), [20, 21, 22, 23, 24]);
  * ```
  */
 export function logTicks(lo: number, hi: number, base: 2 | 10): number[] {
-  const powers: number[] = [];
-  for (let e = Math.ceil(Math.log(lo) / Math.log(base) - 1e-9); base ** e <= hi * (1 + 1e-9); e++) {
-    powers.push(base ** e);
-  }
-  if (base === 2 || powers.length >= 3) return powers.map((v) => roundTick(v));
-  const ticks: number[] = [];
-  for (let e = Math.floor(Math.log10(lo)); 10 ** e <= hi; e++) {
-    for (const m of [1, 2, 5]) {
-      const v = roundTick(m * 10 ** e);
-      if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) ticks.push(v);
+  const inside = (v: number) => v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9);
+  if (base === 2) {
+    const powers: number[] = [];
+    for (let e = Math.ceil(Math.log2(lo) - 1e-9); 2 ** e <= hi * (1 + 1e-9); e++) {
+      powers.push(roundTick(2 ** e));
     }
+    return powers;
   }
-  return ticks;
+  for (const mantissas of DECADE_MANTISSAS) {
+    const ticks: number[] = [];
+    for (let e = Math.floor(Math.log10(lo)); 10 ** e <= hi * (1 + 1e-9); e++) {
+      for (const m of mantissas) {
+        if (inside(roundTick(m * 10 ** e))) ticks.push(roundTick(m * 10 ** e));
+      }
+    }
+    if (ticks.length >= 3) return ticks;
+  }
+  const raw = (hi - lo) / 5, unit = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * unit).find((v) => v >= raw)!;
+  const linear: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi * (1 + 1e-9); v += step) {
+    linear.push(roundTick(v));
+  }
+  return linear;
+}
+
+/**
+ * A standalone SVG document of the given size around `parts` (sans-serif, 12 px), with a white
+ * background unless `background` is false.
+ *
+ * @param width Width in px.
+ * @param height Height in px.
+ * @param parts The elements, in drawing order.
+ * @param options `background` (default true).
+ * @returns The SVG text.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { svgDocument } from "./svg_chart.ts";
+ * assert.match(svgDocument(10, 20, ["<g/>"], { background: false }), /^<svg [^>]*width="10" height="20"[^>]*><g\/><\/svg>$/);
+ * ```
+ */
+export function svgDocument(
+  width: number,
+  height: number,
+  parts: readonly string[],
+  options: { background?: boolean } = {},
+): string {
+  const background = options.background ?? true
+    ? `<rect width="${width}" height="${height}" fill="white"/>`
+    : "";
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">${background}${
+    parts.join("")
+  }</svg>`;
 }
 
 function roundTick(v: number): number {

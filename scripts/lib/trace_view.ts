@@ -16,6 +16,7 @@ import {
 } from "../../src/select/ewma.ts";
 import { selectEwmaExact } from "../../src/select/ewma_exact.ts";
 import { selectBySort } from "../../src/select/sort.ts";
+import { escapeXml, svgDocument } from "./svg_chart.ts";
 
 /** How the exact selector (`ewma-exact`, the default of every method) finished a row. */
 export interface ExactView {
@@ -274,25 +275,6 @@ function titleLines(title: string, width: number): string[] {
 }
 
 /**
- * Escapes text for SVG/HTML element content and attribute values.
- *
- * @param text Any text.
- * @returns The text with `& < > " '` escaped.
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { escapeXml } from "./trace_view.ts";
- * assert.equal(escapeXml(`a<b & "c"`), "a&lt;b &amp; &quot;c&quot;");
- * ```
- */
-export function escapeXml(text: string): string {
-  return text.replace(
-    /[&<>"']/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
-  );
-}
-
-/**
  * Colours of the plots: pruned, kept, threshold, grid (the pruned/kept pair is colour-blind safe,
  * from the Okabe-Ito palette).
  *
@@ -406,17 +388,18 @@ export function traceSvg(view: TraceView, size = { width: 800, height: 360 }): s
       height - 14
     }" dominant-baseline="middle">T by step; dashed: final</text>`,
   );
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${width}" height="${height}" fill="white"/>`,
-    ...titleLines(view.title, Math.floor((width - left) / 7.5)).map((line, k) =>
-      `<text x="${left}" y="${16 + 15 * k}" font-size="13">${escapeXml(line)}</text>`
-    ),
-    ...parts,
-    `<text x="${(left + width - right) / 2}" y="${
-      height - 30
-    }" text-anchor="middle">step (score index), k = ${s.target} of ${n}, achieved ${s.pruned}</text>`,
-    ...legend,
-    `</svg>`,
-  ].join("\n") + "\n";
+  return svgDocument(
+    width,
+    height,
+    [
+      ...titleLines(view.title, Math.floor((width - left) / 7.5)).map((line, k) =>
+        `<text x="${left}" y="${16 + 15 * k}" font-size="13">${escapeXml(line)}</text>`
+      ),
+      ...parts,
+      `<text x="${(left + width - right) / 2}" y="${
+        height - 30
+      }" text-anchor="middle">step (score index), k = ${s.target} of ${n}, achieved ${s.pruned}</text>`,
+      ...legend,
+    ].map((part) => `\n${part}`),
+  ) + "\n";
 }

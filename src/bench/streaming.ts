@@ -2,7 +2,7 @@
  * The memory-bound floor for a pruning mask: one streaming pass that reads every weight once and
  * writes one byte per weight (`keep[i] = |w_i| >= t`). Any scorer plus selector must at least read
  * the weights and write the mask, so the ratio of their time to this pass says how far a linear-time
- * method is from the best a single pass over memory can do (issue 4, item 3).
+ * method is from the best a single pass over memory can do.
  *
  * The pass is branchless, so its speed does not depend on how many weights clear the threshold:
  * for non-negative IEEE-754 floats the bit patterns order like the values, so `|w| >= t` is

@@ -28,8 +28,12 @@
 import { findDuplicateKey } from "./json_duplicates.ts";
 import { toFloat32 } from "./dtype.ts";
 
-export { safetensorsChunks, writeSafetensors } from "./safetensors_write.ts";
-export type { SafetensorsDtypeOut, SafetensorsEntry } from "./safetensors_write.ts";
+export { safetensorsChunks, safetensorsLayout, writeSafetensors } from "./safetensors_write.ts";
+export type {
+  SafetensorsDtypeOut,
+  SafetensorsEntry,
+  SafetensorsSpec,
+} from "./safetensors_write.ts";
 
 /**
  * Largest header the reference implementation accepts (`MAX_HEADER_SIZE`), in bytes.

@@ -141,6 +141,43 @@ export function safetensorsHeader(
   return headerBytes(specs, metadata);
 }
 
+/** A tensor's name, dtype and shape: what its header entry says. */
+export type SafetensorsSpec = Omit<SafetensorsEntry, "data">;
+
+/**
+ * {@link safetensorsHeader} plus where each tensor's bytes go in the file, for a writer that
+ * writes the tensors at their offsets, in any order (e.g. as they are computed).
+ *
+ * @param specs Names, dtypes and shapes, in file order.
+ * @param metadata Optional `__metadata__` (string values).
+ * @returns `header` and each tensor's `[begin, end)` in the file (absolute: the data section
+ *   starts at `header.length`).
+ * @throws {TypeError} As {@link safetensorsHeader}.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { safetensorsLayout, writeSafetensors } from "./safetensors_write.ts";
+ * const { header, offsets } = safetensorsLayout([{ name: "m", dtype: "U8", shape: [3] }]);
+ * const file = writeSafetensors([{ name: "m", dtype: "U8", shape: [3], data: new Uint8Array([1, 0, 1]) }]);
+ * assert.deepEqual(file.subarray(0, header.length), header);
+ * assert.deepEqual(offsets.get("m"), [header.length, header.length + 3]);
+ * ```
+ */
+export function safetensorsLayout(
+  specs: SafetensorsSpec[],
+  metadata?: Record<string, string>,
+): { header: Uint8Array; offsets: Map<string, [number, number]> } {
+  const header = safetensorsHeader(specs, metadata);
+  const offsets = new Map<string, [number, number]>();
+  let at = header.length;
+  for (const e of specs) {
+    const end = at + e.shape.reduce((p, d) => p * d, 1) * DTYPE_BYTES[e.dtype];
+    offsets.set(e.name, [at, end]);
+    at = end;
+  }
+  return { header, offsets };
+}
+
 /** Builds the header bytes (length field included) for checked entries. */
 function headerBytes(
   entries: Omit<SafetensorsEntry, "data">[],

@@ -309,7 +309,7 @@ export interface EncoderStream {
  * pieces in order, then `finish` returns exactly `encode(tok, pieces.join(""), options)`. With a
  * split-safe vocabulary (module doc) each push encodes every segment completed so far and keeps
  * only the text after the last split point, so the whole text never needs to be in memory as one
- * string (memory, issue #8 item 6). Without `splitSafe` the pieces are kept and encoded literally
+ * string (memory: docs/memory.md). Without `splitSafe` the pieces are kept and encoded literally
  * at `finish`.
  *
  * @param tok The tokenizer.

@@ -171,7 +171,7 @@ const MC = 128, NC = 256, KC = 256;
  * The packing buffers and the float64 block of C, allocated once per thread (each worker has its
  * own module instance) and reused by every product: 1 MB in all. Allocating them per call made
  * the forward pass churn several MB of garbage per linear layer, which the garbage collector
- * reclaims late, so the process's peak memory grew by tens of MB (issue #8, item 6). No product
+ * reclaims late, so the process's peak memory grew by tens of MB. No product
  * calls another while it holds them, so one set is enough.
  */
 let workspace: { aPack: Float64Array; bPack: Float64Array; c64: Float64Array; tile: Float64Array };

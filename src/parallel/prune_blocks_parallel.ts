@@ -1,6 +1,6 @@
 /**
- * Whole-model pruning with dense inputs (FISTAPruner's mode, Zhao et al. arXiv:2408.03728, item 6 of
- * its issue): every block is fed the DENSE model's hidden states, so the blocks are independent and
+ * Whole-model pruning with dense inputs (FISTAPruner's mode, Zhao et al. arXiv:2408.03728): every
+ * block is fed the DENSE model's hidden states, so the blocks are independent and
  * each one, with its whole intra-layer sequence of method calls, runs as one task on a worker.
  *
  * 1. **Dense pass.** Embed the calibration windows and run the dense blocks `0 .. L-2` on them

@@ -194,6 +194,51 @@ export function maskAgreement(a: Uint8Array, b: Uint8Array): number {
 }
 
 /**
+ * The pairwise agreement of methods' masks: for each pair, the fraction of all weights (over every
+ * layer) that both keep or both prune. For the report's `agreement` field.
+ *
+ * @param names The methods, in order.
+ * @param masks For each method, its masks by layer name (`Uint8Array`, 1 = keep).
+ * @returns `{ methods, matrix }`, `matrix[i][j]` in [0, 1], 1 on the diagonal.
+ * @throws {TypeError} If the methods do not have masks of the same layers and sizes.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pairwiseAgreement } from "./layer_report.ts";
+ * const a = { l0: new Uint8Array([1, 0, 1, 0]) }, b = { l0: new Uint8Array([1, 1, 0, 0]) };
+ * assert.deepEqual(pairwiseAgreement(["a", "b"], [a, b]).matrix, [[1, 0.5], [0.5, 1]]);
+ * ```
+ */
+export function pairwiseAgreement(
+  names: string[],
+  masks: Record<string, Uint8Array>[],
+): { methods: string[]; matrix: number[][] } {
+  const layers = Object.keys(masks[0] ?? {});
+  for (const [i, m] of masks.entries()) {
+    const same = Object.keys(m).length === layers.length &&
+      layers.every((l) => m[l]?.length === masks[0][l].length);
+    if (!same) {
+      throw new TypeError(
+        `Cannot compare masks: ${names[i]} does not have the layers of ${names[0]}`,
+      );
+    }
+  }
+  const total = layers.reduce((s, l) => s + masks[0][l].length, 0);
+  const matrix = names.map(() => names.map(() => 1));
+  for (let i = 0; i < names.length; i++) {
+    for (let j = i + 1; j < names.length; j++) {
+      let same = 0;
+      for (const l of layers) {
+        const a = masks[i][l], b = masks[j][l];
+        for (let t = 0; t < a.length; t++) same += a[t] === b[t] ? 1 : 0;
+      }
+      matrix[i][j] = matrix[j][i] = total ? same / total : 1;
+    }
+  }
+  return { methods: names, matrix };
+}
+
+/**
  * Builds the report line of one pruned layer.
  *
  * @param name The layer's name, e.g. `"layers.0.wq"`.

@@ -23,7 +23,7 @@
  */
 import { applyMask, buildMask, type MaskResult } from "../select/mask.ts";
 import type { EwmaOptions } from "../select/ewma.ts";
-import { checkSelectMode, type SelectMode, type Target } from "../select/target.ts";
+import { checkSelectMode, SELECT_MODES, type SelectMode, type Target } from "../select/target.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 import type { LayerCalibration, PruneResult } from "./types.ts";
 
@@ -243,7 +243,7 @@ export const SELECT_OPTION: MethodOption = {
   arg: "MODE",
   help: "selector of unstructured targets: sort | ewma | ewma-exact",
   default: "ewma-exact",
-  parse: oneOf<SelectMode>("select", ["sort", "ewma", "ewma-exact"]),
+  parse: oneOf<SelectMode>("select", SELECT_MODES),
 };
 
 /** What a score-then-select method reports: its mask's counts and the time of its two phases. */

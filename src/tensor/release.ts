@@ -4,7 +4,7 @@
  * A JavaScript engine frees a dead typed array's memory only at a garbage collection, and V8
  * starts one for such "external" memory only after about 64 MB more of it has been allocated. A
  * pruning run makes arrays of megabytes per layer (scores, masks, a block's captured inputs), so
- * without help tens of MB of dead arrays sit in memory at its peak (issue #8 item 6). ES2024's
+ * without help tens of MB of dead arrays sit in memory at its peak (docs/memory.md). ES2024's
  * `ArrayBuffer.prototype.transfer(0)` detaches a buffer, and the engine frees its memory then and
  * there: {@link release} does that for arrays their owner knows are dead.
  *

@@ -20,6 +20,10 @@ import { main as conformance } from "../../scripts/conformance.ts";
 import { main as pruneLayer } from "../../scripts/prune-layer.ts";
 import { main as verify } from "../../scripts/verify.ts";
 import { suiteDigests } from "./digests.ts";
+import { createHash } from "node:crypto";
+import { encodeCorpus, loadTokenizer } from "../../scripts/lib/model_inputs.ts";
+import { folderSource } from "../../scripts/lib/hf_files.ts";
+import { openHfFolder } from "../../src/io/hf_folder.ts";
 import { capture } from "../lib/capture.ts";
 
 const runtime = typeof (globalThis as { Bun?: unknown }).Bun === "object" ? "bun" : "not bun";
@@ -49,6 +53,23 @@ try {
   assert.deepEqual(Array.from(result.raw("mask")), [0, 0, 1, 1, 0, 0, 1, 1]);
   assert.deepEqual(Array.from(result.float32("weight")), [0, 0, 2, 3, 0, 0, 8, -2]);
   assert.deepEqual(Array.from(result.float32("scores")), [1, 4, 8, 6, 0.5, 0.25, 32, 4]);
+
+  // Hugging Face: qwen2's tokenizer.json (npm @huggingface/tokenizers) gives transformers' ids of
+  // wiki.test.raw, and the folder reader widens its BF16 weights
+  const wiki = "wikitext-2-raw/wiki.test.raw";
+  const want = JSON.parse(await readFile("tests/golden/hf/token_ids.json", "utf8")).ids.qwen2[wiki];
+  const tok = await loadTokenizer("../shared/models/hf/qwen2/tokenizer.json");
+  const ids = await encodeCorpus(tok, `../shared/text/${wiki}`, "eval");
+  assert.equal(ids.length, want.length);
+  assert.equal(createHash("sha256").update(new Uint8Array(ids.buffer)).digest("hex"), want.sha256);
+  const src = folderSource("../shared/models/hf/qwen2");
+  try {
+    const folder = await openHfFolder(src);
+    assert.equal(folder.dtype, "BF16");
+    assert.equal((await folder.tensors.float32("model.embed_tokens.weight")).length, 2048 * 256);
+  } finally {
+    await src.close();
+  }
 
   io.out = "";
   assert.equal(await verify(["--suite", suite, "--outputs", outputs, "--run"], io), 0, log());
