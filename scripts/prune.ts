@@ -269,6 +269,7 @@ async function runMethod(
   const { ppl, ms } = await ctx.evaluate(result.weights, `eval ${method}`);
   const options = {
     target,
+    competes: descriptor.competes(target, s.methodOptions),
     ...appliedOptions(descriptor, s.methodOptions), // only the options this method has
     dense_inputs: denseInputs,
     intra_layer: intraLayer,
