@@ -45,7 +45,9 @@ for (const [name, method] of [["llama3", "sparsegpt"], ["pythia", "wanda"]] as c
   Deno.test(`streamed pipeline on ${name} (${method}): the whole model's masks, weights and perplexities`, async () => {
     const { whole, lazy, blocks } = await bothWays(name);
     const vocab = whole.config.vocabSize;
-    const windows = [0, 1, 2].map((w) => Int32Array.from({ length: 32 }, (_, i) => (i * 37 + w * 101) % vocab));
+    const windows = [0, 1, 2].map((w) =>
+      Int32Array.from({ length: 32 }, (_, i) => (i * 37 + w * 101) % vocab)
+    );
     const ids = Int32Array.from({ length: 96 }, (_, i) => (i * 53 + 7) % vocab);
     const target = { kind: "unstructured", sparsity: 0.5, group: "row" } as const;
     const options = { method: methodByName(method)!, target };
@@ -90,7 +92,12 @@ Deno.test("pruneModel (synchronous) refuses a streamed model, naming driveAsync"
   const target = { kind: "nm", n: 2, m: 4 } as const;
   const blocks = { load: () => Promise.resolve({}), done: () => Promise.resolve() };
   assert.throws(
-    () => pruneModel(tinyLlama({ seed: 1 }), [Int32Array.from([1])], { method: methodByName("magnitude")!, target, blocks }),
+    () =>
+      pruneModel(tinyLlama({ seed: 1 }), [Int32Array.from([1])], {
+        method: methodByName("magnitude")!,
+        target,
+        blocks,
+      }),
     /driveAsync/,
   );
 });

@@ -13,8 +13,8 @@ import { threadWorkspace } from "../model/workspace.ts";
 import { runBlockWindows } from "../pipeline/block_run.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 import {
-  type PerplexityOptions,
   perplexityOfLogits,
+  type PerplexityOptions,
   type PerplexityResult,
   perplexityWindows,
 } from "./perplexity.ts";

@@ -110,18 +110,25 @@ export async function openHfModelByBlocks(
   const model = { ...hf.assemble({ ...config, nLayers: 0 }, (n) => globals.get(n)!), config };
   const family = familyOf(model);
   const shapes = new Map(hf.tensors(config).map((s) => [s.name, s.shape]));
-  model.blocks = Array.from({ length: config.nLayers }, (_, l) =>
-    Object.fromEntries(family.linears(config).map(({ name }) => {
-      const [rows, cols] = shapes.get(hf.linearTensor(config, l, name))!;
-      return [name, { rows, cols, data: new Float32Array(0) }];
-    })));
+  model.blocks = Array.from(
+    { length: config.nLayers },
+    (_, l) =>
+      Object.fromEntries(
+        family.linears(config).map(({ name }) => {
+          const [rows, cols] = shapes.get(hf.linearTensor(config, l, name))!;
+          return [name, { rows, cols, data: new Float32Array(0) }];
+        }),
+      ),
+  );
   return {
     model,
     async block(layer) {
       const specs = blockSpecs(layer), read = new Map<string, Float32Array>();
       specs.forEach((s, i) => {
         if (s.shape.join(",") !== first[i]?.shape.join(",") || specs.length !== first.length) {
-          throw new TypeError(`Cannot read block ${layer} alone: its tensors differ from block 0's`);
+          throw new TypeError(
+            `Cannot read block ${layer} alone: its tensors differ from block 0's`,
+          );
         }
       });
       for (let i = 0; i < specs.length; i++) {
