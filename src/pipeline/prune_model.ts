@@ -185,13 +185,10 @@ export function pruneModel<M extends Model>(
  */
 export function drive<R>(
   steps: Generator<PipelineStep, R, PruneStepResult>,
-  run: (step: PruneStep) => PruneStepResult,
+  run: (step: PipelineStep) => PruneStepResult, // runPruneStep refuses a streamed block's io
 ): R {
   for (let next = steps.next();;) {
     if (next.done) return next.value;
-    if (next.value.kind === "io") {
-      throw new TypeError("Cannot prune a streamed model synchronously: use driveAsync");
-    }
     next = steps.next(run(next.value));
   }
 }
@@ -277,7 +274,10 @@ export type PruneStepResult = BlockRun | PruneResult<MethodInfo>;
  * assert.deepEqual(Array.from((r as { keep: Uint8Array }).keep), [0, 1]);
  * ```
  */
-export function runPruneStep(step: PruneStep): PruneStepResult {
+export function runPruneStep(step: PipelineStep): PruneStepResult {
+  if (step.kind === "io") {
+    throw new TypeError("Cannot prune a streamed model synchronously: use driveAsync");
+  }
   if (step.kind === "block") {
     const { weights, layer, block, h, capture } = step;
     return runBlockWindows(weights, layer, h, { block, capture });
