@@ -236,6 +236,18 @@ interface RunContext {
   evaluate: Evaluate;
 }
 
+/** A method run's options as the report records them (`MethodRun.options`). */
+function runOptions(s: Settings, method: string, target: Target): Record<string, unknown> {
+  const descriptor = methodOf(method), { denseInputs, intraLayer } = pipelineMode(s, method);
+  return {
+    target,
+    competes: descriptor.competes(target, s.methodOptions),
+    ...appliedOptions(descriptor, s.methodOptions), // only the options this method has
+    dense_inputs: denseInputs,
+    intra_layer: intraLayer,
+  };
+}
+
 /**
  * Prunes the dense model with `method` at `target` and evaluates the pruned model. With `inPlace`
  * the dense model is pruned in place (its arrays become the pruned model's).
@@ -271,14 +283,7 @@ async function runMethod(
     : `${(100 * target.sparsity).toFixed(0)}%`;
   ctx.say.step(`${method} at ${at}: pruned, sparsity ${(100 * result.sparsity).toFixed(2)}%`, 2);
   const { ppl, ms } = await ctx.evaluate(result.weights, `eval ${method}`);
-  const options = {
-    target,
-    competes: descriptor.competes(target, s.methodOptions),
-    ...appliedOptions(descriptor, s.methodOptions), // only the options this method has
-    dense_inputs: denseInputs,
-    intra_layer: intraLayer,
-  };
-  const run = { method, options, result, ppl, evalMs: ms };
+  const run = { method, options: runOptions(s, method, target), result, ppl, evalMs: ms };
   ctx.say.step(`${compareProgressText(run)} (at ${at})`);
   return run;
 }
@@ -428,13 +433,7 @@ async function pruneStreamed(s: Settings, io: CliIo, say: RunConsole, peak: Peak
       const dense = { ppl: timed("dense", () => denseEval.finish()), ms: evalMs.dense };
       const ppl = timed("pruned", () => prunedEval.finish());
       io.stdout(denseText(dense, shape.seqlen));
-      const options = {
-        target,
-        competes: descriptor.competes(target, s.methodOptions),
-        ...appliedOptions(descriptor, s.methodOptions),
-        dense_inputs: denseInputs,
-        intra_layer: intraLayer,
-      };
+      const options = runOptions(s, method, target);
       const run: MethodRun = { method, options, result, ppl, evalMs: evalMs.pruned };
       io.stdout(prunedText(run, dense.ms));
       if (out) io.stdout(`wrote ${(await out.finish(run)).join(", ")}\n`);

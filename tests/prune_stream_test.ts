@@ -4,18 +4,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../scripts/prune.ts";
+import { capture } from "./lib/capture.ts";
 
 const HF = new URL("../../shared/models/hf", import.meta.url).pathname;
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "", err = "";
-  const io = {
-    stdout: (t: string) => void (out += t),
-    stderr: (t: string) => void (err += t),
-    isTTY: false,
-  };
-  const code = await main(argv, io);
-  return { code, out, err };
+  const io = capture();
+  return { code: await main(argv, io), out: io.out, err: io.err };
 }
 
 /** sha256 of every file of a folder, by name. */
