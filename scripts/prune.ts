@@ -379,7 +379,7 @@ async function pruneStreamed(s: Settings, io: CliIo, say: RunConsole, peak: Peak
     const { windows, evalIds, calibTokens } = texts;
     collectGarbage(); // the texts and full id arrays
     say.memory("loading the embeddings and head, tokenizing");
-    io.stdout(runHeaderText(s, {
+    io.stdout(runHeaderText({ ...s, workers: 1 }, { // in-process
       config,
       prunable: prunableWeights(weights),
       shape,
