@@ -213,6 +213,7 @@ const BOOLEAN_FLAGS = [
   "verbose",
   "help",
   "allow-nonfinite",
+  "stream",
 ];
 /** Every flag of `scripts/prune.ts` (its `--help` lists the same; the smoke test checks it). */
 export const PRUNE_FLAGS: string[] = [
