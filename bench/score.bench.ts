@@ -5,7 +5,7 @@
 import { channelScales, tiledMatrix } from "../src/bench/synthetic.ts";
 import { streamingThresholdPass } from "../src/bench/streaming.ts";
 import { createRng } from "../src/tensor/rng.ts";
-import { SCORERS } from "../scripts/lib/complexity_methods.ts";
+import { SCORERS } from "../src/bench/complexity_methods.ts";
 import { defaultModelsDir, layerValuePool } from "../scripts/lib/real_layers.ts";
 
 const pool = layerValuePool(defaultModelsDir(), 1);

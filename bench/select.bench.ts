@@ -3,7 +3,7 @@
 //   deno task bench   (or: deno bench --allow-read --allow-env bench/select.bench.ts)
 import { absValues, syntheticWeights } from "../src/bench/synthetic.ts";
 import { createRng } from "../src/tensor/rng.ts";
-import { ROW_SELECTORS, TARGET_NAMES } from "../scripts/lib/complexity_methods.ts";
+import { ROW_SELECTORS, TARGET_NAMES } from "../src/bench/complexity_methods.ts";
 
 for (const n of [1024, 4096, 16384]) {
   const scores = absValues(syntheticWeights("gaussian", n, createRng(n)));

@@ -24,7 +24,7 @@ import {
   PER_ROW_SCORES,
   ROW_SELECTORS,
   TARGET_NAMES,
-} from "./lib/complexity_methods.ts";
+} from "../src/bench/complexity_methods.ts";
 import {
   comparePruners,
   sparsityErrors,

@@ -62,7 +62,11 @@ import {
   sweepTable,
   sweepText,
 } from "./lib/prune_text.ts";
-import { checkOutputs, writeOutputs } from "./lib/prune_output.ts";
+import { checkOutputs, openPrunedFolder, writeOutputs } from "./lib/prune_output.ts";
+import { folderSource } from "./lib/hf_files.ts";
+import { blockPerplexity } from "../src/eval/perplexity_blocks.ts";
+import { openHfFolder } from "../src/io/hf_folder.ts";
+import { openHfModelByBlocks } from "../src/io/hf_model.ts";
 import { createProgress, type Progress } from "./lib/progress.ts";
 import { perplexityParallel, shareWeights } from "../src/parallel/forward_parallel.ts";
 import {
@@ -269,6 +273,7 @@ async function runMethod(
   const { ppl, ms } = await ctx.evaluate(result.weights, `eval ${method}`);
   const options = {
     target,
+    competes: descriptor.competes(target, s.methodOptions),
     ...appliedOptions(descriptor, s.methodOptions), // only the options this method has
     dense_inputs: denseInputs,
     intra_layer: intraLayer,
@@ -348,6 +353,103 @@ async function runSweep(ctx: RunContext, runs: MethodRun[]): Promise<SweepPoint[
 }
 
 /**
+ * `--stream`: the run of {@link prune} with one method, block by block (docs/memory.md). The
+ * embeddings and head are read at the start; block `l` is read (by safetensors offsets, widened
+ * to float32) when the pipeline reaches it, the dense evaluation's windows are advanced through it,
+ * it is pruned, the pruned evaluation's windows are advanced through the pruned block, it goes to
+ * `--out`, and it is dropped. Both perplexities are finished after the last block: the model's
+ * weights are read once and never held whole. In-process (no workers).
+ */
+async function pruneStreamed(s: Settings, io: CliIo, say: RunConsole, peak: PeakTracker) {
+  const src = folderSource(s.model);
+  try {
+    const folder = await openHfFolder(src);
+    const lazy = await openHfModelByBlocks(folder.config, folder.tensors);
+    const weights = lazy.model, config = weights.config;
+    if (!s.allowNonfinite) checkFiniteModel(weights, s.model); // the global tensors
+    const shape = runShape(s, weights);
+    checkSeqlen(shape.seqlen, config);
+    checkCalibrationSize(shape.nsamples, shape.seqlen, weights);
+    const texts = await tokenize(s, await loadTokenizer(s.tokenizer), shape);
+    const { windows, evalIds, calibTokens } = texts;
+    io.stdout(runHeaderText(s, {
+      config,
+      prunable: prunableWeights(weights),
+      shape,
+      calibTokens,
+      evaluated: evalIds.length,
+      evalTotal: texts.evalTotal,
+      cores: defaultPoolSize(),
+    }));
+    const method = s.methods[0], descriptor = methodOf(method), target = s.target;
+    const { denseInputs, intraLayer } = pipelineMode(s, method);
+    const evalOptions = { seqlen: shape.seqlen, maxTokens: shape.evalTokens };
+    const denseEval = blockPerplexity(weights, evalIds, evalOptions);
+    const prunedEval = blockPerplexity(weights, evalIds, evalOptions);
+    const evalMs = { dense: 0, pruned: 0 };
+    const timed = <T>(k: keyof typeof evalMs, f: () => T): T => {
+      const t0 = performance.now();
+      const value = f();
+      evalMs[k] += performance.now() - t0;
+      return value;
+    };
+    const out = s.out ? await openPrunedFolder(s.out, weights, method, s) : undefined;
+    try {
+      const result = await nonFiniteHint(pruneModelParallel(undefined, weights, windows, {
+        allowNonFinite: s.allowNonfinite,
+        method: descriptor,
+        methodOptions: s.methodOptions,
+        target,
+        denseInputs,
+        intraLayer,
+        inPlace: true, // the block read is the block pruned
+        keepMasks: false, // each block's go to `done`
+        releaseArrays: true,
+        blocks: {
+          load: async (l) => {
+            const block = await lazy.block(l);
+            if (!s.allowNonfinite) {
+              checkFiniteModel({ ...weights, blocks: weights.blocks.with(l, block) }, s.model);
+            }
+            timed("dense", () => denseEval.advance(l, block));
+            return block;
+          },
+          done: async (l, block, masks) => {
+            timed("pruned", () => prunedEval.advance(l, block));
+            await out?.put(l, block, masks);
+            collectGarbage();
+            say.memory(`block ${l}`);
+          },
+        },
+        onProgress: (done, total, label) => say.bar(done, total, `${method}: ${label ?? ""}`, 2),
+      }));
+      const dense = { ppl: timed("dense", () => denseEval.finish()), ms: evalMs.dense };
+      const ppl = timed("pruned", () => prunedEval.finish());
+      io.stdout(denseText(dense, shape.seqlen));
+      const options = {
+        target,
+        competes: descriptor.competes(target, s.methodOptions),
+        ...appliedOptions(descriptor, s.methodOptions),
+        dense_inputs: denseInputs,
+        intra_layer: intraLayer,
+      };
+      const run: MethodRun = { method, options, result, ppl, evalMs: evalMs.pruned };
+      io.stdout(prunedText(run, dense.ms));
+      if (out) io.stdout(`wrote ${(await out.finish(run)).join(", ")}\n`);
+      const facts = { config, shape, calibTokens, dense, runs: [run], sweep: [], masks: [], peak };
+      await writeOutputs({ ...s, out: undefined }, facts, io); // --report, --html
+    } catch (e) {
+      await out?.abort();
+      throw e;
+    }
+  } finally {
+    await src.close();
+  }
+  io.stdout(`peak memory ${peak.text()}\n`);
+  return 0;
+}
+
+/**
  * A whole run: settings, inputs, header, dense evaluation, the methods, the sweep, the files, the
  * peak memory. The order matters for memory (docs/memory.md): the model is read once (into shared
  * memory when workers will use it), the texts are dropped before the first evaluation.
@@ -364,6 +466,7 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
   const say = runConsole(s, io);
   const peak = new PeakTracker(); // notes the resident set at start: the runtime and the modules
   say.memory("start");
+  if (s.stream) return await pruneStreamed(s, io, say, peak);
   const inputs = await loadInputs(s, say);
   const { config } = inputs.weights, { shape, calibTokens } = inputs;
   io.stdout(runHeaderText(s, {

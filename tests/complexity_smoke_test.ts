@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { main, runComplexity } from "../scripts/complexity.ts";
 import { capture } from "./lib/capture.ts";
-import { LAYER_METHODS, LAYER_PRUNERS, ROW_SELECTORS } from "../scripts/lib/complexity_methods.ts";
+import { LAYER_METHODS, LAYER_PRUNERS, ROW_SELECTORS } from "../src/bench/complexity_methods.ts";
 import { comparePruners, sweepLayers } from "../scripts/lib/complexity_sweeps.ts";
 
 Deno.test("complexity at tiny sizes writes a report with a slope per method", async () => {

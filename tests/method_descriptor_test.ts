@@ -4,16 +4,15 @@
  * layer, and no code outside the method files and the registry switches on a method's name.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { ROOT, tsFiles } from "./lib/source_files.ts";
 import { appliedOptions, optionsFromFlags } from "../src/prune/method.ts";
 import { isRegistered, methodByName, methodNames, METHODS } from "../src/prune/methods.ts";
 import { matrix } from "../src/tensor/matrix.ts";
 import { createRng, randn } from "../src/tensor/rng.ts";
 import type { Target } from "../src/select/target.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const rng = createRng(11);
 const weight = matrix(12, 16, randn(12 * 16, rng));
 const inputs = matrix(40, 16, randn(40 * 16, rng));
@@ -95,15 +94,6 @@ Deno.test("optionsFromFlags / appliedOptions: only the method's own options", ()
     warmStart: "wanda",
   });
 });
-
-/** Every `.ts` file under `dir`, recursively. */
-function tsFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return tsFiles(path);
-    return path.endsWith(".ts") ? [path] : [];
-  });
-}
 
 Deno.test("no code outside the method files and the registry compares a method's name", () => {
   const own = new Set(

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { runMain as runCaptured } from "./fuzz/cli_harness.ts";
 import { main } from "../scripts/prune.ts";
-import { createProgress } from "../scripts/lib/progress.ts";
+import { createProgress, QUIET_LINE_MS } from "../scripts/lib/progress.ts";
 import { Eta, formatDuration } from "../src/pipeline/eta.ts";
 
 const SMALL = ["--nsamples", "2", "--seqlen", "64", "--eval-tokens", "256", "--workers", "1"];
@@ -64,4 +64,20 @@ Deno.test("Eta: bad totals and steps are RangeErrors; estimates never below zero
   assert.equal(formatDuration(-5), "0 ms");
   assert.equal(formatDuration(59_400), "59.4 s");
   assert.equal(formatDuration(60_000), "1 min 00 s");
+});
+
+Deno.test("progress off a terminal: inside a long step, a line at most every QUIET_LINE_MS, with the estimate", () => {
+  let err = "", t = 0;
+  const printed = (): string => err;
+  const io = { stdout: () => {}, stderr: (s: string) => void (err += s), isTTY: false };
+  const p = createProgress(io, { units: 1, now: () => t });
+  t = 1000;
+  p.bar(1, 100, "block 1"); // too soon after the start: nothing
+  assert.equal(printed(), "");
+  t = QUIET_LINE_MS;
+  p.bar(10, 100, "block 10"); // a tenth in 30 s: 4 min 30 s left
+  assert.equal(printed(), "[30.0 s elapsed, about 4 min 30 s left] 10/100 block 10\n");
+  t += QUIET_LINE_MS - 1;
+  p.bar(20, 100, "block 20");
+  assert.equal(printed().split("\n").length, 2, printed()); // still one line
 });

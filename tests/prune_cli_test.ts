@@ -235,6 +235,10 @@ Deno.test("prune CLI: fista with method flags reports each operator (info in --r
     const j = JSON.parse(readFileSync(report, "utf8"));
     assert.equal(j.options.iterations, 3);
     assert.equal(j.options.warmStart, "sparsegpt");
+    // what competes, and only FISTAPruner's own options (no selector, no SwiftPrune statistic)
+    assert.equal(j.options.competes, "per operator");
+    assert.ok(!("select" in j.options) && !("xStat" in j.options), JSON.stringify(j.options));
+    assert.match(r.out, /^method fista, target 50\.00% unstructured per operator,/m);
     for (const l of j.layers) {
       assert.equal(l.info.warmStart, "sparsegpt");
       assert.equal(l.info.lambdas.length, 2);

@@ -4,20 +4,11 @@
  * benches.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { ROOT, tsFiles } from "./lib/source_files.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const HISTORY = /\bissue #?\d+|\(#\d+|#\d+ item|fuzz-found|fuzz seed \d+/i;
-
-function tsFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return tsFiles(path);
-    return path.endsWith(".ts") ? [path] : [];
-  });
-}
 
 Deno.test("no history (issue numbers, fuzz seeds) in the comments of src/, scripts/, bench/, mod.ts", () => {
   const found: string[] = [];

@@ -5,7 +5,7 @@
  * @module
  */
 import { fitLogLog, pointsAboveFloor } from "../../src/bench/stats.ts";
-import type { Role } from "./complexity_methods.ts";
+import type { Role } from "../../src/bench/complexity_methods.ts";
 import type { PerRowTiming, PrunerTiming, SparsityError, Sweep } from "./complexity_sweeps.ts";
 
 /** A fitted slope and the sizes it was fitted over. */

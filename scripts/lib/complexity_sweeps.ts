@@ -17,8 +17,13 @@ import {
 } from "../../src/bench/synthetic.ts";
 import { createRng } from "../../src/tensor/rng.ts";
 import type { Matrix } from "../../src/tensor/matrix.ts";
-import type { LayerMethod, LayerPruner, Role, RowSelector } from "./complexity_methods.ts";
-import { selectRows } from "./complexity_methods.ts";
+import type {
+  LayerMethod,
+  LayerPruner,
+  Role,
+  RowSelector,
+} from "../../src/bench/complexity_methods.ts";
+import { selectRows } from "../../src/bench/complexity_methods.ts";
 
 /** One timed size: per-call times in ms. */
 export interface Point {

@@ -6,8 +6,9 @@
  * - Each finished step (a phase, a method, a sweep point) prints one line,
  *   `[12.3 s elapsed, about 45.0 s left] text`, on a terminal or not: a log file, CI or a notebook
  *   sees the run advance.
- * - Within a step, a live bar with its own estimate is drawn on a terminal only (off a terminal it
- *   would be thousands of lines).
+ * - Within a step, a live bar with its own estimate is drawn on a terminal; off a terminal (where
+ *   a bar would be thousands of lines) the same text is printed as a line at most every
+ *   {@link QUIET_LINE_MS} (a step of a 1.1B model's run lasts many minutes).
  * - `quiet` prints nothing.
  *
  * @module
@@ -38,6 +39,9 @@ export interface ProgressOptions {
   now?: () => number;
 }
 
+/** Off a terminal, the least time between two lines from inside one step. */
+export const QUIET_LINE_MS = 30_000;
+
 /**
  * A {@link Progress} on `io.stderr`.
  *
@@ -66,7 +70,7 @@ export function createProgress(io: CliIo, options: ProgressOptions = {}): Progre
   const now = options.now ?? (() => performance.now());
   const eta = new Eta(Math.max(options.units ?? 1, Number.MIN_VALUE), now());
   let planned = options.units ?? 0;
-  let barOpen = false;
+  let barOpen = false, lastLine = now();
   const stamp = (partial = 0) => {
     const t = now(), left = eta.remainingMs(t, partial);
     const tail = eta.done >= eta.total && partial === 0
@@ -87,9 +91,16 @@ export function createProgress(io: CliIo, options: ProgressOptions = {}): Progre
       if (barOpen) io.stderr("\r\x1b[K");
       barOpen = false;
       io.stderr(`[${stamp()}] ${text}\n`);
+      lastLine = now();
     },
     bar(done, total, label = "", units = 1) {
-      if (!io.isTTY) return;
+      const f0 = total > 0 ? Math.min(1, done / total) : 1;
+      if (!io.isTTY) {
+        if (now() - lastLine < QUIET_LINE_MS) return;
+        io.stderr(`[${stamp(f0 * units)}] ${done}/${total} ${label}\n`);
+        lastLine = now();
+        return;
+      }
       const width = 30, f = total > 0 ? Math.min(1, done / total) : 1;
       const filled = Math.round(width * f);
       io.stderr(

@@ -24,7 +24,7 @@ import type { RunShape } from "../../src/pipeline/run_shape.ts";
 import type { Evaluation, MethodRun } from "./prune_text.ts";
 import { nllStandardError } from "../../src/eval/perplexity.ts";
 import { llamaToHf } from "../../src/io/hf_llama.ts";
-import { linearOf, type Model, type ModelConfig } from "../../src/model/family.ts";
+import { type Block, linearOf, type Model, type ModelConfig } from "../../src/model/family.ts";
 import { familyOf } from "../../src/model/families.ts";
 import { safetensorsChunks } from "../../src/io/safetensors.ts";
 import type { LlamaWeights } from "../../src/model/weights.ts";
@@ -256,40 +256,98 @@ function runRecord(run: MethodRun, s: Settings) {
   };
 }
 
+/** An `--out` folder being written as blocks are pruned ({@link openPrunedFolder}). */
+export interface PrunedFolderWriter {
+  /** Block `l`'s pruned linears and their masks (by layer name, `"layers.<l>.<linear>"`). */
+  put(l: number, block: Block, masks: Record<string, Uint8Array>): Promise<void>;
+  /** Copies the rest, writes config.json (recording `run`) and renames every file into place. */
+  finish(run: MethodRun): Promise<string[]>;
+  /** Removes the temporary files (after a failure). */
+  abort(): Promise<void>;
+}
+
 /**
- * `--out` from an HF folder: a pruned copy of it (src/io/hf_write.ts). Each pruned linear is given
- * to the writer as the family stores it (`exportLinear`: HF row order, for the weight and its
- * mask alike); everything else is copied byte for byte.
+ * `--out` from an HF folder: a pruned copy of it (src/io/hf_write.ts), open for blocks in any
+ * order. Each pruned linear is given to the writer as the family stores it (`exportLinear`: HF
+ * row order, for the weight and its mask alike); everything else is copied byte for byte at
+ * `finish`.
+ *
+ * @param dir The output folder.
+ * @param model The model (its config and family; its blocks are not read).
+ * @param method The method's name, recorded in the masks file.
+ * @param s The settings.
+ * @param inputs The run's input files, which no output may replace.
+ * @returns The writer; the input folder stays open until `finish` or `abort`.
+ * @throws {CliError} If a file would replace an input, or an existing file without `--force`.
  */
+export async function openPrunedFolder(
+  dir: string,
+  model: Model,
+  method: string,
+  s: Settings,
+  inputs: string[] = runInputs(s),
+): Promise<PrunedFolderWriter> {
+  const family = familyOf(model), hf = family.hf!, c = model.config;
+  const names = family.linears(c).map((x) => x.name);
+  const src = folderSource(s.model);
+  const record: Record<string, unknown> = {}; // filled at finish: config.json is written last
+  try {
+    const input = await openHfFolder(src);
+    const writer = await safeWrite(() =>
+      createHfWriter(input, src, folderSink(dir, { force: s.force, inputs }), {
+        pruned: model.blocks.flatMap((_, l) => names.map((n) => hf.linearTensor(c, l, n))),
+        record,
+        maskMetadata: { method, target: JSON.stringify(s.target) },
+      })
+    );
+    return {
+      put: async (l, block, masks) => {
+        for (const name of names) {
+          const values = hf.exportLinear(c, name, linearOf(block, name).data);
+          const mask = hf.exportLinear(c, name, masks[`layers.${l}.${name}`]);
+          await writer.put(hf.linearTensor(c, l, name), values, mask);
+        }
+      },
+      finish: async (run) => {
+        Object.assign(record, runRecord(run, s));
+        try {
+          return await safeWrite(() => writer.finish());
+        } finally {
+          await src.close();
+        }
+      },
+      abort: async () => {
+        try {
+          await writer.abort();
+        } finally {
+          await src.close();
+        }
+      },
+    };
+  } catch (e) {
+    await src.close();
+    throw e;
+  }
+}
+
+/** `--out` from an HF folder after the run: every block of the pruned model at once. */
 async function writePrunedFolder(
   dir: string,
   run: MethodRun,
   s: Settings,
   inputs: string[],
 ): Promise<string[]> {
-  const model = run.result.weights, masks = run.result.masks;
-  const family = familyOf(model), hf = family.hf!, c = model.config;
-  const linears = model.blocks.flatMap((_, l) =>
-    family.linears(c).map(({ name }) => ({ l, name, tensor: hf.linearTensor(c, l, name) }))
-  );
-  const src = folderSource(s.model);
+  const model = run.result.weights;
+  const writer = await openPrunedFolder(dir, model, run.method, s, inputs);
   try {
-    const input = await openHfFolder(src);
-    const writer = await safeWrite(() =>
-      createHfWriter(input, src, folderSink(dir, { force: s.force, inputs }), {
-        pruned: linears.map((x) => x.tensor),
-        record: runRecord(run, s),
-        maskMetadata: { method: run.method, target: JSON.stringify(s.target) },
-      })
-    );
-    for (const { l, name, tensor } of linears) {
-      const values = hf.exportLinear(c, name, linearOf(model.blocks[l], name).data);
-      await writer.put(tensor, values, hf.exportLinear(c, name, masks[`layers.${l}.${name}`]));
+    for (let l = 0; l < model.blocks.length; l++) {
+      await writer.put(l, model.blocks[l], run.result.masks);
     }
-    return await safeWrite(() => writer.finish());
-  } finally {
-    await src.close();
+  } catch (e) {
+    await writer.abort();
+    throw e;
   }
+  return await writer.finish(run);
 }
 
 async function writeOut(

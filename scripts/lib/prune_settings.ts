@@ -94,6 +94,7 @@ const FLAGS = {
   workers: { type: "string" },
   kernels: { type: "string" },
   verbose: { type: "boolean" },
+  stream: { type: "boolean" },
   ...METHOD_FLAGS,
   help: { type: "boolean" },
   "allow-nonfinite": { type: "boolean" },
@@ -135,6 +136,8 @@ export const HELP: string =
   --allow-nonfinite   prune even if a weight or calibration input is NaN or infinite [refuse, naming it]
   --workers N         worker threads for calibration, row-parallel pruning and eval; 1 = none [all cores]
   --kernels ts|simd   matrix kernels: pure TypeScript, or WebAssembly SIMD [simd where available]
+  --stream            HF folder: read each block when the pipeline reaches it, write it pruned and
+                      drop it (one block in memory, not the model; one method, in-process)
   --verbose           memory after each phase; per operator, the method's diagnostics (fista: lambdas, objective, E_round/E_total, errors)
   --quiet             no progress lines (stderr: one per phase, method and sweep point, with time left)
   --debug             stack traces on errors
@@ -167,6 +170,8 @@ export interface Settings {
   allowNonfinite: boolean;
   quiet: boolean;
   verbose: boolean;
+  /** Read, prune, evaluate and write the model block by block (an HF folder; one method). */
+  stream: boolean;
   workers: number;
   /** The `--kernels` value, if given (else the fastest available). */
   kernels?: KernelSet;
@@ -220,6 +225,12 @@ function checkFlagCombinations(s: Settings): void {
   if (s.compare && s.out) {
     throw new CliError("--out writes one pruned model; drop --compare or --out");
   }
+  if (s.stream && (s.compare || s.sweep)) {
+    throw new CliError("--stream prunes with one method at one target; drop --compare and --sweep");
+  }
+  if (s.stream && !statSync(s.model, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new CliError(`--stream reads an HF model folder, got --model ${s.model}`);
+  }
   if (s.sweep && s.target.kind !== "unstructured") {
     throw new CliError("--sweep varies the unstructured sparsity; drop --pattern");
   }
@@ -268,6 +279,7 @@ export function parseSettings(argv: string[]): Settings | undefined {
     allowNonfinite: v["allow-nonfinite"] ?? false,
     quiet: v.quiet ?? false,
     verbose: v.verbose ?? false,
+    stream: v.stream ?? false,
     workers: workersFlag(v.workers),
     kernels: kernelsFlag(v.kernels),
   };

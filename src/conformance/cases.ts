@@ -5,7 +5,9 @@
  * the reference network), not from the fast paths `prune-layer` runs, so a round trip through
  * `prune-layer` checks one against the other.
  *
- * To add a method, add one entry to {@link CONFORMANCE_METHODS}.
+ * A score-then-select method of the registry gets its cases from its descriptor's `scoreReference`
+ * with no entry here; a method whose options change results, or that updates weights, has its own
+ * entry in {@link CONFORMANCE_METHODS}.
  *
  * @module
  */
@@ -14,8 +16,8 @@ import type { SelectMode, Target } from "../select/target.ts";
 import { applyMask } from "../select/mask.ts";
 import { fistaMethod } from "../prune/fistapruner.ts";
 import { sparsegpt, sparsegptReference } from "../prune/sparsegpt.ts";
-import { magnitudeScoresReference } from "../score/magnitude.ts";
-import { columnNormsReference, wandaScoresReference } from "../score/wanda.ts";
+import { METHODS } from "../prune/methods.ts";
+import { columnNormsReference } from "../score/wanda.ts";
 import {
   SWIFTPRUNE_DEFAULT_EPS,
   swiftPruneScoresReference,
@@ -152,23 +154,12 @@ function sparsegptExpected(data: Dataset, target: Target, o: CaseOptions): Expec
 const FISTA_DEFAULTS: CaseOptions = { iterations: 20, updates: 3, warmStart: "wanda" };
 
 /**
- * The methods of the suite, one entry each. SparseGPT and FISTAPruner change the kept weights,
- * have no scores and no selector; FISTAPruner's expected output is the method itself (the pieces
- * have reference twins in their own tests: FISTA, power iteration, rounding).
+ * The methods tested with more than their defaults: SwiftPrune under each reading of `x` and with
+ * `--eps` variants; SparseGPT and FISTAPruner, which change the kept weights, have no scores and
+ * no selector (FISTAPruner's expected output is the method itself: its pieces have reference twins
+ * in their own tests: FISTA, power iteration, rounding).
  */
-export const CONFORMANCE_METHODS: ConformanceMethod[] = [
-  {
-    label: "magnitude",
-    method: "magnitude",
-    needsInputs: false,
-    expected: scoreThenSelect((d) => magnitudeScoresReference(d.weight)),
-  },
-  {
-    label: "wanda",
-    method: "wanda",
-    needsInputs: false,
-    expected: scoreThenSelect((d) => wandaScoresReference(d.weight, colNormsOf(d))),
-  },
+const WITH_OPTIONS: ConformanceMethod[] = [
   swiftprune("norm"),
   swiftprune("token"),
   swiftprune("mean"),
@@ -211,6 +202,22 @@ export const CONFORMANCE_METHODS: ConformanceMethod[] = [
       }),
   },
 ];
+
+/**
+ * Every other score-then-select method of the registry, at its defaults: its descriptor's
+ * reference scores (from the column norms `||X_:,j||`), selected by sorting.
+ */
+const PLAIN_SCORE_METHODS: ConformanceMethod[] = METHODS.filter((m) =>
+  m.scoreReference !== undefined && !WITH_OPTIONS.some((c) => c.method === m.name)
+).map((m) => ({
+  label: m.name,
+  method: m.name,
+  needsInputs: false,
+  expected: scoreThenSelect((d) => m.scoreReference!(d.weight, { colNorms: colNormsOf(d) })),
+}));
+
+/** The methods of the suite: the plain score-then-select ones first, in registry order. */
+export const CONFORMANCE_METHODS: ConformanceMethod[] = [...PLAIN_SCORE_METHODS, ...WITH_OPTIONS];
 
 /** The targets tried on a dataset: 50% per row and per layer (+ extras), 2:4 and 4:8 when they fit. */
 function targetsOf(

@@ -15,6 +15,7 @@
  * @module
  */
 import type { Model } from "../model/family.ts";
+import type { Matrix } from "../tensor/matrix.ts";
 import { forward } from "../model/model.ts";
 import { threadWorkspace } from "../model/workspace.ts";
 
@@ -131,14 +132,39 @@ export function perplexity(
   ids: Int32Array,
   options: PerplexityOptions,
 ): PerplexityResult {
+  const ws = threadWorkspace(options.seqlen); // one set of buffers for every window
+  return perplexityOfLogits(ids, options, (_, window) => forward(weights, window, undefined, ws));
+}
+
+/**
+ * The protocol's sums (module doc) over windows whose logits `logitsOf` gives, window by window:
+ * what {@link perplexity} and a block-by-block evaluation (`perplexity_blocks.ts`) share.
+ *
+ * @param ids The whole text encoded once.
+ * @param options As {@link perplexity}.
+ * @param logitsOf The logits `[seqlen, vocab]` of window `w` (`window` = its ids); row t predicts t+1.
+ * @returns As {@link perplexity}.
+ * @throws {TypeError} {RangeError} As {@link perplexity}.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { perplexityOfLogits } from "./perplexity.ts";
+ * const uniform = { data: new Float32Array(2 * 4), rows: 2, cols: 4 }; // 4 equally likely tokens
+ * const r = perplexityOfLogits(Int32Array.from([0, 1, 2, 3]), { seqlen: 2 }, () => uniform);
+ * assert.ok(Math.abs(r.ppl - 4) < 1e-12);
+ * ```
+ */
+export function perplexityOfLogits(
+  ids: Int32Array,
+  options: PerplexityOptions,
+  logitsOf: (w: number, window: Int32Array) => Matrix,
+): PerplexityResult {
   const windows = perplexityWindows(ids, options), { seqlen, onProgress } = options;
-  const vocab = weights.config.vocabSize;
   let total = 0;
   const windowNlls: number[] = [];
-  const ws = threadWorkspace(seqlen); // one set of buffers for every window
   for (let w = 0; w < windows; w++) {
     const window = ids.subarray(w * seqlen, (w + 1) * seqlen);
-    const out = forward(weights, window, undefined, ws); // row t predicts token t+1
+    const out = logitsOf(w, window), vocab = out.cols;
     let windowTotal = 0;
     for (let t = 0; t + 1 < seqlen; t++) {
       const nll = tokenNll(out.data.subarray(t * vocab, (t + 1) * vocab), window[t + 1]);

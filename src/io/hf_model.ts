@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { HfTensorSpec, Model } from "../model/family.ts";
-import { familyForHfConfig } from "../model/families.ts";
+import type { Block, HfTensorSpec, Model } from "../model/family.ts";
+import { familyForHfConfig, familyOf } from "../model/families.ts";
 import type { SafetensorsIndex } from "./safetensors.ts";
 
 /** A safetensors file in memory or a streaming reader (both from `safetensors.ts`). */
@@ -61,4 +61,80 @@ export async function readHfModel(configJson: unknown, file: HfTensorSource): Pr
   const tensors = new Map<string, Float32Array>();
   for (const s of specs) tensors.set(s.name, await file.float32(s.name));
   return hf.assemble(config, (name) => tensors.get(name)!);
+}
+
+/** A model read block by block ({@link openHfModelByBlocks}). */
+export interface HfModelByBlocks {
+  /**
+   * The embeddings, final norm and head read; each block a placeholder holding only its linears'
+   * shapes (`rows`, `cols`, empty `data`), enough for the run's sizes but not for a forward pass.
+   */
+  model: Model;
+  /** Block `layer`'s tensors, read (by offsets) and widened to float32 now. */
+  block(layer: number): Promise<Block>;
+}
+
+/**
+ * Reads a model's global tensors now and its blocks on demand. A block's tensors are those that
+ * the model with `layer + 1` blocks reads and the one with `layer` blocks does not; the family's
+ * `assemble` builds it as the block of a one-block model whose tensors are renamed from block 0's
+ * (every family lists a block's tensors in the same order for every block: checked).
+ *
+ * @param configJson The parsed `config.json` (or its text).
+ * @param file The tensors (a `TensorStore` of `openHfFolder`, read one at a time).
+ * @returns The model without its blocks and the reader of a block.
+ * @throws As {@link readHfModel}.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openHfModelByBlocks } from "./hf_model.ts";
+ * await assert.rejects(() => openHfModelByBlocks({ model_type: "gpt2" }, {} as never), /not supported/);
+ * ```
+ */
+export async function openHfModelByBlocks(
+  configJson: unknown,
+  file: HfTensorSource,
+): Promise<HfModelByBlocks> {
+  const json = typeof configJson === "string" ? JSON.parse(configJson) : configJson;
+  const hf = familyForHfConfig(json).hf!;
+  const config = hf.parseConfig(json as Record<string, unknown>);
+  hf.tensors(config).forEach((s) => checkSpec(file, s));
+  const specsOf = (nLayers: number) => hf.tensors({ ...config, nLayers });
+  const blockSpecs = (layer: number) => {
+    const before = new Set(specsOf(layer).map((s) => s.name));
+    return specsOf(layer + 1).filter((s) => !before.has(s.name));
+  };
+  const globals = new Map<string, Float32Array>();
+  for (const s of specsOf(0)) globals.set(s.name, await file.float32(s.name));
+  const first = blockSpecs(0), one = { ...config, nLayers: 1 };
+  const model = { ...hf.assemble({ ...config, nLayers: 0 }, (n) => globals.get(n)!), config };
+  const family = familyOf(model);
+  const shapes = new Map(hf.tensors(config).map((s) => [s.name, s.shape]));
+  model.blocks = Array.from(
+    { length: config.nLayers },
+    (_, l) =>
+      Object.fromEntries(
+        family.linears(config).map(({ name }) => {
+          const [rows, cols] = shapes.get(hf.linearTensor(config, l, name))!;
+          return [name, { rows, cols, data: new Float32Array(0) }];
+        }),
+      ),
+  );
+  return {
+    model,
+    async block(layer) {
+      const specs = blockSpecs(layer), read = new Map<string, Float32Array>();
+      specs.forEach((s, i) => {
+        if (s.shape.join(",") !== first[i]?.shape.join(",") || specs.length !== first.length) {
+          throw new TypeError(
+            `Cannot read block ${layer} alone: its tensors differ from block 0's`,
+          );
+        }
+      });
+      for (let i = 0; i < specs.length; i++) {
+        read.set(first[i].name, await file.float32(specs[i].name));
+      }
+      return hf.assemble(one, (n) => read.get(n) ?? globals.get(n)!).blocks[0];
+    },
+  };
 }

@@ -28,7 +28,7 @@
  * @module
  */
 import { I32, module, op, V128, type WasmFunction } from "./wasm.ts";
-import { packPanels, type StridedMatrix } from "./pack.ts";
+import { packPanels, type StridedMatrix, transposed } from "./pack.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 
 const MC = 120, NC = 256, KC = 256;
@@ -240,12 +240,7 @@ export function gemmAccumulateSimd(
   upperOnly: boolean,
 ): void {
   const s = instanceOrThrow(), cd = c.data, ldc = c.rowStride;
-  const bT: StridedMatrix = {
-    data: b.data,
-    offset: b.offset,
-    rowStride: b.colStride,
-    colStride: b.rowStride,
-  };
+  const bT = transposed(b); // columns of B are packed as panel rows
   for (let jc = 0; jc < n; jc += NC) {
     const nc = Math.min(NC, n - jc), ncPad = roundUp(nc, 4);
     for (let pc = 0; pc < k; pc += KC) {

@@ -27,7 +27,7 @@
 import type { Matrix } from "../tensor/matrix.ts";
 import { gemmAccumulateSimd, linearF32Simd } from "./gemm_simd.ts";
 import { kernels } from "./kernels.ts";
-import { packPanels, type StridedMatrix } from "./pack.ts";
+import { packPanels, type StridedMatrix, transposed } from "./pack.ts";
 
 export type { StridedMatrix } from "./pack.ts";
 
@@ -282,12 +282,7 @@ export function gemmAccumulate(
   if (kernels() === "simd") return gemmAccumulateSimd(c, a, b, m, n, k, alpha, upperOnly);
   const cd = c.data, ldc = c.rowStride;
   const { aPack, bPack, tile: scratch } = gemmWorkspace(); // MC, NC are multiples of 4
-  const bT: StridedMatrix = {
-    data: b.data,
-    offset: b.offset,
-    rowStride: b.colStride,
-    colStride: b.rowStride,
-  };
+  const bT = transposed(b); // columns of B are packed as panel rows
   for (let jc = 0; jc < n; jc += NC) {
     const nc = Math.min(NC, n - jc);
     for (let pc = 0; pc < k; pc += KC) {

@@ -18,6 +18,23 @@ export interface StridedMatrix {
 }
 
 /**
+ * The transposed view of a view (rows and columns swapped; same data).
+ *
+ * @param v The view.
+ * @returns `v^T`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { transposed } from "./pack.ts";
+ * const v = { data: new Float64Array(6), offset: 1, rowStride: 3, colStride: 1 };
+ * assert.deepEqual(transposed(v), { data: v.data, offset: 1, rowStride: 1, colStride: 3 });
+ * ```
+ */
+export function transposed(v: StridedMatrix): StridedMatrix {
+  return { data: v.data, offset: v.offset, rowStride: v.colStride, colStride: v.rowStride };
+}
+
+/**
  * Packs rows `r0..r0+rc` of a view, inner indices `p0..p0+kc`, into panels of `width` rows: panel
  * `q` holds, for each inner index p, its `width` row values side by side (rows past `rc` are 0).
  * Every value is multiplied by `scale` (1, or -1 which is exact).

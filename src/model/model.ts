@@ -164,7 +164,8 @@ export function linearsOf(model: Model): readonly LinearSpec[] {
 export function prunableWeights(model: Model): number {
   const specs = linearsOf(model);
   return model.blocks.reduce(
-    (s, b) => s + specs.reduce((t, spec) => t + linearOf(b, spec.name).data.length, 0),
+    (s, b) =>
+      s + specs.reduce((t, { name }) => t + linearOf(b, name).rows * linearOf(b, name).cols, 0),
     0,
   );
 }

@@ -82,10 +82,11 @@ export async function pruneModelParallel<M extends Model>(
   windows: Int32Array[],
   options: PruneModelOptions,
 ): Promise<PruneModelResult<M>> {
-  if (blocksRunInParallel(pool, options)) { // dense inputs: one block per task
+  // a streamed model (`options.blocks`) runs in-process: its blocks are not in shared memory
+  const parallel = pool !== undefined && pool.size > 1 && options.blocks === undefined;
+  if (parallel && blocksRunInParallel(pool, options)) { // dense inputs: one block per task
     return await pruneBlocksParallel(pool, weights, windows, options);
   }
-  const parallel = pool !== undefined && pool.size > 1;
   const model = parallel ? shareWeights(weights) : weights; // no copy if already shared
   const steps = pruneModelSteps(model, windows, options);
   const result = await driveAsync(

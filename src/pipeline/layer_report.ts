@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { gramAccumulate, matmulTransB } from "../linalg/matmul.ts";
+import { gemmAccumulate, gramAccumulate, matmulTransB } from "../linalg/matmul.ts";
 import type { MethodInfo } from "../prune/method.ts";
 import type { LayerCalibration, PruneResult } from "../prune/types.ts";
 import type { Target } from "../select/target.ts";
@@ -100,7 +100,8 @@ export function relativeLayerError(
  * The same ratio as {@link relativeLayerError} with `X* = X`, from the Gram matrix `G = X^T X`:
  * `||X (W - W')^T||_F^2 = sum_i d_i^T G d_i` with `d_i` row i of `W - W'`, and
  * `||X W^T||_F^2 = sum_i w_i^T G w_i`. Costs `O(rows * cols^2)` instead of
- * `O(tokens * rows * cols)`, and layers that share an input (q, k, v; w1, w3) share `G`.
+ * `O(tokens * rows * cols)`, and layers that share an input (q, k, v; w1, w3) share `G`. The
+ * products `G d_i`, `G w_i` go through the blocked float64 GEMM (SIMD under the `simd` kernels).
  *
  * @param weight Dense weight `W [rows, cols]`.
  * @param pruned Pruned weight `W' [rows, cols]`.
@@ -127,24 +128,29 @@ export function relativeLayerErrorFromGram(
       `Cannot compute layer error: weight [${rows}, ${cols}], pruned [${pruned.rows}, ${pruned.cols}], G of ${gram.length} values`,
     );
   }
-  const d = new Float64Array(cols), w = new Float64Array(cols);
+  // by blocks of rows: [D; W] (2 r x cols, float64) times G through the float64 GEMM, then
+  // num = sum d_i . (G d_i), den = sum w_i . (G w_i)
+  const R = Math.max(1, Math.min(rows, Math.floor(262_144 / Math.max(1, cols))));
+  const dw = new Float64Array(2 * R * cols), prod = new Float64Array(2 * R * cols);
   let num = 0, den = 0;
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < cols; j++) {
-      w[j] = weight.data[i * cols + j];
-      d[j] = w[j] - pruned.data[i * cols + j];
+  for (let r0 = 0; r0 < rows; r0 += R) {
+    const r = Math.min(R, rows - r0), n = r * cols;
+    for (let t = 0; t < n; t++) {
+      const wt = weight.data[r0 * cols + t];
+      dw[t] = wt - pruned.data[r0 * cols + t]; // rows of D = W - W'
+      dw[n + t] = wt; // then rows of W
     }
-    for (let j = 0; j < cols; j++) {
-      const dj = d[j], wj = w[j];
-      let gd = 0, gw = 0; // (G d)_j, (G w)_j
-      for (let k = 0; k < cols; k++) {
-        const g = gram[j * cols + k];
-        gd += g * d[k];
-        gw += g * w[k];
-      }
-      num += dj * gd; // d^T G d
-      den += wj * gw; // w^T G w
-    }
+    prod.fill(0, 0, 2 * n);
+    gemmAccumulate(
+      { data: prod, offset: 0, rowStride: cols, colStride: 1 },
+      { data: dw, offset: 0, rowStride: cols, colStride: 1 },
+      { data: gram, offset: 0, rowStride: cols, colStride: 1 },
+      2 * r,
+      cols,
+      cols,
+    );
+    for (let t = 0; t < n; t++) num += dw[t] * prod[t];
+    for (let t = n; t < 2 * n; t++) den += dw[t] * prod[t];
   }
   if (den === 0) return num === 0 ? 0 : Infinity;
   return num / den;

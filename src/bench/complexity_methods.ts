@@ -8,17 +8,17 @@
  *
  * @module
  */
-import type { Matrix } from "../../src/tensor/matrix.ts";
-import type { Target } from "../../src/select/target.ts";
-import { selectBySort } from "../../src/select/sort.ts";
-import { nmMask } from "../../src/select/nm.ts";
-import { selectEwma } from "../../src/select/ewma.ts";
-import { selectEwmaExact } from "../../src/select/ewma_exact.ts";
-import { buildMask } from "../../src/select/mask.ts";
-import { swiftpruneMethod, swiftPruneScores } from "../../src/score/swiftprune.ts";
-import { sparsegptMethod } from "../../src/prune/sparsegpt.ts";
-import { METHODS } from "../../src/prune/methods.ts";
-import { streamingThresholdPass } from "../../src/bench/streaming.ts";
+import type { Matrix } from "../tensor/matrix.ts";
+import type { Target } from "../select/target.ts";
+import { selectBySort } from "../select/sort.ts";
+import { nmMask } from "../select/nm.ts";
+import { selectEwma } from "../select/ewma.ts";
+import { selectEwmaExact } from "../select/ewma_exact.ts";
+import { buildMask } from "../select/mask.ts";
+import { swiftpruneMethod, swiftPruneScores } from "../score/swiftprune.ts";
+import { sparsegptMethod } from "../prune/sparsegpt.ts";
+import { METHODS } from "../prune/methods.ts";
+import { streamingThresholdPass } from "./streaming.ts";
 
 /** What a method's timing is evidence for. */
 export type Role = "linear" | "contrast" | "floor" | "measured";
@@ -44,7 +44,7 @@ export interface RowSelector {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { selectBySort } from "../../src/select/sort.ts";
+ * import { selectBySort } from "../select/sort.ts";
  * import { selectRows } from "./complexity_methods.ts";
  * const keep = selectRows({ data: new Float32Array([3, 1, 2, 5, 4, 0]), rows: 2, cols: 3 }, 0.5, selectBySort);
  * assert.deepEqual(Array.from(keep), [1, 0, 1, 1, 1, 0]);
