@@ -372,6 +372,8 @@ async function pruneStreamed(s: Settings, io: CliIo, say: RunConsole, peak: Peak
     checkCalibrationSize(shape.nsamples, shape.seqlen, weights);
     const texts = await tokenize(s, await loadTokenizer(s.tokenizer), shape);
     const { windows, evalIds, calibTokens } = texts;
+    collectGarbage(); // the texts and full id arrays
+    say.memory("loading the embeddings and head, tokenizing");
     io.stdout(runHeaderText(s, {
       config,
       prunable: prunableWeights(weights),
