@@ -4,6 +4,7 @@ import { assertAllClose } from "../src/check/all_close.ts";
 import { perplexity } from "../src/eval/perplexity.ts";
 import { readHfModel } from "../src/io/hf_model.ts";
 import { readLlama2c } from "../src/io/llama2c.ts";
+import { hfTokenizer } from "../src/io/text_tokenizer.ts";
 import { readSafetensors } from "../src/io/safetensors.ts";
 import { encode, readTokenizer } from "../src/io/tokenizer.ts";
 import { intraLayerGroups, type Model } from "../src/model/family.ts";
@@ -85,6 +86,28 @@ Deno.test("families: llama2 (HF, F16) gives the README's dense perplexity and ll
     Math.abs(hf.ppl - float32.ppl) / float32.ppl < 0.002,
     `llama2 (F16) ppl ${hf.ppl} vs llama4m (F32) ${float32.ppl}`,
   );
+});
+
+Deno.test("families: the dense perplexity of every HF folder on wiki.test.raw (16 x 256) equals transformers' within 0.2%", async () => {
+  const reference = JSON.parse(new TextDecoder().decode(bytes(new URL("reference.json", GOLDEN))));
+  // a prefix of the text holds the 16 windows with room to spare (ids of a prefix are the
+  // prefix of the ids far from the cut)
+  const text = new TextDecoder().decode(bytes(new URL("text/wikitext-2-raw/wiki.test.raw", SHARED)))
+    .slice(0, 40000);
+  for (const folder of FOLDERS) {
+    const dir = new URL(`models/hf/${folder}/`, SHARED);
+    const json = (name: string) => JSON.parse(new TextDecoder().decode(bytes(new URL(name, dir))));
+    const tok = hfTokenizer(json("tokenizer.json"), json("tokenizer_config.json"));
+    const ids = tok.encode(text).slice(0, 16 * 256);
+    assert.equal(ids.length, 16 * 256, folder);
+    const ours = perplexity(await hfModel(folder), ids, { seqlen: 256 });
+    const want = reference.models[folder].ppl;
+    assert.equal(ours.predicted, reference.models[folder].predicted);
+    assert.ok(
+      Math.abs(ours.ppl - want) / want < 0.002,
+      `${folder}: ppl ${ours.ppl}, transformers ${want}`,
+    );
+  }
 });
 
 Deno.test("families: FISTAPruner's intra-layer order follows what feeds each operator's input", () => {

@@ -48,6 +48,7 @@ import {
   addInto,
   attendOne,
   causalAttention,
+  checkBlockRun,
   checkTokens,
   layerNorm,
   layerNormRows,
@@ -120,27 +121,6 @@ function ropeFrequencies(c: GptNeoXConfig): Float64Array {
   );
 }
 
-function checkBlock(c: GptNeoXConfig, b: GptNeoXBlock | undefined, layer: number): GptNeoXBlock {
-  if (!Number.isInteger(layer) || layer < 0 || layer >= c.nLayers || b === undefined) {
-    throw new RangeError(`Cannot run block ${layer}: the model has ${c.nLayers} layers`);
-  }
-  const shapes: [keyof GptNeoXBlock, number, number][] = [
-    ["query_key_value", 3 * c.dim, c.dim],
-    ["dense", c.dim, c.dim],
-    ["dense_h_to_4h", c.hiddenDim, c.dim],
-    ["dense_4h_to_h", c.dim, c.hiddenDim],
-  ];
-  for (const [name, rows, cols] of shapes) {
-    const w = b[name] as Matrix;
-    if (w.rows !== rows || w.cols !== cols || w.data.length !== rows * cols) {
-      throw new TypeError(
-        `Cannot run block ${layer}: ${name} is [${w.rows}, ${w.cols}], expected [${rows}, ${cols}]`,
-      );
-    }
-  }
-  return b;
-}
-
 /**
  * The token embeddings `[T, dim]` (GPT-NeoX has no learned positions: RoPE is in attention).
  *
@@ -198,12 +178,13 @@ export function gptNeoXBlockForward(
   hooks: ForwardHooks = {},
   ws?: ForwardWorkspace,
 ): Matrix {
-  const c = w.config, b = checkBlock(c, w.blocks[layer], layer);
-  if (h.cols !== c.dim) {
-    throw new TypeError(
-      `Cannot run block ${layer}: hidden states are [${h.rows}, ${h.cols}], expected [T, ${c.dim}]`,
-    );
-  }
+  const c = w.config, b = w.blocks[layer];
+  checkBlockRun(c, b, layer, [
+    ["query_key_value", 3 * c.dim, c.dim],
+    ["dense", c.dim, c.dim],
+    ["dense_h_to_4h", c.hiddenDim, c.dim],
+    ["dense_4h_to_h", c.dim, c.hiddenDim],
+  ], h);
   const T = h.rows,
     hs = headSizeOf(c),
     see = (n: string, x: Matrix) => hooks.onLinearInput?.(layer, n, x);

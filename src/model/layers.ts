@@ -37,6 +37,51 @@ export function checkTokens(vocab: number, tokens: ArrayLike<number>): void {
 }
 
 /**
+ * Checks a block forward's arguments: the block exists, each linear has its `[rows, cols]`, and
+ * the hidden states are `[T, dim]`.
+ *
+ * @param config The model's `nLayers` and `dim`.
+ * @param block The block (`undefined` when `layer` is out of range).
+ * @param layer The block index.
+ * @param shapes Each linear's name, rows and cols.
+ * @param h The hidden states entering the block.
+ * @throws {RangeError} If `layer` is out of range.
+ * @throws {TypeError} If a linear or `h` has the wrong shape.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkBlockRun } from "./layers.ts";
+ * const block = { w: { data: new Float32Array(6), rows: 2, cols: 3 } };
+ * const h = { data: new Float32Array(3), rows: 1, cols: 3 };
+ * assert.throws(() => checkBlockRun({ nLayers: 1, dim: 3 }, block, 0, [["w", 3, 2]], h), /w is \[2, 3\], expected \[3, 2\]/);
+ * ```
+ */
+export function checkBlockRun(
+  config: { nLayers: number; dim: number },
+  block: object | undefined,
+  layer: number,
+  shapes: readonly (readonly [string, number, number])[],
+  h: Matrix,
+): void {
+  if (!Number.isInteger(layer) || layer < 0 || layer >= config.nLayers || block === undefined) {
+    throw new RangeError(`Cannot run block ${layer}: the model has ${config.nLayers} layers`);
+  }
+  for (const [name, rows, cols] of shapes) {
+    const w = (block as Record<string, Matrix>)[name];
+    if (w.rows !== rows || w.cols !== cols || w.data.length !== rows * cols) {
+      throw new TypeError(
+        `Cannot run block ${layer}: ${name} is [${w.rows}, ${w.cols}], expected [${rows}, ${cols}]`,
+      );
+    }
+  }
+  if (h.cols !== config.dim || h.data.length !== h.rows * h.cols) {
+    throw new TypeError(
+      `Cannot run block ${layer}: hidden states are [${h.rows}, ${h.cols}], expected [T, ${config.dim}]`,
+    );
+  }
+}
+
+/**
  * RMSNorm row by row: `out[t] = x[t] / sqrt(mean(x[t]^2) + eps) * gain` (float64 sum).
  *
  * @param x `[T, n]`.

@@ -43,6 +43,7 @@ import {
   addInto,
   attendOne,
   attention,
+  checkBlockRun,
   checkTokens,
   matvec,
   rmsNorm,
@@ -98,24 +99,6 @@ function linearShapes(config: LlamaConfig): [LinearName, number, number][] {
     ["w3", f, d],
     ["w2", d, f],
   ];
-}
-
-function checkBlock(
-  config: LlamaConfig,
-  block: LlamaBlock | undefined,
-  layer: number,
-): asserts block is LlamaBlock {
-  if (!Number.isInteger(layer) || layer < 0 || layer >= config.nLayers || block === undefined) {
-    throw new RangeError(`Cannot run block ${layer}: the model has ${config.nLayers} layers`);
-  }
-  for (const [name, rows, cols] of linearShapes(config)) {
-    const w = block[name];
-    if (w.rows !== rows || w.cols !== cols || w.data.length !== rows * cols) {
-      throw new TypeError(
-        `Cannot run block ${layer}: ${name} is [${w.rows}, ${w.cols}], expected [${rows}, ${cols}]`,
-      );
-    }
-  }
 }
 
 /**
@@ -206,12 +189,7 @@ export function blockForward(
   ws?: ForwardWorkspace,
 ): Matrix {
   const c = weights.config, b = weights.blocks[layer];
-  checkBlock(c, b, layer);
-  if (h.cols !== c.dim || h.data.length !== h.rows * h.cols) {
-    throw new TypeError(
-      `Cannot run block ${layer}: hidden states are [${h.rows}, ${h.cols}], expected [T, ${c.dim}]`,
-    );
-  }
+  checkBlockRun(c, b, layer, linearShapes(c), h);
   const see = (name: LinearName, x: Matrix) => hooks.onLinearInput?.(layer, name, x);
   const T = h.rows, headSize = headSizeOf(c), freqs = ropeFrequencies(c);
   const t = (name: string, cols: number) => tensor(ws, name, T, cols);

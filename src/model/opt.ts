@@ -51,6 +51,7 @@ import {
   addInto,
   attendOne,
   attention,
+  checkBlockRun,
   checkTokens,
   layerNorm,
   layerNormRows,
@@ -124,21 +125,6 @@ const LINEAR_SHAPES = (c: OptConfig): [keyof OptBlock, number, number][] => [
   ["fc2", c.dim, c.hiddenDim],
 ];
 
-function checkBlock(c: OptConfig, b: OptBlock | undefined, layer: number): OptBlock {
-  if (!Number.isInteger(layer) || layer < 0 || layer >= c.nLayers || b === undefined) {
-    throw new RangeError(`Cannot run block ${layer}: the model has ${c.nLayers} layers`);
-  }
-  for (const [name, rows, cols] of LINEAR_SHAPES(c)) {
-    const w = b[name] as Matrix;
-    if (w.rows !== rows || w.cols !== cols || w.data.length !== rows * cols) {
-      throw new TypeError(
-        `Cannot run block ${layer}: ${name} is [${w.rows}, ${w.cols}], expected [${rows}, ${cols}]`,
-      );
-    }
-  }
-  return b;
-}
-
 /**
  * `project_in(E[tokens]) + P[t + 2]`: token and learned position embeddings `[T, dim]`.
  *
@@ -204,12 +190,8 @@ export function optBlockForward(
   hooks: ForwardHooks = {},
   ws?: ForwardWorkspace,
 ): Matrix {
-  const c = w.config, b = checkBlock(c, w.blocks[layer], layer);
-  if (h.cols !== c.dim) {
-    throw new TypeError(
-      `Cannot run block ${layer}: hidden states are [${h.rows}, ${h.cols}], expected [T, ${c.dim}]`,
-    );
-  }
+  const c = w.config, b = w.blocks[layer];
+  checkBlockRun(c, b, layer, LINEAR_SHAPES(c), h);
   const T = h.rows, see = (n: string, x: Matrix) => hooks.onLinearInput?.(layer, n, x);
   const t = (name: string, cols: number) => tensor(ws, name, T, cols);
   const linear = (out: string, x: Matrix, m: Matrix, bias?: Float32Array) =>
