@@ -13,7 +13,7 @@
  * @module
  */
 import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
-import { scoreThenSelect } from "../prune/method.ts";
+import { type MethodDescriptor, type ScoreSelectInfo, scoreThenSelect } from "../prune/method.ts";
 
 /**
  * The reference: `|W_ij|` element by element with `Math.abs`.
@@ -76,7 +76,7 @@ export function magnitudeScores(weight: Matrix): Matrix {
  * assert.deepEqual(Array.from(r.weight.data), [0, -4, 0, 3]);
  * ```
  */
-export const magnitudeMethod = scoreThenSelect({
+export const magnitudeMethod: MethodDescriptor<ScoreSelectInfo> = scoreThenSelect({
   name: "magnitude",
   title: "magnitude |W_ij| (no calibration)",
   calibration: "none",

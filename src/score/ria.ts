@@ -31,7 +31,7 @@
  */
 import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
 import { checkColNorms, columnNorms, columnNormsReference } from "./wanda.ts";
-import { scoreThenSelect } from "../prune/method.ts";
+import { type MethodDescriptor, type ScoreSelectInfo, scoreThenSelect } from "../prune/method.ts";
 import type { LayerCalibration } from "../prune/types.ts";
 
 /** The paper's exponent of the activation norm, `a = 0.5`. */
@@ -208,7 +208,7 @@ function riaColumns(
  * assert.deepEqual(Array.from(r.keep), [1, 0, 1, 0]);
  * ```
  */
-export const riaMethod = scoreThenSelect({
+export const riaMethod: MethodDescriptor<ScoreSelectInfo> = scoreThenSelect({
   name: "ria",
   title: "RIA relative importance x ||X_j||^a (Zhang et al., ICLR 2024)",
   calibration: "inputs or col_norms",

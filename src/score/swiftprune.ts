@@ -52,7 +52,13 @@
  */
 import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
 import { checkColNorms, columnNorms, columnNormsReference } from "./wanda.ts";
-import { finiteAtLeastZero, oneOf, scoreThenSelect } from "../prune/method.ts";
+import {
+  finiteAtLeastZero,
+  type MethodDescriptor,
+  oneOf,
+  type ScoreSelectInfo,
+  scoreThenSelect,
+} from "../prune/method.ts";
 
 /** Which input statistic plays `x` in `H = x x^T + eps I` (OUR READING, see the module doc). */
 export type XStat = "norm" | "token" | "mean";
@@ -275,7 +281,7 @@ export function swiftPruneScores(
  * assert.deepEqual(swiftpruneMethod.options.map((o) => o.flag), ["select", "x-stat", "eps"]);
  * ```
  */
-export const swiftpruneMethod = scoreThenSelect({
+export const swiftpruneMethod: MethodDescriptor<ScoreSelectInfo> = scoreThenSelect({
   name: "swiftprune",
   title: "SwiftPrune W_ij^2 / (1 - x_j^2 / (S + eps)) (Kang et al., arXiv:2501.16376v2)",
   calibration: "inputs, or col_norms for --x-stat norm",

@@ -19,7 +19,7 @@
  * @module
  */
 import { checkMatrix, type Matrix } from "../tensor/matrix.ts";
-import { scoreThenSelect } from "../prune/method.ts";
+import { type MethodDescriptor, type ScoreSelectInfo, scoreThenSelect } from "../prune/method.ts";
 import type { LayerCalibration } from "../prune/types.ts";
 
 /**
@@ -207,7 +207,7 @@ export function wandaColumnNorms(weight: Matrix, calib: LayerCalibration): Float
  * assert.deepEqual(Array.from(r.keep), [1, 0]); // 1 * 4 > 2 * 1
  * ```
  */
-export const wandaMethod = scoreThenSelect({
+export const wandaMethod: MethodDescriptor<ScoreSelectInfo> = scoreThenSelect({
   name: "wanda",
   title: "Wanda |W_ij| ||X_j|| (Sun et al., arXiv:2306.11695)",
   calibration: "inputs or col_norms",
