@@ -16,6 +16,8 @@ const TASKS = "data:text/javascript," + encodeURIComponent(`
   export function fill(array, value) { array.fill(value); return array.length; }
   export function throwRange(v) { throw new RangeError("value out of range: " + v); }
   export function throwType() { null.x; }
+  export const failAfter = (ms, tag) =>
+    new Promise((_, reject) => setTimeout(() => reject(new RangeError("failed " + tag)), ms));
   export function throwCustom() { const e = new Error("custom"); e.name = "NotPositiveDefiniteError"; throw e; }
   export const returnFunction = () => () => 1;
   export async function track(counter, ms) { // counter[0] = in flight now, counter[1] = most seen
@@ -103,6 +105,17 @@ Deno.test("pool: map returns results in input order, with at most size tasks at 
     // would answer 1 every time, summing to 4; two workers sharing 4 calls give at least 6).
     const counts = await pool.map<number>(TASKS, "countCalls", [[], [], [], []]);
     assert.ok(counts.reduce((s, c) => s + c, 0) >= 6, `counts ${counts}`);
+  });
+});
+
+Deno.test("pool: map's error is the first failing task's in input order, not the first to fail", async () => {
+  await withPool(2, async (pool) => {
+    // task 0 fails last, task 1 fails first: the error names task 0 whatever the timing
+    const args = [[80, "task 0"], [1, "task 1"]];
+    await assert.rejects(
+      pool.map(TASKS, "failAfter", args),
+      { name: "RangeError", message: "failed task 0" },
+    );
   });
 });
 

@@ -67,8 +67,9 @@ export interface Pool {
   ): Promise<T>;
   /**
    * Runs one task per entry of `argsList` (at most `size` at once); results in the same order.
-   * Rejects with the first error (the other tasks still run to the end); `onProgress(done, total)`
-   * is called after each task that succeeds.
+   * If tasks fail, rejects once every task has settled, with the error of the first failing task
+   * in `argsList` order, so the error reported does not depend on which worker finished first;
+   * `onProgress(done, total)` is called after each task that succeeds.
    */
   map<T = unknown>(
     moduleUrl: string | URL,
@@ -205,7 +206,12 @@ class WorkerPool implements Pool {
       options.onProgress?.(++done, argsList.length);
       return value;
     };
-    return Promise.all(argsList.map(runOne));
+    return Promise.allSettled(argsList.map(runOne)).then((settled) =>
+      settled.map((s) => {
+        if (s.status === "rejected") throw s.reason;
+        return s.value;
+      })
+    );
   }
 
   close(): void {
