@@ -10,7 +10,7 @@ import { channelScales, syntheticInputs, tiledMatrix } from "../src/bench/synthe
 import { createRng } from "../src/tensor/rng.ts";
 import type { Matrix } from "../src/tensor/matrix.ts";
 import { LAYER_METHODS, LAYER_PRUNERS, TARGET_NAMES } from "../src/bench/complexity_methods.ts";
-import { defaultModelsDir, layerValuePool, readRealLayers } from "../scripts/lib/real_layers.ts";
+import { defaultModelsDir, layerValuePool, readRealLayers } from "./lib/real_layers.ts";
 
 const pool = layerValuePool(defaultModelsDir(), 1);
 for (const d of [256, 1024, 4096]) {

@@ -6,7 +6,7 @@ import { channelScales, tiledMatrix } from "../src/bench/synthetic.ts";
 import { streamingThresholdPass } from "../src/bench/streaming.ts";
 import { createRng } from "../src/tensor/rng.ts";
 import { SCORERS } from "../src/bench/complexity_methods.ts";
-import { defaultModelsDir, layerValuePool } from "../scripts/lib/real_layers.ts";
+import { defaultModelsDir, layerValuePool } from "./lib/real_layers.ts";
 
 const pool = layerValuePool(defaultModelsDir(), 1);
 for (const d of [256, 1024, 4096]) {

@@ -34,7 +34,12 @@ import {
 } from "./lib/complexity_sweeps.ts";
 import { analyze, type ComplexityReport } from "./lib/complexity_report.ts";
 import { chartPanels, formatReport } from "./lib/complexity_text.ts";
-import { defaultModelsDir, layerValuePool, poolOf, readRealLayers } from "./lib/real_layers.ts";
+import {
+  defaultModelsDir,
+  layerValuePool,
+  poolOf,
+  readRealLayers,
+} from "../bench/lib/real_layers.ts";
 import { logLogSvg } from "./lib/svg_chart.ts";
 import { checkTarget, writeFileAtomic } from "./lib/files.ts";
 import { CliError, type CliIo, parseFlags, PROCESS_IO, runCli } from "./lib/cli.ts";
