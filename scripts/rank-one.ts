@@ -74,7 +74,7 @@ export function formatRankOne(rows: RankOneRow[]): string {
       r.bestError.toFixed(3)
     } | ${r.normError.toFixed(3)} | ${pct(r.meanShare).padStart(12)} | ${
       r.meanError.toFixed(3)
-    } | ${RANK_ONE_SCORES.map((s) => pct(r.agreement[s])).join(" | ")} |`
+    } | ${RANK_ONE_SCORES.map((s) => pct(r.agreement[s.label])).join(" | ")} |`
   );
   return [...head, ...lines].join("\n") + "\n";
 }

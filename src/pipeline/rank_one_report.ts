@@ -20,16 +20,36 @@ import { rankOneFit } from "../linalg/rank_one.ts";
 import type { LinearName, LlamaWeights } from "../model/weights.ts";
 import { INPUT_OF, LINEAR_NAMES } from "../model/weights.ts";
 import { HessianAccumulator } from "../prune/sparsegpt.ts";
-import { magnitudeScores } from "../score/magnitude.ts";
+import { magnitudeMethod } from "../score/magnitude.ts";
 import { obsDiagonalScores } from "../score/obs_diagonal.ts";
-import { swiftPruneScores } from "../score/swiftprune.ts";
-import { columnNorms, wandaScores } from "../score/wanda.ts";
+import { swiftpruneMethod } from "../score/swiftprune.ts";
+import { columnNorms, wandaMethod } from "../score/wanda.ts";
+import type { MethodDescriptor, MethodOptions } from "../prune/method.ts";
 import { buildMask } from "../select/mask.ts";
 import { denseBlockInputs } from "./dense_inputs.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 
-/** The cheap scores whose masks are compared with the full-Hessian OBS mask. */
-export const RANK_ONE_SCORES = ["magnitude", "wanda", "swiftprune", "swiftprune-mean"] as const;
+/** A cheap score compared with the full-Hessian OBS mask: a method's descriptor, its options, and
+ * whether it is given the column norms or the inputs themselves. */
+export interface RankOneScore {
+  label: string;
+  method: MethodDescriptor;
+  options: MethodOptions;
+  reads: "colNorms" | "inputs";
+}
+
+/** The cheap scores whose masks are compared with the full-Hessian OBS mask (the table's columns). */
+export const RANK_ONE_SCORES: readonly RankOneScore[] = [
+  { label: "magnitude", method: magnitudeMethod, options: {}, reads: "colNorms" },
+  { label: "wanda", method: wandaMethod, options: {}, reads: "colNorms" },
+  { label: "swiftprune", method: swiftpruneMethod, options: {}, reads: "colNorms" },
+  {
+    label: "swiftprune-mean",
+    method: swiftpruneMethod,
+    options: { xStat: "mean" },
+    reads: "inputs",
+  },
+];
 
 /** One block's distinct linear input: its spectrum and the mask agreements of its linears. */
 export interface RankOneRow {
@@ -54,7 +74,7 @@ export interface RankOneRow {
   /** Relative Frobenius error of `tokens mean mean^T` (the "mean" reading). */
   meanError: number;
   /** Per score, the fraction of mask entries (over the linears) equal to the OBS mask's. */
-  agreement: Record<typeof RANK_ONE_SCORES[number], number>;
+  agreement: Record<string, number>;
 }
 
 /**
@@ -106,25 +126,22 @@ function measureInput(
   const meanVector = Array.from(sum, (s) => s / Math.sqrt(tokens)); // sqrt(tokens) * mean
   const norm = rankOneFit(gram, cols, norms), mean = rankOneFit(gram, cols, meanVector);
   const linears = LINEAR_NAMES.filter((n) => INPUT_OF[n] === input);
-  const equal = Object.fromEntries(RANK_ONE_SCORES.map((s) => [s, 0])) as RankOneRow["agreement"];
+  const equal: Record<string, number> = Object.fromEntries(
+    RANK_ONE_SCORES.map((s) => [s.label, 0]),
+  );
   let total = 0;
   const colNorms = columnNorms(inputs); //                                 as Wanda and SwiftPrune compute them
   for (const name of linears) {
     const w = weights.blocks[block][name];
     const reference = buildMask(obsDiagonalScores(w, gram), target).keep;
-    const scores = {
-      magnitude: magnitudeScores(w),
-      wanda: wandaScores(w, colNorms),
-      swiftprune: swiftPruneScores(w, { colNorms }),
-      "swiftprune-mean": swiftPruneScores(w, { inputs }, { xStat: "mean" }),
-    };
-    for (const s of RANK_ONE_SCORES) {
-      const keep = buildMask(scores[s], target).keep;
-      for (let t = 0; t < keep.length; t++) equal[s] += keep[t] === reference[t] ? 1 : 0;
+    for (const { label, method, options, reads } of RANK_ONE_SCORES) {
+      const calib = reads === "colNorms" ? { colNorms } : { inputs };
+      const keep = buildMask(method.score!(w, calib, options), target).keep;
+      for (let t = 0; t < keep.length; t++) equal[label] += keep[t] === reference[t] ? 1 : 0;
     }
     total += w.data.length;
   }
-  for (const s of RANK_ONE_SCORES) equal[s] /= total;
+  for (const { label } of RANK_ONE_SCORES) equal[label] /= total;
   return {
     block,
     input,
