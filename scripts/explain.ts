@@ -32,6 +32,7 @@ import {
   parseFlags,
   PROCESS_IO,
   runCli,
+  sparsityFlag,
   useKernelsFlag,
 } from "./lib/cli.ts";
 import { checkTarget, readBytes, UnsafeWriteError, writeFileAtomic } from "./lib/files.ts";
@@ -191,10 +192,7 @@ async function explain(argv: string[], io: CliIo): Promise<number> {
   if (v.svg) await checkTarget(v.svg, { force: v.force }); // before the work, not after it
   const calibrated = method.calibration !== "none";
   useKernelsFlag(v.kernels);
-  const sparsity = Number(v.sparsity);
-  if (v.sparsity.trim() === "" || !(sparsity >= 0 && sparsity < 1)) {
-    throw new CliError(`--sparsity must be a number in [0, 1), got "${v.sparsity}"`);
-  }
+  const sparsity = sparsityFlag(v.sparsity);
   const literal = v.random !== undefined || (v.row !== undefined && v.row.includes(","));
   let layer: Matrix, index = 0, calib: { inputs?: Matrix; colNorms?: Float32Array }, title: string;
   if (literal) {

@@ -15,7 +15,7 @@
  * @module
  */
 import process from "node:process";
-import { CliError, type CliIo, parseFlags, PROCESS_IO, runCli } from "./lib/cli.ts";
+import { CliError, type CliIo, parseFlags, PROCESS_IO, runCli, sparsityFlag } from "./lib/cli.ts";
 import {
   CALIBRATION_FLAGS,
   CALIBRATION_HELP,
@@ -100,10 +100,7 @@ async function rankOne(argv: string[], io: CliIo): Promise<number> {
     io.stdout(`${HELP}\n`);
     return 0;
   }
-  const sparsity = Number(v.sparsity);
-  if (v.sparsity.trim() === "" || !(sparsity >= 0 && sparsity < 1)) {
-    throw new CliError(`--sparsity must be a number in [0, 1), got "${v.sparsity}"`);
-  }
+  const sparsity = sparsityFlag(v.sparsity);
   const { weights, name, windows } = await calibrationOf(v);
   const rows = rankOneReport(weights, windows, { sparsity });
   const block = pageBlock(argv, rows);

@@ -121,6 +121,29 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
 }
 
 /**
+ * A `--sparsity` value for the tools that take one fraction (explain, rank-one): a number in [0, 1).
+ *
+ * @param value The text given.
+ * @returns The fraction.
+ * @throws {CliError} If the text is empty, not a number, or outside [0, 1).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sparsityFlag } from "./cli.ts";
+ * assert.equal(sparsityFlag("0.5"), 0.5);
+ * assert.throws(() => sparsityFlag("1"), /--sparsity must be a number in \[0, 1\), got "1"/);
+ * assert.throws(() => sparsityFlag(" "), /got " "/);
+ * ```
+ */
+export function sparsityFlag(value: string): number {
+  const sparsity = Number(value);
+  if (value.trim() === "" || !(sparsity >= 0 && sparsity < 1)) {
+    throw new CliError(`--sparsity must be a number in [0, 1), got "${value}"`);
+  }
+  return sparsity;
+}
+
+/**
  * An integer flag value, at least `min`.
  *
  * @param value The text given.
