@@ -15,7 +15,7 @@
  * @module
  */
 import process from "node:process";
-import { CliError, type CliIo, parseFlags, PROCESS_IO, runCli, sparsityFlag } from "./lib/cli.ts";
+import { type CliIo, parseFlags, PROCESS_IO, runCli, sparsityFlag } from "./lib/cli.ts";
 import {
   CALIBRATION_FLAGS,
   CALIBRATION_HELP,
