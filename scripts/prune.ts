@@ -263,6 +263,7 @@ async function runMethod(
   const descriptor = methodOf(method);
   const result = await nonFiniteHint(pruneModelParallel(ctx.pool, ctx.weights, ctx.windows, {
     allowNonFinite: s.allowNonfinite,
+    errorRows: s.reportRows,
     method: descriptor,
     methodOptions: s.methodOptions,
     target,
@@ -404,6 +405,7 @@ async function pruneStreamed(s: Settings, io: CliIo, say: RunConsole, peak: Peak
     try {
       const result = await nonFiniteHint(pruneModelParallel(undefined, weights, windows, {
         allowNonFinite: s.allowNonfinite,
+        errorRows: s.reportRows,
         method: descriptor,
         methodOptions: s.methodOptions,
         target,

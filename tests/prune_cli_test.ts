@@ -165,6 +165,29 @@ Deno.test("prune CLI: a missing model says where the default was looked for and 
   );
 });
 
+Deno.test("prune CLI: --report-rows estimates the layer errors on that many rows, and says so", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "secateur-prune-"));
+  try {
+    const reports = ["16", "all"].map((k) => join(dir, `${k}.json`));
+    const [sampled, exact] = [
+      await run([...SMALL, "--method", "wanda", "--report-rows", "16", "--report", reports[0]]),
+      await run([...SMALL, "--method", "wanda", "--report-rows", "all", "--report", reports[1]]),
+    ];
+    assert.equal(sampled.code + exact.code, 0, sampled.err + exact.err);
+    assert.match(sampled.out, /mean layer error \d\.\d{4} \(estimated on 16 rows per linear\)/);
+    assert.match(exact.out, /mean layer error \d\.\d{4}, agreement/);
+    const [s, e] = reports.map((f) => JSON.parse(readFileSync(f, "utf8")).layers);
+    for (let i = 0; i < s.length; i++) {
+      assert.equal(s[i].error_rows, 16, s[i].name); // every stories260K linear has more rows
+      assert.ok(s[i].error_se > 0, s[i].name);
+      assert.equal(e[i].error_rows, undefined, e[i].name);
+      assert.ok(Math.abs(s[i].error - e[i].error) < 6 * s[i].error_se + 1e-9, s[i].name);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 Deno.test("prune CLI: bad flags and too short texts exit 2 with one line", async () => {
   const dir = mkdtempSync(join(tmpdir(), "secateur-prune-"));
   const short = join(dir, "short.txt");
@@ -178,6 +201,10 @@ Deno.test("prune CLI: bad flags and too short texts exit 2 with one line", async
     ],
     [["--pattern", "4:2"], /^error: --pattern must be N:M/],
     [["--nsamples", "0"], /^error: --nsamples must be an integer >= 1, got "0"\n$/],
+    [
+      ["--report-rows", "1"],
+      /^error: --report-rows must be an integer >= 2 or "all", got "1"\n$/,
+    ],
     [["--select", "fast"], /^error: --select must be sort, ewma or ewma-exact/],
     [
       ["--warm-start", "magnitude"],

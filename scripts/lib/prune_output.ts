@@ -116,6 +116,7 @@ function methodEntry(run: MethodRun): Record<string, unknown> {
       cols: l.cols,
       sparsity: l.sparsity,
       error: l.error,
+      ...(l.errorRows === undefined ? {} : { error_rows: l.errorRows, error_se: l.errorStdErr }),
       ...(l.errorPruned === undefined ? {} : { error_pruned: l.errorPruned }),
       agree_magnitude: l.agreeMagnitude,
       agree_wanda: l.agreeWanda,

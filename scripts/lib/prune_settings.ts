@@ -43,6 +43,8 @@ export const DEFAULTS = {
   method: "swiftprune",
   sparsity: DEFAULT_SPARSITY,
   seed: 0,
+  /** Rows per linear the layer report's error is measured on (an estimate beyond; `all`: exact). */
+  reportRows: 256,
 };
 
 /**
@@ -95,6 +97,7 @@ const FLAGS = {
   kernels: { type: "string" },
   verbose: { type: "boolean" },
   stream: { type: "boolean" },
+  "report-rows": { type: "string" },
   ...METHOD_FLAGS,
   help: { type: "boolean" },
   "allow-nonfinite": { type: "boolean" },
@@ -129,6 +132,8 @@ export const HELP: string =
   --out DIR           write HF Llama config.json + model.safetensors + masks.safetensors
   --force             replace existing files in --out / --report / --html
   --report FILE.json  write the run (and per-layer numbers) as JSON
+  --report-rows N|all each layer's output error on N evenly spaced rows, an estimate with a
+                      standard error; all = exact, costs 2 calibration forwards [${DEFAULTS.reportRows}]
   --compare           every method on the same calibration windows, one table
   --methods A,B,...   the methods --compare runs [all: ${methodNames().join(",")}]
   --html FILE.html    write the report as a self-contained HTML page (charts in inline SVG)
@@ -175,6 +180,8 @@ export interface Settings {
   workers: number;
   /** The `--kernels` value, if given (else the fastest available). */
   kernels?: KernelSet;
+  /** `--report-rows`: rows per linear the layer error is measured on (`Infinity`: all). */
+  reportRows: number;
 }
 
 function intFlag(value: string | undefined, name: string, min: number): number | undefined {
@@ -193,6 +200,16 @@ export function workersFlag(value: string | undefined): number {
   const n = intFlag(value, "workers", 1) ?? defaultPoolSize();
   if (n > MAX_WORKERS) {
     throw new CliError(`--workers must be at most ${MAX_WORKERS}, got "${value}"`);
+  }
+  return n;
+}
+
+/** `--report-rows`: an integer >= 2 (a standard error needs two rows) or `all` (`Infinity`). */
+function reportRowsFlag(value: string | undefined): number {
+  if (value === "all") return Infinity;
+  const n = Number(value ?? DEFAULTS.reportRows);
+  if (!Number.isInteger(n) || n < 2) {
+    throw new CliError(`--report-rows must be an integer >= 2 or "all", got "${value}"`);
   }
   return n;
 }
@@ -282,6 +299,7 @@ export function parseSettings(argv: string[]): Settings | undefined {
     stream: v.stream ?? false,
     workers: workersFlag(v.workers),
     kernels: kernelsFlag(v.kernels),
+    reportRows: reportRowsFlag(v["report-rows"]),
   };
   checkFlagCombinations(settings);
   return settings;

@@ -152,6 +152,17 @@ function meanError(r: PruneModelResult): number {
   return r.layers.reduce((s, l) => s + l.error, 0) / (r.layers.length || 1);
 }
 
+/** The most rows a layer's error was estimated on (`--report-rows`), or 0 when all are exact. */
+function errorSample(r: PruneModelResult): number {
+  return Math.max(0, ...r.layers.map((l) => l.errorRows ?? 0));
+}
+
+/** `mean layer error E`, and when some layers' errors are estimates, on how many rows at most. */
+function meanErrorText(r: PruneModelResult): string {
+  const k = errorSample(r), on = k ? ` (estimated on ${k} rows per linear)` : "";
+  return `mean layer error ${meanError(r).toFixed(4)}${on}`;
+}
+
 function mean(r: PruneModelResult, key: "agreeMagnitude" | "agreeWanda"): number {
   return r.layers.reduce((s, l) => s + l[key], 0) / (r.layers.length || 1);
 }
@@ -185,7 +196,7 @@ export function prunedText(run: MethodRun, denseMs: number): string {
   const r = run.result, t = r.timesMs;
   return `pruned ppl ${fmtPpl(run.ppl.ppl)} ± ${fmtPplSe(run.ppl)} (${run.method}, sparsity ${
     pct(r.sparsity)
-  }, mean layer error ${meanError(r).toFixed(4)}, ` +
+  }, ${meanErrorText(r)}, ` +
     `agreement with magnitude ${mean(r, "agreeMagnitude").toFixed(3)}, with wanda ${
       mean(r, "agreeWanda").toFixed(3)
     })\n` +
@@ -286,7 +297,7 @@ function compareRow(r: MethodRun): string[] {
     fmtPpl(r.ppl.ppl),
     fmtPplSe(r.ppl),
     pct(r.result.sparsity),
-    meanError(r.result).toFixed(4),
+    (errorSample(r.result) ? "~" : "") + meanError(r.result).toFixed(4), // ~: an estimate
     mean(r.result, "agreeMagnitude").toFixed(3),
     mean(r.result, "agreeWanda").toFixed(3),
     sec(t.calibration),

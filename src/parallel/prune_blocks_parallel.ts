@@ -55,6 +55,8 @@ export interface BlockTaskOptions {
   target: Target;
   intraLayer: boolean;
   agreement: boolean;
+  /** As `PruneModelOptions.errorRows` (default: every row). */
+  errorRows?: number;
   /** As `PruneModelOptions.allowNonFinite` (default false). */
   allowNonFinite?: boolean;
 }
@@ -194,6 +196,7 @@ export async function pruneBlocksParallel<M extends Model>(
     target: options.target,
     intraLayer: options.intraLayer ?? false,
     agreement: options.agreement ?? true,
+    ...(options.errorRows === undefined ? {} : { errorRows: options.errorRows }),
     allowNonFinite: options.allowNonFinite ?? false,
   };
   const t1 = now();

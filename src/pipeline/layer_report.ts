@@ -4,6 +4,10 @@
  * target (docs/readings.md §2.1: on wide layers SwiftPrune's metric may be nearly magnitude pruning;
  * this is where that is measured).
  *
+ * The error is a sum over the layer's rows, so on a large model it can be estimated from a sample
+ * of rows ({@link evenlySpacedRows}, {@link estimateLayerError}) with a standard error, at a
+ * fraction of the cost: exactly, it costs two products of the size of the layer's forward pass.
+ *
  * @module
  */
 import { gemmAccumulate, gramAccumulate, matmulTransB } from "../linalg/matmul.ts";
@@ -29,6 +33,10 @@ export interface LayerReport {
   sparsity: number;
   /** `||W X - W' X||^2 / ||W X||^2` on the layer's calibration inputs `X`. */
   error: number;
+  /** Set when `error` is estimated from a sample: the number of rows it was measured on. */
+  errorRows?: number;
+  /** Set with `errorRows`: the standard error of that estimate. */
+  errorStdErr?: number;
   /** With intra-layer inputs: `||W X - W' X*||^2 / ||W X||^2` (FISTAPruner's objective). */
   errorPruned?: number;
   /** Fraction of mask entries equal to the magnitude mask at the same target (NaN if not computed). */
@@ -40,10 +48,152 @@ export interface LayerReport {
 }
 
 /**
+ * The relative error's two sums, row by row: for row `i` of the layer,
+ * `num[i] = ||X w_i - X' w'_i||^2` and `den[i] = ||X w_i||^2`, so the error is
+ * `sum(num) / sum(den)`.
+ */
+export interface RowErrors {
+  num: Float64Array;
+  den: Float64Array;
+}
+
+/**
+ * The row sums of the relative output error on inputs `X` (`X' = inputsPruned ?? X`): the output
+ * `X W^T` column by column. When `X' = X` the difference is formed on the weights first
+ * (`X (W - W')^T`), so an untouched row gives exactly 0.
+ *
+ * @param weight Dense weight `W [rows, cols]`.
+ * @param pruned Pruned weight `W' [rows, cols]`.
+ * @param inputs `X [tokens, cols]`.
+ * @param inputsPruned Optional `X* [tokens, cols]`, the input the pruned layer actually sees.
+ * @returns `{ num, den }`, one entry per row.
+ * @throws {TypeError} If the shapes do not match.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fromRows } from "../tensor/matrix.ts";
+ * import { layerErrorRows } from "./layer_report.ts";
+ * const w = fromRows([[1, 1], [0, 1]]), wp = fromRows([[1, 0], [0, 1]]), x = fromRows([[1, 1], [1, 0]]);
+ * const { num, den } = layerErrorRows(w, wp, x);
+ * assert.deepEqual([Array.from(num), Array.from(den)], [[1, 0], [5, 1]]);
+ * ```
+ */
+export function layerErrorRows(
+  weight: Matrix,
+  pruned: Matrix,
+  inputs: Matrix,
+  inputsPruned?: Matrix,
+): RowErrors {
+  if (weight.rows !== pruned.rows || weight.cols !== pruned.cols) {
+    throw new TypeError(
+      `Cannot compute layer error: weight [${weight.rows}, ${weight.cols}] and pruned [${pruned.rows}, ${pruned.cols}] differ`,
+    );
+  }
+  const y = matmulTransB(inputs, weight); // [tokens, rows]
+  let diff: Float32Array;
+  if (inputsPruned === undefined || inputsPruned === inputs) {
+    const d = new Float32Array(weight.data.length);
+    for (let i = 0; i < d.length; i++) d[i] = weight.data[i] - pruned.data[i];
+    diff = matmulTransB(inputs, { data: d, rows: weight.rows, cols: weight.cols }).data;
+    release(d);
+  } else {
+    const yp = matmulTransB(inputsPruned, pruned);
+    if (yp.rows !== y.rows) {
+      throw new TypeError(`Cannot compute layer error: X has ${y.rows} tokens, X* ${yp.rows}`);
+    }
+    diff = new Float32Array(y.data.length);
+    for (let i = 0; i < diff.length; i++) diff[i] = y.data[i] - yp.data[i];
+    release(yp.data);
+  }
+  const rows = weight.rows, num = new Float64Array(rows), den = new Float64Array(rows);
+  for (let t = 0; t < y.rows; t++) {
+    for (let i = 0; i < rows; i++) {
+      const e = diff[t * rows + i], o = y.data[t * rows + i];
+      num[i] += e * e; //                                                (X w_i - X' w'_i)_t^2
+      den[i] += o * o; //                                                         (X w_i)_t^2
+    }
+  }
+  release(y.data, diff); // megabytes each: freed now, not at the next collection
+  return { num, den };
+}
+
+/**
+ * The same row sums as {@link layerErrorRows} with `X* = X`, from the Gram matrix `G = X^T X`:
+ * `||X d_i||^2 = d_i^T G d_i` with `d_i` row i of `W - W'`, and `||X w_i||^2 = w_i^T G w_i`.
+ * Costs `O(rows * cols^2)` instead of `O(tokens * rows * cols)`, and layers that share an input
+ * (q, k, v; w1, w3) share `G`. The products `G d_i`, `G w_i` go through the blocked float64 GEMM
+ * (SIMD under the `simd` kernels).
+ *
+ * @param weight Dense weight `W [rows, cols]`.
+ * @param pruned Pruned weight `W' [rows, cols]`.
+ * @param gram `G = X^T X`, `Float64Array(cols * cols)` row-major (e.g. from `gramOf`).
+ * @returns `{ num, den }`, one entry per row.
+ * @throws {TypeError} If the shapes do not match.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fromRows } from "../tensor/matrix.ts";
+ * import { gramOf, layerErrorRowsFromGram } from "./layer_report.ts";
+ * const w = fromRows([[1, 1], [0, 1]]), wp = fromRows([[1, 0], [0, 1]]), x = fromRows([[1, 1], [1, 0]]);
+ * const { num, den } = layerErrorRowsFromGram(w, wp, gramOf(x)); // as layerErrorRows
+ * assert.deepEqual([Array.from(num), Array.from(den)], [[1, 0], [5, 1]]);
+ * ```
+ */
+export function layerErrorRowsFromGram(
+  weight: Matrix,
+  pruned: Matrix,
+  gram: Float64Array,
+): RowErrors {
+  const { rows, cols } = weight;
+  if (pruned.rows !== rows || pruned.cols !== cols || gram.length !== cols * cols) {
+    throw new TypeError(
+      `Cannot compute layer error: weight [${rows}, ${cols}], pruned [${pruned.rows}, ${pruned.cols}], G of ${gram.length} values`,
+    );
+  }
+  const num = new Float64Array(rows), den = new Float64Array(rows);
+  // by blocks of r rows: [D; W] (2 r x cols, float64) times G through the float64 GEMM
+  const R = Math.max(1, Math.min(rows, Math.floor(262_144 / Math.max(1, cols))));
+  const dw = new Float64Array(2 * R * cols), prod = new Float64Array(2 * R * cols);
+  for (let r0 = 0; r0 < rows; r0 += R) {
+    const r = Math.min(R, rows - r0), n = r * cols;
+    for (let t = 0; t < n; t++) {
+      const wt = weight.data[r0 * cols + t];
+      dw[t] = wt - pruned.data[r0 * cols + t]; // rows of D = W - W'
+      dw[n + t] = wt; // then rows of W
+    }
+    prod.fill(0, 0, 2 * n);
+    gemmAccumulate(
+      { data: prod, offset: 0, rowStride: cols, colStride: 1 },
+      { data: dw, offset: 0, rowStride: cols, colStride: 1 },
+      { data: gram, offset: 0, rowStride: cols, colStride: 1 },
+      2 * r,
+      cols,
+      cols,
+    );
+    for (let i = 0; i < r; i++) {
+      let a = 0, b = 0;
+      for (let c = i * cols; c < (i + 1) * cols; c++) a += dw[c] * prod[c]; //       d_i . (G d_i)
+      for (let c = n + i * cols; c < n + (i + 1) * cols; c++) b += dw[c] * prod[c]; // w_i . (G w_i)
+      num[r0 + i] = a;
+      den[r0 + i] = b;
+    }
+  }
+  return { num, den };
+}
+
+/** `sum(num) / sum(den)`: 0 when both are 0, `Infinity` when only the dense output is 0. */
+function errorRatio({ num, den }: RowErrors): number {
+  let n = 0, d = 0;
+  for (let i = 0; i < num.length; i++) n += num[i];
+  for (let i = 0; i < den.length; i++) d += den[i];
+  if (d === 0) return n === 0 ? 0 : Infinity;
+  return n / d;
+}
+
+/**
  * Relative output error of a pruned layer on inputs `X`:
- * `||X W^T - X' W'^T||_F^2 / ||X W^T||_F^2` where `X' = inputsPruned ?? X`.
- * When `X' = X` the difference is formed on the weights first (`X (W - W')^T`), so an untouched
- * layer gives exactly 0.
+ * `||X W^T - X' W'^T||_F^2 / ||X W^T||_F^2` where `X' = inputsPruned ?? X`
+ * (the ratio of the sums of {@link layerErrorRows}).
  *
  * @param weight Dense weight `W [rows, cols]`.
  * @param pruned Pruned weight `W' [rows, cols]`.
@@ -67,41 +217,12 @@ export function relativeLayerError(
   inputs: Matrix,
   inputsPruned?: Matrix,
 ): number {
-  if (weight.rows !== pruned.rows || weight.cols !== pruned.cols) {
-    throw new TypeError(
-      `Cannot compute layer error: weight [${weight.rows}, ${weight.cols}] and pruned [${pruned.rows}, ${pruned.cols}] differ`,
-    );
-  }
-  const y = matmulTransB(inputs, weight);
-  let diff: Float32Array;
-  if (inputsPruned === undefined || inputsPruned === inputs) {
-    const d = new Float32Array(weight.data.length);
-    for (let i = 0; i < d.length; i++) d[i] = weight.data[i] - pruned.data[i];
-    diff = matmulTransB(inputs, { data: d, rows: weight.rows, cols: weight.cols }).data;
-    release(d);
-  } else {
-    const yp = matmulTransB(inputsPruned, pruned);
-    if (yp.rows !== y.rows) {
-      throw new TypeError(`Cannot compute layer error: X has ${y.rows} tokens, X* ${yp.rows}`);
-    }
-    diff = new Float32Array(y.data.length);
-    for (let i = 0; i < diff.length; i++) diff[i] = y.data[i] - yp.data[i];
-    release(yp.data);
-  }
-  let num = 0, den = 0;
-  for (let i = 0; i < diff.length; i++) num += diff[i] * diff[i];
-  for (let i = 0; i < y.data.length; i++) den += y.data[i] * y.data[i];
-  release(y.data, diff); // megabytes each: freed now, not at the next collection
-  if (den === 0) return num === 0 ? 0 : Infinity;
-  return num / den;
+  return errorRatio(layerErrorRows(weight, pruned, inputs, inputsPruned));
 }
 
 /**
- * The same ratio as {@link relativeLayerError} with `X* = X`, from the Gram matrix `G = X^T X`:
- * `||X (W - W')^T||_F^2 = sum_i d_i^T G d_i` with `d_i` row i of `W - W'`, and
- * `||X W^T||_F^2 = sum_i w_i^T G w_i`. Costs `O(rows * cols^2)` instead of
- * `O(tokens * rows * cols)`, and layers that share an input (q, k, v; w1, w3) share `G`. The
- * products `G d_i`, `G w_i` go through the blocked float64 GEMM (SIMD under the `simd` kernels).
+ * The same ratio as {@link relativeLayerError} with `X* = X`, from the Gram matrix `G = X^T X`
+ * (the ratio of the sums of {@link layerErrorRowsFromGram}).
  *
  * @param weight Dense weight `W [rows, cols]`.
  * @param pruned Pruned weight `W' [rows, cols]`.
@@ -122,38 +243,86 @@ export function relativeLayerErrorFromGram(
   pruned: Matrix,
   gram: Float64Array,
 ): number {
-  const { rows, cols } = weight;
-  if (pruned.rows !== rows || pruned.cols !== cols || gram.length !== cols * cols) {
-    throw new TypeError(
-      `Cannot compute layer error: weight [${rows}, ${cols}], pruned [${pruned.rows}, ${pruned.cols}], G of ${gram.length} values`,
-    );
+  return errorRatio(layerErrorRowsFromGram(weight, pruned, gram));
+}
+
+/**
+ * The rows a sampled error is measured on: every row when `limit >= rows`, else `limit` evenly
+ * spaced ones, row `floor((k + 1/2) rows / limit)` for `k = 0 .. limit - 1` (a systematic sample:
+ * heads and channels spread across the layer are all represented).
+ *
+ * @param rows The layer's rows.
+ * @param limit At most this many (a positive integer, or `Infinity` for all).
+ * @returns The row indices, increasing.
+ * @throws {RangeError} If `limit` is not a positive integer or `Infinity`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { evenlySpacedRows } from "./layer_report.ts";
+ * assert.deepEqual(Array.from(evenlySpacedRows(10, 4)), [1, 3, 6, 8]);
+ * assert.deepEqual(Array.from(evenlySpacedRows(3, 4)), [0, 1, 2]);
+ * ```
+ */
+export function evenlySpacedRows(rows: number, limit: number): Int32Array {
+  if (!(limit === Infinity || (Number.isInteger(limit) && limit >= 1))) {
+    throw new RangeError(`Cannot sample rows: the limit must be a positive integer, got ${limit}`);
   }
-  // by blocks of rows: [D; W] (2 r x cols, float64) times G through the float64 GEMM, then
-  // num = sum d_i . (G d_i), den = sum w_i . (G w_i)
-  const R = Math.max(1, Math.min(rows, Math.floor(262_144 / Math.max(1, cols))));
-  const dw = new Float64Array(2 * R * cols), prod = new Float64Array(2 * R * cols);
-  let num = 0, den = 0;
-  for (let r0 = 0; r0 < rows; r0 += R) {
-    const r = Math.min(R, rows - r0), n = r * cols;
-    for (let t = 0; t < n; t++) {
-      const wt = weight.data[r0 * cols + t];
-      dw[t] = wt - pruned.data[r0 * cols + t]; // rows of D = W - W'
-      dw[n + t] = wt; // then rows of W
-    }
-    prod.fill(0, 0, 2 * n);
-    gemmAccumulate(
-      { data: prod, offset: 0, rowStride: cols, colStride: 1 },
-      { data: dw, offset: 0, rowStride: cols, colStride: 1 },
-      { data: gram, offset: 0, rowStride: cols, colStride: 1 },
-      2 * r,
-      cols,
-      cols,
-    );
-    for (let t = 0; t < n; t++) num += dw[t] * prod[t];
-    for (let t = n; t < 2 * n; t++) den += dw[t] * prod[t];
+  const k = Math.min(rows, limit);
+  return Int32Array.from(
+    { length: k },
+    (_, j) => k === rows ? j : Math.floor((j + 0.5) * rows / k),
+  );
+}
+
+/**
+ * The relative error of a whole layer of `population` rows, estimated from the row sums of a
+ * sample of its rows (the ratio estimator `R = sum(num) / sum(den)`), with its standard error:
+ * `se(R)^2 = (1 - k/N) / (k * mean(den)^2) * sum((num_i - R den_i)^2) / (k - 1)` for `k` sampled
+ * rows of `N` (the usual first-order formula, with the finite-population correction: it is 0 when
+ * every row is in the sample, where `R` is the exact error). Being first-order, it understates the
+ * spread when a few rows carry most of the layer's output (tests/layer_error_test.ts: with row
+ * norms within about 3x, the exact error is within one standard error 72% of the time and within
+ * two 93%).
+ *
+ * @param rows The sampled rows' sums ({@link layerErrorRows} of the sampled rows).
+ * @param population The layer's number of rows `N` (at least the sample's).
+ * @returns `{ error, stdErr }` (`stdErr` NaN for a partial sample of one row or of zero output).
+ * @throws {RangeError} If `population` is smaller than the sample.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { estimateLayerError } from "./layer_report.ts";
+ * const rows = { num: Float64Array.from([1, 3]), den: Float64Array.from([10, 10]) };
+ * assert.deepEqual(estimateLayerError(rows, 2), { error: 0.2, stdErr: 0 }); // every row: exact
+ * const { error, stdErr } = estimateLayerError(rows, 4); // 2 of 4 rows
+ * assert.equal(error, 0.2);
+ * assert.ok(Math.abs(stdErr - Math.sqrt(0.5 / (2 * 100) * 2 / 1)) < 1e-15);
+ * ```
+ */
+export function estimateLayerError(
+  rows: RowErrors,
+  population: number,
+): { error: number; stdErr: number } {
+  const k = rows.num.length;
+  if (!(population >= k)) {
+    throw new RangeError(`Cannot estimate layer error: ${k} sampled rows of ${population}`);
   }
-  if (den === 0) return num === 0 ? 0 : Infinity;
-  return num / den;
+  const error = errorRatio(rows);
+  if (k === population) return { error, stdErr: 0 };
+  let d = 0, s = 0;
+  for (let i = 0; i < k; i++) d += rows.den[i];
+  if (k < 2 || d === 0) return { error, stdErr: NaN };
+  for (let i = 0; i < k; i++) s += (rows.num[i] - error * rows.den[i]) ** 2; // residuals of R
+  const meanDen = d / k;
+  return { error, stdErr: Math.sqrt((1 - k / population) / (k * meanDen * meanDen) * s / (k - 1)) };
+}
+
+/** The rows `rows` of `m`, as a new matrix. */
+function takeRows(m: Matrix, rows: Int32Array): Matrix {
+  if (rows.length === m.rows) return m;
+  const data = new Float32Array(rows.length * m.cols);
+  rows.forEach((r, k) => data.set(m.data.subarray(r * m.cols, (r + 1) * m.cols), k * m.cols));
+  return { data, rows: rows.length, cols: m.cols };
 }
 
 /**
@@ -254,7 +423,9 @@ export function pairwiseAgreement(
  * @param target The target the method was asked for (used for the reference masks).
  * @param options `agreement: false` skips the magnitude/Wanda masks (reported as NaN; the Wanda
  *   one is NaN too when a column norm of the inputs is not finite); `gram`,
- *   `X^T X` of `calib.inputs`, switches the error to {@link relativeLayerErrorFromGram}.
+ *   `X^T X` of `calib.inputs`, switches the error to {@link layerErrorRowsFromGram};
+ *   `errorRows` (default all) estimates the error (and `errorPruned`) from at most that many
+ *   evenly spaced rows, and then sets `errorRows` and `errorStdErr` on the report.
  * @returns The report line.
  * @throws {TypeError} If `calib.inputs` is missing or shapes do not match.
  * @example
@@ -269,6 +440,8 @@ export function pairwiseAgreement(
  * const r = evaluateLayer("layers.0.wq", w, result, { inputs }, target);
  * assert.equal(r.sparsity, 0.5);
  * assert.equal(r.agreeMagnitude, 1); // it is the magnitude mask
+ * const one = evaluateLayer("layers.0.wq", w, result, { inputs }, target, { errorRows: 1 });
+ * assert.deepEqual([one.errorRows, one.errorStdErr], [1, NaN]); // row 1 of 2: no spread known
  * ```
  */
 export function evaluateLayer(
@@ -277,7 +450,7 @@ export function evaluateLayer(
   result: PruneResult<MethodInfo>,
   calib: LayerCalibration,
   target: Target,
-  options: { agreement?: boolean; gram?: Float64Array } = {},
+  options: { agreement?: boolean; gram?: Float64Array; errorRows?: number } = {},
 ): LayerReport {
   const inputs = calib.inputs;
   if (inputs === undefined) {
@@ -292,14 +465,22 @@ export function evaluateLayer(
     cols: weight.cols,
     pruned,
     sparsity: size === 0 ? 0 : pruned / size,
-    error: options.gram
-      ? relativeLayerErrorFromGram(weight, result.weight, options.gram)
-      : relativeLayerError(weight, result.weight, inputs),
+    error: NaN,
     agreeMagnitude: NaN,
     agreeWanda: NaN,
   };
+  // the error on all rows, or estimated on a sample of them
+  const sample = evenlySpacedRows(weight.rows, options.errorRows ?? Infinity);
+  const w = takeRows(weight, sample), wp = takeRows(result.weight, sample);
+  const { error, stdErr } = estimateLayerError(
+    options.gram ? layerErrorRowsFromGram(w, wp, options.gram) : layerErrorRows(w, wp, inputs),
+    weight.rows,
+  );
+  report.error = error;
+  if (sample.length < weight.rows) [report.errorRows, report.errorStdErr] = [sample.length, stdErr];
   if (calib.inputsPruned !== undefined && calib.inputsPruned !== inputs) {
-    report.errorPruned = relativeLayerError(weight, result.weight, inputs, calib.inputsPruned);
+    const rows = layerErrorRows(w, wp, inputs, calib.inputsPruned);
+    report.errorPruned = estimateLayerError(rows, weight.rows).error;
   }
   if (options.agreement ?? true) {
     const agreement = (scores: Matrix) => {

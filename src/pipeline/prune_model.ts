@@ -97,6 +97,12 @@ export interface PruneModelOptions {
   /** Compute the magnitude/Wanda mask agreement of every layer (default true). */
   agreement?: boolean;
   /**
+   * Measure each layer's error on at most this many evenly spaced rows of the linear, an estimate
+   * with a standard error (`evaluateLayer`; default: every row, exact). The report costs two
+   * products the size of the layer's calibration forward; on a 1B model that is most of the run.
+   */
+  errorRows?: number;
+  /**
    * Streaming: the model's blocks are not in memory; each is loaded when the loop reaches it and
    * given back pruned (module header). Only the asynchronous drivers ({@link driveAsync}) run it.
    */
@@ -592,12 +598,14 @@ function layerReporter(
   return (name, w, result, calib) => {
     const input = specs.find((s) => s.name === name)!.input;
     if (!grams.has(input)) {
-      const pays = gramPays(dense, specs.filter((s) => s.input === input), calib.inputs!);
+      const readers = specs.filter((s) => s.input === input);
+      const pays = gramPays(dense, readers, calib.inputs!, options.errorRows ?? Infinity);
       grams.set(input, pays ? gramOf(calib.inputs!) : undefined);
     }
     return evaluateLayer(`layers.${l}.${name}`, w, result, calib, options.target, {
       agreement: options.agreement ?? true,
       gram: grams.get(input),
+      errorRows: options.errorRows,
     });
   };
 }
@@ -618,11 +626,12 @@ function free(options: PruneModelOptions, run: BlockRun, keep: BlockRun["inputs"
 
 /**
  * Whether the errors of the linears reading `input` are cheaper through `G = X^T X`
- * (`tokens * cols^2 + 2 * rows * cols^2`, rows summed over the linears sharing it) than through the
- * two products `X W^T`, `X (W - W')^T` of each (`2 * tokens * rows * cols`). Multiply-adds.
+ * (`tokens * cols^2 + 2 * rows * cols^2`, rows summed over the linears sharing it, at most
+ * `errorRows` each) than through the two products `X W^T`, `X (W - W')^T` of each
+ * (`2 * tokens * rows * cols`). Multiply-adds.
  */
-function gramPays(block: Block, readers: LinearSpec[], x: Matrix): boolean {
-  const rows = readers.reduce((s, r) => s + linearOf(block, r.name).rows, 0);
+function gramPays(block: Block, readers: LinearSpec[], x: Matrix, errorRows: number): boolean {
+  const rows = readers.reduce((s, r) => s + Math.min(errorRows, linearOf(block, r.name).rows), 0);
   return x.rows * x.cols + 2 * rows * x.cols < 2 * x.rows * rows; // both sides divided by cols
 }
 

@@ -194,6 +194,7 @@ const VALUES: Record<string, string[]> = {
   seed: ["0", "1", "42", "1e20", "-1", "0.5", "NaN", ""],
   workers: ["1", "2", "0", "-1", "1.5", "1e9", "1e20", "NaN", "", "abc"],
   kernels: ["ts", "simd", "", "gpu", "SIMD"],
+  "report-rows": ["2", "16", "256", "all", "1", "0", "-3", "1.5", "ALL", "NaN", ""],
   blocksize: ["1", "4", "128", "1e15", "0", "-2", "1.5", "NaN", ""],
   damp: ["0", "0.01", "1", "1e300", "-1", "NaN", "Infinity", "", "x"],
   iterations: ["1", "2", "20", "0", "-1", "1.5", "NaN", ""],
