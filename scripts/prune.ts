@@ -64,21 +64,26 @@ import {
 } from "./lib/prune_text.ts";
 import { checkOutputs, openPrunedFolder, writeOutputs } from "./lib/prune_output.ts";
 import { folderSource } from "./lib/hf_files.ts";
-import { blockPerplexity } from "../src/eval/perplexity_blocks.ts";
+import { type BlockPerplexity, blockPerplexity } from "../src/eval/perplexity_blocks.ts";
 import { openHfFolder } from "../src/io/hf_folder.ts";
 import { openHfModelByBlocks } from "../src/io/hf_model.ts";
 import { createProgress, type Progress } from "./lib/progress.ts";
-import { perplexityParallel, shareWeights } from "../src/parallel/forward_parallel.ts";
+import {
+  blockForwardWindows,
+  perplexityParallel,
+  shareWeights,
+} from "../src/parallel/forward_parallel.ts";
 import {
   createPool,
   defaultPoolSize,
   type Pool,
+  sharedCopy,
   sharedMemoryAvailable,
 } from "../src/parallel/pool.ts";
 import { pruneModelParallel } from "../src/parallel/prune_model_parallel.ts";
 import { NonFiniteInputError } from "../src/check/finite.ts";
 import type { TextTokenizer } from "../src/io/text_tokenizer.ts";
-import type { Model } from "../src/model/family.ts";
+import type { Block, Model } from "../src/model/family.ts";
 import { sampleWindows } from "../src/pipeline/calibration.ts";
 import {
   checkCalibrationSize,
@@ -364,13 +369,18 @@ async function runSweep(ctx: RunContext, runs: MethodRun[]): Promise<SweepPoint[
  * to float32) when the pipeline reaches it, the dense evaluation's windows are advanced through it,
  * it is pruned, the pruned evaluation's windows are advanced through the pruned block, it goes to
  * `--out`, and it is dropped. Both perplexities are finished after the last block: the model's
- * weights are read once and never held whole. In-process (no workers).
+ * weights are read once and never held whole. With workers, every tensor is read into shared
+ * memory, and the forwards and row-parallel pruning run on them as in a whole-model run.
  */
 async function pruneStreamed(s: Settings, io: CliIo, say: RunConsole, peak: PeakTracker) {
   const src = folderSource(s.model);
+  using pool = s.workers > 1 && sharedMemoryAvailable()
+    ? createPool({ size: s.workers })
+    : undefined;
+  const keep = pool ? { keep: sharedCopy } : {}; // each tensor is shared once, as it is read
   try {
     const folder = await openHfFolder(src);
-    const lazy = await openHfModelByBlocks(folder.config, folder.tensors);
+    const lazy = await openHfModelByBlocks(folder.config, folder.tensors, keep);
     const weights = lazy.model, config = weights.config;
     if (!s.allowNonfinite) checkFiniteModel(weights, s.model); // the global tensors
     const shape = runShape(s, weights);
@@ -380,7 +390,7 @@ async function pruneStreamed(s: Settings, io: CliIo, say: RunConsole, peak: Peak
     const { windows, evalIds, calibTokens } = texts;
     collectGarbage(); // the texts and full id arrays
     say.memory("loading the embeddings and head, tokenizing");
-    io.stdout(runHeaderText({ ...s, workers: 1 }, { // in-process
+    io.stdout(runHeaderText({ ...s, workers: pool?.size ?? 1 }, {
       config,
       prunable: prunableWeights(weights),
       shape,
@@ -395,15 +405,20 @@ async function pruneStreamed(s: Settings, io: CliIo, say: RunConsole, peak: Peak
     const denseEval = blockPerplexity(weights, evalIds, evalOptions);
     const prunedEval = blockPerplexity(weights, evalIds, evalOptions);
     const evalMs = { dense: 0, pruned: 0 };
-    const timed = <T>(k: keyof typeof evalMs, f: () => T): T => {
+    const timed = async <T>(k: keyof typeof evalMs, f: () => T | Promise<T>): Promise<T> => {
       const t0 = performance.now();
-      const value = f();
+      const value = await f();
       evalMs[k] += performance.now() - t0;
       return value;
     };
+    // an evaluation's windows through block l (on the workers if any: the same outputs)
+    const advance = (ev: BlockPerplexity, l: number, block: Block) =>
+      ev.advanceWith(l, async (h) => {
+        return (await blockForwardWindows(pool, weights, l, h, { block, capture: false })).outputs;
+      });
     const out = s.out ? await openPrunedFolder(s.out, weights, method, s) : undefined;
     try {
-      const result = await nonFiniteHint(pruneModelParallel(undefined, weights, windows, {
+      const result = await nonFiniteHint(pruneModelParallel(pool, weights, windows, {
         allowNonFinite: s.allowNonfinite,
         errorRows: s.reportRows,
         method: descriptor,
@@ -420,11 +435,11 @@ async function pruneStreamed(s: Settings, io: CliIo, say: RunConsole, peak: Peak
             if (!s.allowNonfinite) {
               checkFiniteModel({ ...weights, blocks: weights.blocks.with(l, block) }, s.model);
             }
-            timed("dense", () => denseEval.advance(l, block));
+            await timed("dense", () => advance(denseEval, l, block));
             return block;
           },
           done: async (l, block, masks) => {
-            timed("pruned", () => prunedEval.advance(l, block));
+            await timed("pruned", () => advance(prunedEval, l, block));
             await out?.put(l, block, masks);
             collectGarbage();
             say.memory(`block ${l}`);
@@ -432,8 +447,8 @@ async function pruneStreamed(s: Settings, io: CliIo, say: RunConsole, peak: Peak
         },
         onProgress: (done, total, label) => say.bar(done, total, `${method}: ${label ?? ""}`, 2),
       }));
-      const dense = { ppl: timed("dense", () => denseEval.finish()), ms: evalMs.dense };
-      const ppl = timed("pruned", () => prunedEval.finish());
+      const dense = { ppl: await timed("dense", () => denseEval.finish()), ms: evalMs.dense };
+      const ppl = await timed("pruned", () => prunedEval.finish());
       io.stdout(denseText(dense, shape.seqlen));
       const options = runOptions(s, method, target);
       const run: MethodRun = { method, options, result, ppl, evalMs: evalMs.pruned };

@@ -50,12 +50,24 @@ for (const [name, method] of [["llama3", "sparsegpt"], ["pythia", "wanda"]] as c
       ];
       const whole = await run([...args, "--out", join(tmp, "whole")]);
       const streamed = await run([...args, "--out", join(tmp, "streamed"), "--stream"]);
+      // the same on two workers: blocks read into shared memory, forwards and pruning on the pool
+      const pooled = await run([
+        ...args.slice(0, -1),
+        "2",
+        "--out",
+        join(tmp, "pooled"),
+        "--stream",
+      ]);
       assert.equal(whole.code, 0, whole.err);
       assert.equal(streamed.code, 0, streamed.err);
+      assert.equal(pooled.code, 0, pooled.err);
       assert.equal(results(streamed.out).length, 2);
       assert.deepEqual(results(streamed.out), results(whole.out));
+      assert.deepEqual(results(pooled.out), results(whole.out));
+      assert.match(pooled.out, /^workers 2 /m);
       assert.match(streamed.out, /peak memory /);
       assert.deepEqual(digests(join(tmp, "streamed")), digests(join(tmp, "whole")));
+      assert.deepEqual(digests(join(tmp, "pooled")), digests(join(tmp, "whole")));
       assert.deepEqual(digests(model), before);
     } finally {
       rmSync(tmp, { recursive: true, force: true });

@@ -142,7 +142,7 @@ export const HELP: string =
   --workers N         worker threads for calibration, row-parallel pruning and eval; 1 = none [all cores]
   --kernels ts|simd   matrix kernels: pure TypeScript, or WebAssembly SIMD [simd where available]
   --stream            HF folder: read each block when the pipeline reaches it, write it pruned and
-                      drop it (one block in memory, not the model; one method, in-process)
+                      drop it (one block in memory, not the model; one method)
   --verbose           memory after each phase; per operator, the method's diagnostics (fista: lambdas, objective, E_round/E_total, errors)
   --quiet             no progress lines (stderr: one per phase, method and sweep point, with time left)
   --debug             stack traces on errors

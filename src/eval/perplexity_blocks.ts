@@ -23,6 +23,11 @@ import {
 export interface BlockPerplexity {
   /** Applies block `layer` (layers in order 0, 1, ...) to every window. */
   advance(layer: number, block: Block): void;
+  /**
+   * {@link advance} with block `layer`'s forward of the windows' hidden states done by `run` (e.g.
+   * on workers: `blockForwardWindows` of `src/parallel/forward_parallel.ts`, same outputs).
+   */
+  advanceWith(layer: number, run: (h: Matrix[]) => Promise<Matrix[]>): Promise<void>;
   /** After the last block: the final norm, head and the protocol's sums. */
   finish(): PerplexityResult;
 }
@@ -59,12 +64,20 @@ export function blockPerplexity(
     (_, w) => embed(model, ids.subarray(w * seqlen, (w + 1) * seqlen)),
   );
   let next = 0;
+  const checkNext = (layer: number) => {
+    if (layer !== next) {
+      throw new RangeError(`Cannot evaluate block ${layer}: block ${next} comes next`);
+    }
+  };
   return {
     advance(layer, block) {
-      if (layer !== next) {
-        throw new RangeError(`Cannot evaluate block ${layer}: block ${next} comes next`);
-      }
+      checkNext(layer);
       h = runBlockWindows(model, layer, h, { block, capture: false }).outputs;
+      next++;
+    },
+    async advanceWith(layer, run) {
+      checkNext(layer);
+      h = await run(h);
       next++;
     },
     finish() {

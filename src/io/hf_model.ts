@@ -82,6 +82,9 @@ export interface HfModelByBlocks {
  *
  * @param configJson The parsed `config.json` (or its text).
  * @param file The tensors (a `TensorStore` of `openHfFolder`, read one at a time).
+ * @param options `keep`: where each tensor read is kept (default: as read), e.g. a copy in
+ *   shared memory so that workers read the model without a copy per task; the array read is then
+ *   garbage at once (never two copies of the model's globals).
  * @returns The model without its blocks and the reader of a block.
  * @throws As {@link readHfModel}.
  * @example
@@ -94,7 +97,9 @@ export interface HfModelByBlocks {
 export async function openHfModelByBlocks(
   configJson: unknown,
   file: HfTensorSource,
+  options: { keep?: (values: Float32Array) => Float32Array } = {},
 ): Promise<HfModelByBlocks> {
+  const keep = options.keep ?? ((values: Float32Array) => values);
   const json = typeof configJson === "string" ? JSON.parse(configJson) : configJson;
   const hf = familyForHfConfig(json).hf!;
   const config = hf.parseConfig(json as Record<string, unknown>);
@@ -105,7 +110,7 @@ export async function openHfModelByBlocks(
     return specsOf(layer + 1).filter((s) => !before.has(s.name));
   };
   const globals = new Map<string, Float32Array>();
-  for (const s of specsOf(0)) globals.set(s.name, await file.float32(s.name));
+  for (const s of specsOf(0)) globals.set(s.name, keep(await file.float32(s.name)));
   const first = blockSpecs(0), one = { ...config, nLayers: 1 };
   const model = { ...hf.assemble({ ...config, nLayers: 0 }, (n) => globals.get(n)!), config };
   const family = familyOf(model);
@@ -132,7 +137,7 @@ export async function openHfModelByBlocks(
         }
       });
       for (let i = 0; i < specs.length; i++) {
-        read.set(first[i].name, await file.float32(specs[i].name));
+        read.set(first[i].name, keep(await file.float32(specs[i].name)));
       }
       return hf.assemble(one, (n) => read.get(n) ?? globals.get(n)!).blocks[0];
     },

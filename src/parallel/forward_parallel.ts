@@ -22,7 +22,7 @@
  */
 import { perplexityWindows, tokenNll } from "../eval/perplexity.ts";
 import type { PerplexityOptions, PerplexityResult } from "../eval/perplexity.ts";
-import type { Model, Tensor } from "../model/family.ts";
+import type { Block, Model, Tensor } from "../model/family.ts";
 import { forward } from "../model/model.ts";
 import { threadWorkspace } from "../model/workspace.ts";
 import {
@@ -34,18 +34,24 @@ import {
 } from "../pipeline/block_run.ts";
 import type { Matrix } from "../tensor/matrix.ts";
 import { release } from "../tensor/release.ts";
-import { isShared, type Pool, sharedFloat32, sharedMemoryAvailable, toShared } from "./pool.ts";
+import {
+  isShared,
+  type Pool,
+  sharedCopy,
+  sharedFloat32,
+  sharedMemoryAvailable,
+  toShared,
+} from "./pool.ts";
 
 /** The URL workers import to find the window tasks below. */
 const THIS_MODULE = import.meta.url;
 
 export { DISTINCT_INPUTS, type DistinctInput, INPUT_OF } from "../model/weights.ts";
 
-function sharedVector(v: Float32Array): Float32Array {
-  if (isShared(v)) return v;
-  const out = sharedFloat32(v.length);
-  out.set(v);
-  return out;
+/** A tensor in shared memory; a streamed model's placeholder (shape, no values) as it is. */
+function shareTensor(t: Tensor): Tensor {
+  if (t instanceof Float32Array) return sharedCopy(t);
+  return t.data.length === 0 ? t : toShared(t);
 }
 
 function isTensor(v: unknown): v is Tensor {
@@ -80,7 +86,7 @@ export function shareWeights<M extends Model>(weights: M): M {
   const share = <T>(t: T): T => {
     if (!isTensor(t)) return t;
     let s = done.get(t);
-    if (s === undefined) done.set(t, s = t instanceof Float32Array ? sharedVector(t) : toShared(t));
+    if (s === undefined) done.set(t, s = shareTensor(t));
     return s as T;
   };
   const shared = Object.fromEntries(Object.entries(weights).map(([k, v]) => [k, share(v)])) as M;
@@ -88,6 +94,29 @@ export function shareWeights<M extends Model>(weights: M): M {
     Object.fromEntries(Object.entries(b).map(([k, t]) => [k, share(t)]))
   );
   return shared;
+}
+
+/**
+ * One block with every tensor in shared memory (tensors already shared are kept): a block read
+ * when a streamed run reaches it, shared once for all the tasks that read it.
+ *
+ * @param block The block (not modified).
+ * @returns The block whose tensors live in `SharedArrayBuffer`s.
+ * @throws {TypeError} If shared memory is not available.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tinyLlama } from "../model/llama.ts";
+ * import { isShared } from "./pool.ts";
+ * import { shareBlock } from "./forward_parallel.ts";
+ * const b = shareBlock(tinyLlama({ seed: 1 }).blocks[0]);
+ * assert.ok(isShared(b.wq.data) && isShared(b.rmsAtt));
+ * assert.equal(shareBlock(b).w2.data, b.w2.data); // no second copy
+ * ```
+ */
+export function shareBlock<B extends object = Block>(block: B): B {
+  const share = (t: unknown) => isTensor(t) ? shareTensor(t) : t;
+  return Object.fromEntries(Object.entries(block).map(([k, t]) => [k, share(t)])) as B;
 }
 
 /** Whether work should go to the pool (else it runs in-process, with the same results). */

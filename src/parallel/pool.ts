@@ -425,6 +425,28 @@ export function sharedFloat32(n: number): Float32Array {
 }
 
 /**
+ * `values` in shared memory: copied once into a `SharedArrayBuffer`, or returned as is if shared.
+ *
+ * @param values The values (not modified).
+ * @returns A shared array with the same values.
+ * @throws {TypeError} If shared memory is not available.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isShared, sharedCopy } from "./pool.ts";
+ * const v = sharedCopy(Float32Array.from([1, 2]));
+ * assert.ok(isShared(v) && v[1] === 2);
+ * assert.equal(sharedCopy(v), v); // already shared: no copy
+ * ```
+ */
+export function sharedCopy(values: Float32Array): Float32Array {
+  if (isShared(values)) return values;
+  const data = sharedFloat32(values.length);
+  data.set(values);
+  return data;
+}
+
+/**
  * Returns `m` with its data in shared memory: copied once into a `SharedArrayBuffer`, or returned
  * as is if it already is shared. Do this once for data used by many tasks (e.g. weights).
  *
@@ -444,10 +466,7 @@ export function sharedFloat32(n: number): Float32Array {
  */
 export function toShared(m: Matrix): Matrix {
   checkMatrix(m);
-  if (isShared(m.data)) return { data: m.data, rows: m.rows, cols: m.cols };
-  const data = sharedFloat32(m.data.length);
-  data.set(m.data);
-  return { data, rows: m.rows, cols: m.cols };
+  return { data: sharedCopy(m.data), rows: m.rows, cols: m.cols };
 }
 
 /**

@@ -8,7 +8,10 @@
  *   target is scored and selected with its rows split across the workers ({@link pruneLayerParallel});
  *   other methods and per-layer groups run in-process;
  * - with `denseInputs` (FISTAPruner) the blocks are independent: each block, with all its steps,
- *   runs as one task on a worker instead (`./prune_blocks_parallel.ts`).
+ *   runs as one task on a worker instead (`./prune_blocks_parallel.ts`);
+ * - a streamed model (`options.blocks`) runs the steps above on the pool, each block copied to
+ *   shared memory once when it is read (unless its loader already reads into shared memory);
+ *   its blocks are never all in memory, so it never runs one block per task.
  *
  * The pipeline's loop is written once, as a generator of steps (`pruneModelSteps`); `pruneModel`
  * runs each step in-process, this driver runs them on the pool. Same masks, pruned weights and
@@ -28,8 +31,8 @@ import {
 } from "../pipeline/prune_model.ts";
 import { linearOf, type Model } from "../model/family.ts";
 import { linearsOf } from "../model/model.ts";
-import { blockForwardWindows, shareWeights } from "./forward_parallel.ts";
-import type { Pool } from "./pool.ts";
+import { blockForwardWindows, shareBlock, shareWeights } from "./forward_parallel.ts";
+import { type Pool, sharedMemoryAvailable } from "./pool.ts";
 import { pruneLayerParallel } from "./prune_parallel.ts";
 import { blocksRunInParallel, pruneBlocksParallel } from "./prune_blocks_parallel.ts";
 
@@ -82,12 +85,18 @@ export async function pruneModelParallel<M extends Model>(
   windows: Int32Array[],
   options: PruneModelOptions,
 ): Promise<PruneModelResult<M>> {
-  // a streamed model (`options.blocks`) runs in-process: its blocks are not in shared memory
-  const parallel = pool !== undefined && pool.size > 1 && options.blocks === undefined;
-  if (parallel && blocksRunInParallel(pool, options)) { // dense inputs: one block per task
+  const parallel = pool !== undefined && pool.size > 1 && sharedMemoryAvailable();
+  const streamed = options.blocks;
+  if (parallel && !streamed && blocksRunInParallel(pool, options)) { // dense inputs: block per task
     return await pruneBlocksParallel(pool, weights, windows, options);
   }
   const model = parallel ? shareWeights(weights) : weights; // no copy if already shared
+  if (parallel && streamed) { // each block read is shared once, for every task that reads it
+    options = {
+      ...options,
+      blocks: { ...streamed, load: async (l) => shareBlock(await streamed.load(l)) },
+    };
+  }
   const steps = pruneModelSteps(model, windows, options);
   const result = await driveAsync(
     steps,
