@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { statSync } from "node:fs";
 import { basename } from "node:path";
 import process from "node:process";
 import {
@@ -467,6 +468,15 @@ async function pruneStreamed(s: Settings, io: CliIo, say: RunConsole, peak: Peak
   return 0;
 }
 
+/** Above this many prunable weights (1 GB in float32) a whole-model run suggests `--stream`. */
+const STREAM_HINT_WEIGHTS = 250e6;
+
+/** Whether the run could have streamed: an HF folder, one method, no sweep. */
+function streamable(s: Settings): boolean {
+  return !s.stream && s.methods.length === 1 && s.sweep === undefined &&
+    statSync(s.model, { throwIfNoEntry: false })?.isDirectory() === true;
+}
+
 /**
  * A whole run: settings, inputs, header, dense evaluation, the methods, the sweep, the files, the
  * peak memory. The order matters for memory (docs/memory.md): the model is read once (into shared
@@ -496,6 +506,12 @@ async function prune(argv: string[], io: CliIo): Promise<number> {
     evalTotal: inputs.evalTotal,
     cores: defaultPoolSize(),
   }));
+  if (!s.quiet && streamable(s) && prunableWeights(inputs.weights) > STREAM_HINT_WEIGHTS) {
+    io.stderr(
+      "hint: --stream reads this model block by block, with the same results in a fraction of " +
+        "the memory (docs/memory.md)\n",
+    );
+  }
   // workers for the calibration forwards, row-parallel pruning and evaluation; closed on return
   using pool = s.workers > 1 ? createPool({ size: s.workers }) : undefined;
   // once, so that no task copies it (the bytes go now)
