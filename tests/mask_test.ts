@@ -210,3 +210,55 @@ Deno.test("methods: wanda and swiftprune differ from magnitude when one input ch
     1,
   ]);
 });
+
+Deno.test("buildMask and applyMask write into a given array exactly what they return otherwise", () => {
+  const targets: Target[] = [
+    { kind: "unstructured", sparsity: 0.5, group: "row" },
+    { kind: "unstructured", sparsity: 0.3, group: "layer" },
+    { kind: "nm", n: 2, m: 4 },
+  ];
+  for (const [i, target] of targets.entries()) {
+    const scores = scoresOf(6, 16, 40 + i);
+    const fresh = buildMask(scores, target);
+    const into = new Uint8Array(96).fill(7); // stale values: a reused shared buffer
+    const written = buildMask(scores, target, { into });
+    assert.equal(written.keep, into, JSON.stringify(target));
+    assert.deepEqual(Array.from(into), Array.from(fresh.keep), JSON.stringify(target));
+    assert.equal(written.pruned, fresh.pruned);
+    const w = scoresOf(6, 16, 50 + i), out = new Float32Array(96).fill(9);
+    assert.equal(applyMask(w, fresh.keep, out).data, out);
+    assert.deepEqual(out, applyMask(w, fresh.keep).data);
+  }
+  const scores = scoresOf(2, 4, 1);
+  assert.throws(
+    () => buildMask(scores, { kind: "nm", n: 2, m: 4 }, { into: new Uint8Array(7) }),
+    { name: "TypeError", message: /into has 7 entries, scores 2x4/ },
+  );
+  assert.throws(() => applyMask(scores, new Uint8Array(8), new Float32Array(9)), {
+    name: "TypeError",
+    message: /into has 9 entries, weight 8/,
+  });
+});
+
+Deno.test("a score-then-select method's pruneRows writes into the given outputs, same values", () => {
+  const w = scoresOf(8, 16, 3), inputs = scoresOf(20, 16, 4);
+  const target = { kind: "unstructured", sparsity: 0.5, group: "row" } as const;
+  for (const name of ["magnitude", "wanda", "swiftprune", "ria"]) {
+    const split = methodByName(name)!.rowSplit!;
+    const prepared = split.prepare(w, { inputs }, {});
+    const plain = split.pruneRows(w, prepared, target, {});
+    const into = {
+      weight: new Float32Array(128),
+      keep: new Uint8Array(128),
+      scores: new Float32Array(128),
+    };
+    const r = split.pruneRows(w, prepared, target, {}, into);
+    assert.ok(r.weight.data === into.weight && r.keep === into.keep, name);
+    assert.ok(r.scores!.data === into.scores, name);
+    assert.deepEqual([into.weight, into.keep, into.scores], [
+      plain.weight.data,
+      plain.keep,
+      plain.scores!.data,
+    ], name);
+  }
+});

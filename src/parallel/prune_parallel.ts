@@ -76,10 +76,10 @@ function rowRanges(
   return ranges.length < 2 ? undefined : ranges;
 }
 
-/** The summary fields of a mask, recomputed from the merged keep array. */
-function maskSummary(keep: Uint8Array, targetPruned: number) {
-  let pruned = 0;
-  for (let t = 0; t < keep.length; t++) pruned += 1 - keep[t];
+/** The summary fields of a mask: the pruned count the workers reported, else counted in `keep`. */
+function maskSummary(keep: Uint8Array, targetPruned: number, counted?: number) {
+  let pruned = counted ?? 0;
+  if (counted === undefined) { for (let t = 0; t < keep.length; t++) pruned += 1 - keep[t]; }
   return { pruned, targetPruned, sparsity: keep.length ? pruned / keep.length : 0 };
 }
 
@@ -226,11 +226,17 @@ export function pruneRowsTask(
   if (split === undefined) {
     throw new RangeError(`Cannot prune rows with ${method}: it is not a row-separable method`);
   }
-  const part = split.pruneRows(rowBlock(weight, r0, r1), prepared, target, options);
-  const offset = r0 * weight.cols;
-  out.weight.set(part.weight.data, offset);
-  out.keep.set(part.keep, offset);
-  if (part.scores) out.scores.set(part.scores.data, offset);
+  const from = r0 * weight.cols, to = r1 * weight.cols; // this block's rows of the outputs
+  const into = {
+    weight: out.weight.subarray(from, to),
+    keep: out.keep.subarray(from, to),
+    scores: out.scores.subarray(from, to),
+  };
+  const part = split.pruneRows(rowBlock(weight, r0, r1), prepared, target, options, into);
+  // a method that does not write into the outputs gave its own arrays: copied here
+  if (part.weight.data !== into.weight) into.weight.set(part.weight.data);
+  if (part.keep !== into.keep) into.keep.set(part.keep);
+  if (part.scores && part.scores.data !== into.scores) into.scores.set(part.scores.data);
   return part.info;
 }
 
@@ -308,18 +314,23 @@ export async function pruneLayerParallel(
   const n = weight.rows * weight.cols;
   const out = { weight: sharedFloat32(n), keep: sharedBytes(n), scores: sharedFloat32(n) };
   const shared = toShared(weight);
-  const infos = await pool!.map<MethodInfo & { targetPruned?: number } | undefined>(
+  const infos = await pool!.map<
+    MethodInfo & { targetPruned?: number; pruned?: number } | undefined
+  >(
     THIS_MODULE,
     "pruneRowsTask",
     ranges.map(([r0, r1]) => [method.name, shared, prepared, target, methodOptions, r0, r1, out]),
   );
   const targetPruned = infos.reduce((s, info) => s + (info?.targetPruned ?? 0), 0);
+  // the workers counted their rows' pruned weights; a method that did not report it is counted here
+  const counted = infos.every((info) => typeof info?.pruned === "number");
+  const pruned = counted ? infos.reduce((s, info) => s + info!.pruned!, 0) : undefined;
   const { rows, cols } = weight;
   return {
     weight: { data: out.weight, rows, cols },
     keep: out.keep,
     scores: { data: out.scores, rows, cols },
-    info: { ...maskSummary(out.keep, targetPruned), timesMs: slowestTimes(infos) },
+    info: { ...maskSummary(out.keep, targetPruned, pruned), timesMs: slowestTimes(infos) },
   };
 }
 

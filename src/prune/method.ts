@@ -65,13 +65,24 @@ export interface RowSplit {
    * @throws As the method does on calibration that does not fit the weight.
    */
   prepare(weight: Matrix, calib: LayerCalibration, options: MethodOptions): unknown;
-  /** Prunes a block of rows of `W` (a view) with the prepared statistics. */
+  /**
+   * Prunes a block of rows of `W` (a view) with the prepared statistics; with `into`, the result's
+   * arrays are those (e.g. the block's rows of shared outputs), so nothing is copied afterwards.
+   */
   pruneRows(
     rows: Matrix,
     prepared: unknown,
     target: Target,
     options: MethodOptions,
+    into?: RowOutputs,
   ): PruneResult<MethodInfo>;
+}
+
+/** Arrays a block of rows' result is written into (`rows * cols` entries each). */
+export interface RowOutputs {
+  weight: Float32Array;
+  keep: Uint8Array;
+  scores: Float32Array;
 }
 
 /** A pruning method and what the pipeline, the workers and the CLIs need to know about it. */
@@ -266,16 +277,19 @@ function pruneByScores(
   score: () => Matrix,
   target: Target,
   options: MethodOptions,
+  into?: RowOutputs,
 ): PruneResult<ScoreSelectInfo> {
   const t0 = clockMs();
-  const scores = score();
+  let scores = score();
+  if (into) scores = { ...scores, data: copyInto(into.scores, scores.data) };
   const t1 = clockMs();
   if (options.select !== undefined) checkSelectMode(options.select);
   const mask: MaskResult = buildMask(scores, target, {
     select: options.select as SelectMode | undefined,
     ewma: options.ewma as EwmaOptions | undefined,
+    into: into?.keep,
   });
-  const pruned = applyMask(weight, mask.keep);
+  const pruned = applyMask(weight, mask.keep, into?.weight);
   const info: ScoreSelectInfo = {
     pruned: mask.pruned,
     targetPruned: mask.targetPruned,
@@ -283,6 +297,17 @@ function pruneByScores(
     timesMs: { scoring: t1 - t0, selection: clockMs() - t1 },
   };
   return { weight: pruned, keep: mask.keep, scores, info };
+}
+
+/** `values` copied into `into` (same length), which is returned. */
+function copyInto(into: Float32Array, values: Float32Array): Float32Array {
+  if (into.length !== values.length) {
+    throw new TypeError(
+      `Cannot write scores: into has ${into.length} entries, not ${values.length}`,
+    );
+  }
+  into.set(values);
+  return into;
 }
 
 /**
@@ -345,8 +370,8 @@ export function scoreThenSelect<C>(spec: ScoreMethodSpec<C>): MethodDescriptor<S
       target.kind === "nm" ? `per ${target.m} consecutive weights of a row` : `per ${target.group}`,
     rowSplit: {
       prepare: (weight, calib, options) => spec.columns(weight, calib, options),
-      pruneRows: (rows, prepared, target, options) =>
-        pruneByScores(rows, () => spec.score(rows, prepared as C, options), target, options),
+      pruneRows: (rows, prepared, target, options, into) =>
+        pruneByScores(rows, () => spec.score(rows, prepared as C, options), target, options, into),
     },
     pipeline: { denseInputs: false, intraLayer: false },
     options: [SELECT_OPTION, ...(spec.options ?? [])],

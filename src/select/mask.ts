@@ -22,6 +22,8 @@ export interface MaskOptions {
   select?: SelectMode;
   /** Parameters of the EWMA selectors. */
   ewma?: EwmaOptions;
+  /** Where to write the mask (`rows * cols` entries; e.g. a view of a shared output), not a new array. */
+  into?: Uint8Array;
 }
 
 /** A mask and what it achieved. */
@@ -94,12 +96,20 @@ export function buildMask(scores: Matrix, target: Target, options: MaskOptions =
   if (typeof target !== "object" || target === null) {
     throw new TypeError(`Cannot build mask: target must be an object, got ${target}`);
   }
+  if (options.into !== undefined && options.into.length !== total) {
+    throw new TypeError(
+      `Cannot build mask: into has ${options.into.length} entries, scores ${rows}x${cols}`,
+    );
+  }
+  const output = () => options.into?.fill(0) ?? new Uint8Array(total);
   const done = (keep: Uint8Array, targetPruned: number, prunedPerRow?: Uint32Array): MaskResult => {
     const pruned = prunedPerRow ? prunedPerRow.reduce((a, b) => a + b, 0) : countPruned(keep);
     return { keep, pruned, targetPruned, sparsity: total ? pruned / total : 0, prunedPerRow };
   };
   if (target.kind === "nm") {
-    return done(nmMask(scores, target.n, target.m), (total / target.m) * (target.m - target.n));
+    const keep = nmMask(scores, target.n, target.m);
+    if (options.into) options.into.set(keep);
+    return done(options.into ?? keep, (total / target.m) * (target.m - target.n));
   }
   if (target.kind !== "unstructured") {
     throw new TypeError(
@@ -114,7 +124,7 @@ export function buildMask(scores: Matrix, target: Target, options: MaskOptions =
   const choose = selector(select, options.ewma ?? {});
   if (target.group === "layer") {
     const k = Math.floor(target.sparsity * total);
-    const keep = new Uint8Array(total);
+    const keep = output();
     choose(scores.data, k, keep);
     return done(keep, k);
   }
@@ -122,7 +132,7 @@ export function buildMask(scores: Matrix, target: Target, options: MaskOptions =
     throw new RangeError(`Cannot build mask: group must be row or layer, got ${target.group}`);
   }
   const k = Math.floor(target.sparsity * cols); // floor(s * cols) per row
-  const keep = new Uint8Array(total);
+  const keep = output();
   const prunedPerRow = new Uint32Array(rows);
   for (let i = 0; i < rows; i++) {
     const from = i * cols, to = from + cols;
@@ -136,7 +146,8 @@ export function buildMask(scores: Matrix, target: Target, options: MaskOptions =
  *
  * @param weight `W` `[rows, cols]` (not mutated).
  * @param keep Mask `Uint8Array(rows * cols)`, 1 = keep.
- * @returns The masked weight (a new matrix).
+ * @param into Where to write it (default: a new array).
+ * @returns The masked weight (a new matrix, over `into` if given).
  * @throws {TypeError} If the shapes differ or the mask holds values other than 0 and 1.
  * @example
  * ```ts
@@ -147,10 +158,15 @@ export function buildMask(scores: Matrix, target: Target, options: MaskOptions =
  * assert.deepEqual(Array.from(w.data), [1, 0, 3]);
  * ```
  */
-export function applyMask(weight: Matrix, keep: Uint8Array): Matrix {
+export function applyMask(weight: Matrix, keep: Uint8Array, into?: Float32Array): Matrix {
   checkMatrix(weight, "weight");
   checkMask(keep, weight.rows, weight.cols);
-  const out = new Float32Array(weight.data.length);
+  if (into !== undefined && into.length !== weight.data.length) {
+    throw new TypeError(
+      `Cannot apply mask: into has ${into.length} entries, weight ${weight.data.length}`,
+    );
+  }
+  const out = into ?? new Float32Array(weight.data.length);
   for (let t = 0; t < out.length; t++) out[t] = keep[t] ? weight.data[t] : 0;
   return { data: out, rows: weight.rows, cols: weight.cols };
 }
