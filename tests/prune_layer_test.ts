@@ -63,6 +63,31 @@ Deno.test("prune-layer: wanda at 50% per row writes weight, mask, scores and met
   }
 });
 
+Deno.test("prune-layer: --repeat prunes N times, reports the first and the best time, writes the same file", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "secateur-"));
+  try {
+    const input = await layerFile(dir),
+      once = join(dir, "1.safetensors"),
+      thrice = join(dir, "3.safetensors");
+    const args = ["--in", input, "--method", "swiftprune", "--sparsity", "0.5", "--workers", "2"];
+    const [a, b] = [capture(), capture()];
+    assert.equal(await main([...args, "--out", once], a), 0, a.err);
+    assert.equal(await main([...args, "--out", thrice, "--repeat", "3"], b), 0, b.err);
+    const m = /in ([\d.]+) ms the first time, best of 3 ([\d.]+) ms ->/.exec(b.out);
+    assert.ok(m && Number(m[2]) <= Number(m[1]), b.out);
+    assert.match(a.out, /\) in [\d.]+ ms ->/);
+    const [r1, r3] = [once, thrice].map(async (f) =>
+      readSafetensors(new Uint8Array(await readFile(f)))
+    );
+    const [x, y] = await Promise.all([r1, r3]);
+    for (const t of ["weight", "mask", "scores"]) assert.deepEqual(y.raw(t), x.raw(t), t);
+    assert.equal(y.metadata.runs, "3");
+    assert.ok(Number(y.metadata.best_time_ms) <= Number(y.metadata.time_ms));
+  } finally {
+    await rm(dir, { recursive: true });
+  }
+});
+
 Deno.test("prune-layer: magnitude with layer groups; 2:4 on a BF16 weight; --force", async () => {
   const dir = await mkdtemp(join(tmpdir(), "secateur-"));
   try {
@@ -127,6 +152,10 @@ Deno.test("prune-layer: bad input exits 2 with one error line and writes nothing
       [[...base, "--method", "magnitude", "--sparsity", "0.5", "--pattern", "2:4"], /exactly one/],
       [[...base, "--method", "swiftprune", "--sparsity", "0.5", "--x-stat", "max"], /got "max"/],
       [[...base, "--method", "magnitude", "--sparsity", "0.5", "--bogus"], /bogus/],
+      [
+        [...base, "--method", "magnitude", "--sparsity", "0.5", "--repeat", "0"],
+        /--repeat must be an integer from 1 to 1000, got "0"/,
+      ],
       [
         [...base, "--method", "magnitude", "--sparsity", "0.5", "--sparsty", "0.5"],
         /did you mean --sparsity\?/,
