@@ -254,6 +254,20 @@ function runOptions(s: Settings, method: string, target: Target): Record<string,
   };
 }
 
+/** What every run of a method gives the pipeline from the settings (its paper's mode by default). */
+function pipelineOptions(s: Settings, method: string, target: Target) {
+  const { denseInputs, intraLayer } = pipelineMode(s, method);
+  return {
+    allowNonFinite: s.allowNonfinite,
+    errorRows: s.reportRows,
+    method: methodOf(method),
+    methodOptions: s.methodOptions,
+    target,
+    denseInputs,
+    intraLayer,
+  };
+}
+
 /**
  * Prunes the dense model with `method` at `target` and evaluates the pruned model. With `inPlace`
  * the dense model is pruned in place (its arrays become the pruned model's).
@@ -265,16 +279,8 @@ async function runMethod(
   inPlace = false,
 ): Promise<MethodRun> {
   const s = ctx.s;
-  const { denseInputs, intraLayer } = pipelineMode(s, method);
-  const descriptor = methodOf(method);
   const result = await nonFiniteHint(pruneModelParallel(ctx.pool, ctx.weights, ctx.windows, {
-    allowNonFinite: s.allowNonfinite,
-    errorRows: s.reportRows,
-    method: descriptor,
-    methodOptions: s.methodOptions,
-    target,
-    denseInputs,
-    intraLayer,
+    ...pipelineOptions(s, method, target),
     inPlace, // the dense model is not needed after this run: prune it in place
     keepMasks: s.out !== undefined || (s.html !== undefined && s.methods.length > 1),
     releaseArrays: true, // the registered methods keep no references
@@ -400,8 +406,7 @@ async function pruneStreamed(s: Settings, io: CliIo, say: RunConsole, peak: Peak
       evalTotal: texts.evalTotal,
       cores: defaultPoolSize(),
     }));
-    const method = s.methods[0], descriptor = methodOf(method), target = s.target;
-    const { denseInputs, intraLayer } = pipelineMode(s, method);
+    const method = s.methods[0], target = s.target;
     const evalOptions = { seqlen: shape.seqlen, maxTokens: shape.evalTokens };
     const denseEval = blockPerplexity(weights, evalIds, evalOptions);
     const prunedEval = blockPerplexity(weights, evalIds, evalOptions);
@@ -414,19 +419,15 @@ async function pruneStreamed(s: Settings, io: CliIo, say: RunConsole, peak: Peak
     };
     // an evaluation's windows through block l (on the workers if any: the same outputs)
     const advance = (ev: BlockPerplexity, l: number, block: Block) =>
-      ev.advanceWith(l, async (h) => {
-        return (await blockForwardWindows(pool, weights, l, h, { block, capture: false })).outputs;
-      });
+      ev.advanceWith(
+        l,
+        async (h) =>
+          (await blockForwardWindows(pool, weights, l, h, { block, capture: false })).outputs,
+      );
     const out = s.out ? await openPrunedFolder(s.out, weights, method, s) : undefined;
     try {
       const result = await nonFiniteHint(pruneModelParallel(pool, weights, windows, {
-        allowNonFinite: s.allowNonfinite,
-        errorRows: s.reportRows,
-        method: descriptor,
-        methodOptions: s.methodOptions,
-        target,
-        denseInputs,
-        intraLayer,
+        ...pipelineOptions(s, method, target),
         inPlace: true, // the block read is the block pruned
         keepMasks: false, // each block's go to `done`
         releaseArrays: true,

@@ -22,7 +22,7 @@ export interface MaskOptions {
   select?: SelectMode;
   /** Parameters of the EWMA selectors. */
   ewma?: EwmaOptions;
-  /** Where to write the mask (`rows * cols` entries; e.g. a view of a shared output), not a new array. */
+  /** Where to write the mask (`rows * cols` entries, all overwritten; e.g. a view of a shared output). */
   into?: Uint8Array;
 }
 
@@ -101,7 +101,7 @@ export function buildMask(scores: Matrix, target: Target, options: MaskOptions =
       `Cannot build mask: into has ${options.into.length} entries, scores ${rows}x${cols}`,
     );
   }
-  const output = () => options.into?.fill(0) ?? new Uint8Array(total);
+  const output = () => options.into ?? new Uint8Array(total); // every selector writes every entry
   const done = (keep: Uint8Array, targetPruned: number, prunedPerRow?: Uint32Array): MaskResult => {
     const pruned = prunedPerRow ? prunedPerRow.reduce((a, b) => a + b, 0) : countPruned(keep);
     return { keep, pruned, targetPruned, sparsity: total ? pruned / total : 0, prunedPerRow };
